@@ -1,0 +1,49 @@
+/**
+ * The message bus port: topics of keyed messages. Adapters: Kafka (`kafka-bus.ts`, kafkajs behind this port
+ * so it can be replaced) and in-memory (`memory-bus.ts`, for the embedded profile and unit tests; durable
+ * variant under ./data for the embedded profile). Both pass `test/int/bus.contract.ts`.
+ *
+ * Semantics: per-key order is kept; a consumer group sees each message at least once; a handler's message is
+ * committed only after the handler's promise resolves (a throw redelivers it after restart); `publish`
+ * resolves once the broker acknowledged every message (acks=all, idempotent producer).
+ */
+export interface BusMessage {
+  topic: string;
+  partition: number;
+  /** string form of the 64-bit offset */
+  offset: string;
+  key: string | null;
+  value: Buffer;
+  headers: Record<string, string>;
+  timestamp: number;
+}
+
+export interface OutgoingMessage {
+  key: string | null;
+  value: string | Buffer;
+  headers?: Record<string, string>;
+}
+
+export interface SubscribeOptions {
+  groupId: string;
+  topics: readonly string[];
+  /** start at the earliest offset when the group has none (default true) */
+  fromBeginning?: boolean;
+  /** handle messages one batch at a time; commit after each batch resolves */
+  eachBatch: (messages: readonly BusMessage[]) => Promise<void>;
+  /** called when partitions are assigned or revoked (consumer-group rebalance) */
+  onAssignment?: (assigned: ReadonlyArray<{ topic: string; partition: number }>) => void;
+}
+
+export interface Subscription {
+  stop(): Promise<void>;
+}
+
+export interface Bus {
+  readonly describe: string;
+  publish(topic: string, messages: readonly OutgoingMessage[]): Promise<void>;
+  subscribe(options: SubscribeOptions): Promise<Subscription>;
+  /** Create topics that do not exist yet; existing ones are left alone. */
+  ensureTopics(topics: ReadonlyArray<{ topic: string; partitions: number; compacted?: boolean }>): Promise<void>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,48 @@
+/** `local-model-updates` and `global-model-updates`. */
+import * as t from 'io-ts';
+import { EpochMillis, FiniteNumber, NonEmptyString, NonNegativeInt, PositiveInt, Sha256Hex } from './codec';
+import { EncodedWeights } from './weights';
+
+/** A trainer's update for one round, trained from global version `baseVersion`. */
+export const LocalModelUpdate = t.type(
+  {
+    updateId: NonEmptyString,
+    clientId: NonEmptyString,
+    round: NonNegativeInt,
+    baseVersion: NonNegativeInt,
+    sampleCount: PositiveInt,
+    weights: EncodedWeights,
+    metrics: t.record(t.string, FiniteNumber),
+    sentAt: EpochMillis,
+  },
+  'LocalModelUpdate',
+);
+export type LocalModelUpdate = t.TypeOf<typeof LocalModelUpdate>;
+
+export const StrategyConfig = t.type({ name: t.keyof({ fedavg: null, median: null, 'trimmed-mean': null }), trimRatio: t.union([t.number, t.null]) }, 'StrategyConfig');
+export type StrategyConfig = t.TypeOf<typeof StrategyConfig>;
+
+/** Provenance of a global model version. */
+export const Lineage = t.type(
+  {
+    parentVersion: t.union([NonNegativeInt, t.null]),
+    round: NonNegativeInt,
+    strategy: StrategyConfig,
+    updates: t.array(t.type({ clientId: NonEmptyString, updateId: NonEmptyString, hash: Sha256Hex, sampleCount: PositiveInt })),
+  },
+  'Lineage',
+);
+export type Lineage = t.TypeOf<typeof Lineage>;
+
+/** A published global model; version 0 is the initial model. */
+export const GlobalModel = t.type(
+  {
+    version: NonNegativeInt,
+    hash: Sha256Hex,
+    weights: EncodedWeights,
+    lineage: Lineage,
+    createdAt: EpochMillis,
+  },
+  'GlobalModel',
+);
+export type GlobalModel = t.TypeOf<typeof GlobalModel>;

@@ -1,0 +1,33 @@
+/** `edge-iiot-stream` (sensor readings) and `anomalies`. */
+import * as t from 'io-ts';
+import { EpochMillis, FiniteNumber, NonEmptyString, NonNegativeInt } from './codec';
+
+export const SensorReading = t.intersection(
+  [
+    t.type({
+      deviceId: NonEmptyString,
+      readingId: NonEmptyString,
+      /** event time of the reading, epoch ms */
+      ts: EpochMillis,
+      features: t.record(t.string, FiniteNumber),
+    }),
+    t.partial({ label: t.union([t.number, t.null]), attackType: t.union([t.string, t.null]), source: t.string }),
+  ],
+  'SensorReading',
+);
+export type SensorReading = t.TypeOf<typeof SensorReading>;
+
+export const Anomaly = t.type(
+  {
+    deviceId: NonEmptyString,
+    readingId: NonEmptyString,
+    ts: EpochMillis,
+    score: FiniteNumber,
+    threshold: FiniteNumber,
+    detector: t.keyof({ zscore: null, autoencoder: null, classifier: null }),
+    modelVersion: t.union([NonNegativeInt, t.null]),
+    severity: t.keyof({ warning: null, critical: null }),
+  },
+  'Anomaly',
+);
+export type Anomaly = t.TypeOf<typeof Anomaly>;

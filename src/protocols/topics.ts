@@ -1,0 +1,12 @@
+/** Topic names (the seed's names are kept) and their default partitions. */
+export const Topics = {
+  readings: 'edge-iiot-stream',
+  anomalies: 'anomalies',
+  localUpdates: 'local-model-updates',
+  globalModels: 'global-model-updates',
+  analytics: 'analytics-results',
+  deadLetters: 'flead-dead-letters',
+  journal: 'flead-journal',
+  snapshots: 'flead-snapshots',
+} as const;
+export type TopicName = (typeof Topics)[keyof typeof Topics];
