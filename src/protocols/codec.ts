@@ -5,15 +5,138 @@
 import * as t from 'io-ts';
 import { isLeft, left, right, type Either } from 'fp-ts/Either';
 
-/** One readable sentence per failure: "at round.baseVersion: expected a non-negative integer, got -1". */
+/**
+ * One readable sentence for a decode failure, naming the field path and what was expected:
+ * "at sampleCount: expected a positive integer, got 0", "at weights.dtype: expected \"float32\", got \"float16\"",
+ * "at clientId: expected a non-empty string, got nothing" (a missing field). Union and intersection branch indexes
+ * never appear in the path; a union's alternatives are joined with "or", and a branch whose shape or tag does not
+ * match is dropped when another branch matched further. At most three problems are listed, then "(and N more)".
+ */
 export function describeErrors(errors: t.Errors): string {
-  const lines = errors.map((e) => {
-    const path = e.context.map((c) => c.key).filter((k) => k !== '').join('.');
-    const expected = e.context.length ? e.context[e.context.length - 1]!.type.name : 'value';
-    const got = e.value === undefined ? 'nothing' : JSON.stringify(e.value)?.slice(0, 80);
-    return e.message ?? `at ${path || '(root)'}: expected ${expected}, got ${got}`;
+  const groups = new Map<string, { path: string; got: string; expected: string[]; message?: string }>();
+  for (const e of keepLikelyBranches(errors)) {
+    const p = problemOf(e);
+    const id = e.message !== undefined ? `m\u0000${e.message}` : `${p.path}\u0000${p.got}`;
+    let g = groups.get(id);
+    if (!g) groups.set(id, (g = { path: p.path, got: p.got, expected: [], ...(e.message !== undefined ? { message: e.message } : {}) }));
+    if (!g.expected.includes(p.expected)) g.expected.push(p.expected);
+  }
+  const sentences = [...groups.values()].map((g) =>
+    g.message ?? `${g.path ? `at ${g.path}: ` : ''}expected ${g.expected.join(' or ')}, got ${g.got}`,
+  );
+  if (sentences.length === 0) return 'invalid value';
+  const shown = sentences.slice(0, 3).join('; ');
+  return sentences.length > 3 ? `${shown} (and ${sentences.length - 3} more)` : shown;
+}
+
+const tagOf = (type: t.Decoder<unknown, unknown>): string | undefined => (type as { _tag?: string })._tag;
+
+/** Path, expectation and the value found for one io-ts error; a tagged union's unknown tag names the tag field. */
+function problemOf(e: t.ValidationError): { path: string; expected: string; got: string } {
+  const path = renderPath(e.context);
+  const last = e.context[e.context.length - 1];
+  if (!last) return { path, expected: 'a value', got: renderValue(e.value) };
+  const tagged = last.type as unknown as { _tag?: string; tag?: unknown; types?: t.Mixed[] };
+  if (tagged._tag === 'UnionType' && typeof tagged.tag === 'string' && t.UnknownRecord.is(e.value) && tagged.types) {
+    const known = tagged.types.flatMap((member) => tagValues(member, tagged.tag as string)).map((v) => JSON.stringify(v));
+    if (known.length > 0) {
+      return {
+        path: path ? `${path}.${tagged.tag}` : tagged.tag,
+        expected: known.length === 1 ? known[0]! : `one of ${known.join(', ')}`,
+        got: renderValue(e.value[tagged.tag]),
+      };
+    }
+  }
+  return { path, expected: expectation(last.type), got: renderValue(e.value) };
+}
+
+/** The literal values a union member accepts for its tag field (through exact/strict/intersection wrappers). */
+function tagValues(member: t.Mixed, tag: string): unknown[] {
+  const m = member as unknown as { props?: Record<string, t.Mixed>; type?: t.Mixed; types?: t.Mixed[] };
+  const prop = m.props?.[tag] as unknown as { _tag?: string; value?: unknown; keys?: object } | undefined;
+  if (prop?._tag === 'LiteralType') return [prop.value];
+  if (prop?._tag === 'KeyofType' && prop.keys) return Object.keys(prop.keys);
+  if (m.types) return m.types.flatMap((x) => tagValues(x, tag));
+  if (m.type) return tagValues(m.type, tag);
+  return [];
+}
+
+/** For each outermost union that failed, keep the errors of the branches that came closest to matching. */
+function keepLikelyBranches(errors: t.Errors): t.ValidationError[] {
+  const byUnion = new Map<string, { at: number; branches: Map<string, t.ValidationError[]> }>();
+  const kept: t.ValidationError[] = [];
+  for (const e of errors) {
+    const at = e.context.findIndex((c, i) => tagOf(c.type) === 'UnionType' && i + 1 < e.context.length);
+    if (at < 0) {
+      kept.push(e);
+      continue;
+    }
+    const id = e.context.slice(0, at + 1).map((c) => c.key).join('\u0000');
+    let u = byUnion.get(id);
+    if (!u) byUnion.set(id, (u = { at, branches: new Map() }));
+    const branch = e.context[at + 1]!.key;
+    u.branches.set(branch, [...(u.branches.get(branch) ?? []), e]);
+  }
+  for (const { at, branches } of byUnion.values()) {
+    const all = [...branches.values()];
+    // shallow: the value does not even have the branch's shape (fails at the union's own level)
+    const shallow = (es: t.ValidationError[]) => es.some((e) => e.context.length === at + 2);
+    const isTag = (e: t.ValidationError) => ['LiteralType', 'KeyofType'].includes(tagOf(e.context[e.context.length - 1]!.type) ?? '');
+    const deep = all.filter((es) => !shallow(es));
+    const tagMatched = deep.filter((es) => !es.some(isTag));
+    if (tagMatched.length > 0) kept.push(...tagMatched.flat());
+    else if (deep.length > 0) kept.push(...deep.flat().filter(isTag));
+    else kept.push(...all.flat());
+  }
+  const keep = new Set(kept);
+  return errors.filter((e) => keep.has(e));
+}
+
+function renderPath(context: t.Context): string {
+  let out = '';
+  context.forEach((c, i) => {
+    if (i === 0 || c.key === '') return;
+    const parent = tagOf(context[i - 1]!.type);
+    if (parent === 'UnionType' || parent === 'IntersectionType') return;
+    if (parent === 'ArrayType' || parent === 'ReadonlyArrayType' || parent === 'TupleType' || parent === 'ReadonlyTupleType') out += `[${c.key}]`;
+    else if (/^[A-Za-z_$][\w$-]*$/.test(c.key)) out += out ? `.${c.key}` : c.key;
+    else out += `[${JSON.stringify(c.key)}]`;
   });
-  return [...new Set(lines)].slice(0, 5).join('; ');
+  return out;
+}
+
+function expectation(type: t.Decoder<unknown, unknown>): string {
+  const named = (what: string) => (/^[A-Za-z_$][\w$]*$/.test(type.name) ? `${what} (${type.name})` : what);
+  switch (tagOf(type)) {
+    case 'StringType': return 'a string';
+    case 'NumberType': return 'a number';
+    case 'BooleanType': return 'a boolean';
+    case 'NullType': return 'null';
+    case 'UndefinedType': case 'VoidType': return 'nothing';
+    case 'LiteralType': return JSON.stringify((type as unknown as { value: unknown }).value);
+    case 'KeyofType': {
+      const keys = Object.keys((type as unknown as { keys: object }).keys).map((k) => JSON.stringify(k));
+      return keys.length === 1 ? keys[0]! : `one of ${keys.join(', ')}`;
+    }
+    case 'InterfaceType': case 'PartialType': case 'StrictType': case 'ExactType':
+    case 'DictionaryType': case 'IntersectionType': case 'UnknownRecordType': case 'UnionType':
+      return named('an object');
+    case 'ArrayType': case 'ReadonlyArrayType': case 'UnknownArrayType': return named('an array');
+    default: return type.name;
+  }
+}
+
+function renderValue(v: unknown): string {
+  if (v === undefined) return 'nothing';
+  if (typeof v === 'bigint') return `${v}n`;
+  if (typeof v === 'function' || typeof v === 'symbol') return `a ${typeof v}`;
+  let s: string;
+  try {
+    s = JSON.stringify(v) ?? String(v);
+  } catch {
+    s = String(v);
+  }
+  return s.length > 60 ? `${s.slice(0, 57)}…` : s;
 }
 
 export function decodeWith<A, O>(codec: t.Type<A, O, unknown>, input: unknown): Either<string, A> {

@@ -1,0 +1,45 @@
+/**
+ * Adapts the Journal port to nact's persistence-engine interface. nact numbers events itself
+ * (`++sequenceNumber` before calling persist); the journal checks that number against the key's highest
+ * sequence number, so a duplicate or concurrent writer is rejected instead of silently forking the log.
+ * Events are the actor's own event objects; their `type` field names the envelope type.
+ */
+import type { Journal } from '../../infra/journal/port';
+import type { NactEventStream, NactPersistedEvent, NactPersistedSnapshot, NactPersistenceEngine } from './nact';
+
+export interface SnapshotListener { (key: string, seq: number): void }
+
+export function nactEngine(journal: Journal, opts: { schemaVersion?: number; onSnapshot?: SnapshotListener } = {}): NactPersistenceEngine {
+  const schemaVersion = opts.schemaVersion ?? 1;
+  return {
+    events(key: string, offset: number): NactEventStream {
+      return {
+        async reduce<U>(f: (acc: U, e: NactPersistedEvent, index: number) => U, init: U): Promise<U> {
+          let acc = init;
+          let index = 0;
+          for await (const env of journal.read(key, { afterSeq: offset })) {
+            const pe: NactPersistedEvent = { data: env.data, sequenceNumber: env.seq, key, createdAt: env.timestamp, isDeleted: false, tags: [] };
+            // nact's reducer is async and expects the previous (possibly promised) accumulator; awaiting each
+            // step keeps the chain flat for long journals.
+            acc = await f(acc, pe, index++);
+          }
+          return acc;
+        },
+      };
+    },
+    async latestSnapshot(key: string): Promise<NactPersistedSnapshot | undefined> {
+      const s = await journal.latestSnapshot(key);
+      if (s) opts.onSnapshot?.(key, s.seq);
+      return s && { data: s.data, sequenceNumber: s.seq, key, createdAt: s.timestamp };
+    },
+    async takeSnapshot(snapshot: NactPersistedSnapshot): Promise<void> {
+      await journal.saveSnapshot({ key: snapshot.key, seq: snapshot.sequenceNumber, timestamp: snapshot.createdAt, schemaVersion, data: snapshot.data });
+      opts.onSnapshot?.(snapshot.key, snapshot.sequenceNumber);
+    },
+    async persist(event: NactPersistedEvent): Promise<void> {
+      const data = event.data as { type?: unknown };
+      const type = typeof data?.type === 'string' ? data.type : 'Event';
+      await journal.append(event.key, event.sequenceNumber, [{ type, schemaVersion, timestamp: event.createdAt, data: event.data }]);
+    },
+  };
+}

@@ -1,0 +1,123 @@
+/**
+ * The nact seam: nact 7.6's typings are thin, so this module declares the part of nact we use and is the only
+ * place that casts. Nothing else imports 'nact'.
+ */
+// eslint-disable-next-line @typescript-eslint/no-var-requires
+const nact = require('nact') as NactModule;
+
+/** An opaque reference to an actor that accepts messages of type M. */
+export interface Ref<M> {
+  readonly __msg?: M;
+  readonly path: { parts: string[]; system: string };
+  readonly name?: string;
+  readonly type: 'actor' | 'system' | 'temp' | 'nobody';
+  readonly system: { name: string };
+}
+export type SystemRef = Ref<never>;
+
+export interface ActorContext<M> {
+  self: Ref<M>;
+  parent: Ref<unknown>;
+  name: string;
+  path: { parts: string[]; toString(): string };
+  children: Map<string, Ref<unknown>>;
+  /** set by nact while a persistent actor replays its journal */
+  recovering?: boolean;
+  persist?: (event: unknown) => Promise<void>;
+}
+
+export interface SupervisionDirectives {
+  stop: symbol;
+  stopAll: symbol;
+  stopChild: symbol;
+  stopAllChildren: symbol;
+  escalate: symbol;
+  resume: symbol;
+  reset: symbol;
+  resetAll: symbol;
+  resetChild: symbol;
+  resetAllChildren: symbol;
+}
+export type SupervisionContext<M> = ActorContext<M> & SupervisionDirectives & { mailbox: M[] };
+export type OnCrash<M> = (msg: M | undefined, err: unknown, ctx: SupervisionContext<M>, child?: Ref<unknown>) => symbol | Promise<symbol>;
+
+/** What nact expects of a persistence engine (see nact/lib/persistence/persistence-engine.js). */
+export interface NactPersistedEvent { data: unknown; sequenceNumber: number; key: string; createdAt: number; isDeleted: boolean; tags: string[] }
+export interface NactPersistedSnapshot { data: unknown; sequenceNumber: number; key: string; createdAt: number }
+export interface NactEventStream {
+  reduce<U>(f: (acc: U, event: NactPersistedEvent, index: number) => U, init: U): Promise<U>;
+}
+export interface NactPersistenceEngine {
+  events(key: string, offset: number, limit?: number, tags?: string[]): NactEventStream;
+  latestSnapshot(key: string): Promise<NactPersistedSnapshot | undefined>;
+  takeSnapshot(snapshot: NactPersistedSnapshot): Promise<void>;
+  persist(event: NactPersistedEvent): Promise<void>;
+}
+
+type ActorFn<S, M> = (this: ActorContext<M>, state: S, msg: M, ctx: ActorContext<M>) => S | Promise<S>;
+interface ActorProps<S, M> {
+  initialState?: S;
+  onCrash?: OnCrash<M>;
+  shutdownAfter?: number;
+  afterStop?: (state: S) => void;
+}
+interface PersistentProps<S, M> extends ActorProps<S, M> {
+  snapshotEvery?: number;
+  snapshotEncoder?: (state: S) => unknown;
+  snapshotDecoder?: (data: unknown) => S;
+  encoder?: (msg: unknown) => unknown;
+  decoder?: (data: unknown) => unknown;
+}
+interface NactModule {
+  start(...plugins: unknown[]): SystemRef;
+  spawn<S, M>(parent: Ref<unknown>, f: ActorFn<S, M>, name?: string, props?: ActorProps<S, M>): Ref<M>;
+  spawnStateless<M>(parent: Ref<unknown>, f: (msg: M, ctx: ActorContext<M>) => unknown, name?: string, props?: { onCrash?: OnCrash<M> }): Ref<M>;
+  spawnPersistent<S, M>(parent: Ref<unknown>, f: ActorFn<S, M>, key: string, name?: string, props?: PersistentProps<S, M>): Ref<M>;
+  dispatch<M>(ref: Ref<M>, msg: M): void;
+  query<M, R>(ref: Ref<M>, factory: (tmp: Ref<R>) => M, timeoutMs: number): Promise<R>;
+  stop(ref: Ref<unknown>): void;
+  configurePersistence(engine: NactPersistenceEngine): unknown;
+}
+
+interface ConcreteActor { mailbox?: { length: number }; busy?: boolean; stopped?: boolean; sequenceNumber?: number; children?: Map<string, ConcreteActor> }
+// eslint-disable-next-line @typescript-eslint/no-var-requires
+const systemMap = require('nact/lib/system-map') as { find(systemName: string, ref?: unknown): ConcreteActor | undefined };
+
+export function startSystem(name: string, engine?: NactPersistenceEngine): SystemRef {
+  const plugins: unknown[] = [{ name }];
+  if (engine) plugins.push(nact.configurePersistence(engine));
+  return nact.start(...plugins);
+}
+
+export const spawn = <S, M>(parent: Ref<unknown>, f: ActorFn<S, M>, name: string, props?: ActorProps<S, M>): Ref<M> =>
+  nact.spawn(parent, f, name, props);
+
+export const spawnPersistent = <S, M>(parent: Ref<unknown>, f: ActorFn<S, M>, key: string, name: string, props?: PersistentProps<S, M>): Ref<M> =>
+  nact.spawnPersistent(parent, f, key, name, props);
+
+export const dispatch = <M>(ref: Ref<M>, msg: M): void => nact.dispatch(ref, msg);
+
+/** Ask and wait; rejects with "Query Timeout" after timeoutMs. */
+export const query = <M, R>(ref: Ref<M>, factory: (replyTo: Ref<R>) => M, timeoutMs: number): Promise<R> =>
+  nact.query<M, R>(ref, factory, timeoutMs);
+
+export const stop = (ref: Ref<unknown>): void => nact.stop(ref);
+
+/** Messages waiting in the actor's mailbox; undefined when the actor is not running. */
+export function mailboxDepth(ref: Ref<unknown>): number | undefined {
+  const actor = systemMap.find(ref.system.name, ref);
+  return actor && !actor.stopped ? actor.mailbox?.length ?? 0 : undefined;
+}
+
+/** nact's sequence number for a persistent actor (highest persisted or recovered event), 0 when unknown. */
+export function journalSeq(ref: Ref<unknown>): number {
+  return systemMap.find(ref.system.name, ref)?.sequenceNumber ?? 0;
+}
+
+export const isAlive = (ref: Ref<unknown>): boolean => {
+  const actor = systemMap.find(ref.system.name, ref);
+  return !!actor && !actor.stopped;
+};
+
+/** "aggregator/round" for an actor spawned as round under the system aggregator. */
+export const pathOf = (ref: Ref<unknown>): string => [ref.system.name, ...ref.path.parts].join('/');

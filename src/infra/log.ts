@@ -1,0 +1,24 @@
+/**
+ * Logs: one line each on stderr, "time level service: message". Counts and names go in the message
+ * ("round 7: 8 of 12 updates, 1 rejected"). LOG_LEVEL=debug|info|warn|error (default info).
+ */
+export interface Logger {
+  debug(msg: string): void;
+  info(msg: string): void;
+  warn(msg: string): void;
+  error(msg: string): void;
+  child(name: string): Logger;
+}
+
+const levels = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 } as const;
+type Level = keyof typeof levels;
+
+export function createLogger(name: string, level: Level = (process.env.LOG_LEVEL as Level) || 'info', sink: (line: string) => void = (l) => process.stderr.write(`${l}\n`)): Logger {
+  const min = levels[level] ?? levels.info;
+  const at = (lv: Exclude<Level, 'silent'>) => (msg: string) => {
+    if (levels[lv] >= min) sink(`${new Date().toISOString()} ${lv.padEnd(5)} ${name}: ${msg}`);
+  };
+  return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error'), child: (n) => createLogger(`${name}/${n}`, level, sink) };
+}
+
+export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => silentLogger };
