@@ -5,7 +5,7 @@
 import type * as t from 'io-ts';
 import { DeadLetter } from './dead-letter';
 import { JournalEnvelope, SnapshotEnvelope } from './journal';
-import { GlobalModel, LocalModelUpdate } from './models';
+import { GlobalModel, LocalModelUpdate, RoundNotice } from './models';
 import { Anomaly, SensorReading } from './readings';
 import { encodeWeights, hashWeights, type LayerShape } from './weights';
 
@@ -50,6 +50,7 @@ const localModelUpdate: LocalModelUpdate = {
 };
 
 const globalModel: GlobalModel = {
+  kind: 'global-model',
   version: 4,
   hash: hashWeights(globalFlat),
   weights: encodeWeights(layers, globalFlat),
@@ -60,6 +61,16 @@ const globalModel: GlobalModel = {
     updates: [{ clientId: 'trainer-2', updateId: 'trainer-2/round-4', hash: hashWeights(localFlat), sampleCount: 512 }],
   },
   createdAt: 1_718_000_020_000,
+};
+
+/** Round 5 opens on top of version 4 (the model above). */
+const roundNotice: RoundNotice = {
+  kind: 'round-opened',
+  round: 5,
+  baseVersion: 4,
+  deadline: 1_718_000_080_000,
+  openedAt: 1_718_000_020_000,
+  model: globalModel,
 };
 
 const journalEnvelope: JournalEnvelope = {
@@ -93,6 +104,7 @@ export const examples = {
   anomaly,
   localModelUpdate,
   globalModel,
+  roundNotice,
   journalEnvelope,
   snapshotEnvelope,
   deadLetter,
@@ -114,6 +126,7 @@ export const exampleMessages: readonly ExampleMessage[] = [
   pair(Anomaly, anomaly),
   pair(LocalModelUpdate, localModelUpdate),
   pair(GlobalModel, globalModel),
+  pair(RoundNotice, roundNotice),
   pair(JournalEnvelope, journalEnvelope),
   pair(SnapshotEnvelope, snapshotEnvelope),
   pair(DeadLetter, deadLetter),

@@ -37,6 +37,7 @@ export type Lineage = t.TypeOf<typeof Lineage>;
 /** A published global model; version 0 is the initial model. */
 export const GlobalModel = t.type(
   {
+    kind: t.literal('global-model'),
     version: NonNegativeInt,
     hash: Sha256Hex,
     weights: EncodedWeights,
@@ -46,3 +47,24 @@ export const GlobalModel = t.type(
   'GlobalModel',
 );
 export type GlobalModel = t.TypeOf<typeof GlobalModel>;
+
+/**
+ * Announces an open round with its base model, so a trainer that joins at any time has everything it needs
+ * to take part: the round number to put in its update and the weights to train from.
+ */
+export const RoundNotice = t.type(
+  {
+    kind: t.literal('round-opened'),
+    round: PositiveInt,
+    baseVersion: NonNegativeInt,
+    deadline: EpochMillis,
+    openedAt: EpochMillis,
+    model: GlobalModel,
+  },
+  'RoundNotice',
+);
+export type RoundNotice = t.TypeOf<typeof RoundNotice>;
+
+/** Everything on `global-model-updates`. */
+export const GlobalTopicMessage = t.union([GlobalModel, RoundNotice], 'GlobalTopicMessage');
+export type GlobalTopicMessage = t.TypeOf<typeof GlobalTopicMessage>;

@@ -10,3 +10,8 @@ export const Topics = {
   snapshots: 'flead-snapshots',
 } as const;
 export type TopicName = (typeof Topics)[keyof typeof Topics];
+
+/** Topic names with an optional prefix (FLEAD_TOPIC_PREFIX), so tests and parallel stacks stay apart. */
+export type TopicSet = { -readonly [K in keyof typeof Topics]: string };
+export const topicNames = (prefix = ''): TopicSet =>
+  Object.fromEntries(Object.entries(Topics).map(([k, v]) => [k, `${prefix}${v}`])) as TopicSet;

@@ -5,7 +5,7 @@
  */
 import type { Decider } from '../runtime/decider';
 import type { EventOf, RoundCommand, RoundEvent, UpdateFacts } from './round.events';
-import { currentRound, initialRoundState, type RoundRecord, type RoundSettings, type RoundState } from './round.state';
+import { canonicalUpdates, currentRound, initialRoundState, type RoundRecord, type RoundSettings, type RoundState } from './round.state';
 
 const sameShape = (a: UpdateFacts['layers'], b: UpdateFacts['layers']): boolean =>
   a.length === b.length && a.every((l, i) => l.name === b[i]!.name && l.shape.length === b[i]!.shape.length && l.shape.every((d, j) => d === b[i]!.shape[j]));
@@ -67,8 +67,7 @@ export function decideRound(settings: RoundSettings) {
         if (command.type === 'SubmitUpdate') return rejectOutsideCollecting(state, command.update, command.now);
         if (command.type === 'RecordAggregate' && command.round === state.current) {
           const r = currentRound(state)!;
-          const updates = [...r.accepted].sort((a, b) => (a.clientId < b.clientId ? -1 : a.clientId > b.clientId ? 1 : 0))
-            .map(({ clientId, updateId, hash, sampleCount }) => ({ clientId, updateId, hash, sampleCount }));
+          const updates = canonicalUpdates(r);
           return [{ type: 'ModelAggregated', round: r.round, version: (state.version ?? 0) + 1, parentVersion: state.version ?? 0, hash: command.hash, strategy: settings.strategy, updates, createdAt: command.now }];
         }
         return [];

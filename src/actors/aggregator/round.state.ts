@@ -62,3 +62,9 @@ export const initialRoundState: RoundState = { phase: 'Uninitialised', version: 
 
 export const roundOf = (s: RoundState, round: number): RoundRecord | undefined => s.rounds.find((r) => r.round === round);
 export const currentRound = (s: RoundState): RoundRecord | undefined => ('current' in s ? roundOf(s, s.current) : undefined);
+
+/** Accepted updates in the canonical aggregation order (by client id), so the aggregate depends only on the set. */
+export const canonicalUpdates = (r: RoundRecord): UsedUpdate[] =>
+  [...r.accepted]
+    .sort((a, b) => (a.clientId < b.clientId ? -1 : a.clientId > b.clientId ? 1 : 0))
+    .map(({ clientId, updateId, hash, sampleCount }) => ({ clientId, updateId, hash, sampleCount }));

@@ -138,8 +138,8 @@ export async function startInspectionServer(opts: InspectionServerOptions): Prom
   const compiled = opts.routes.map(compile);
   const known = opts.routes.map((r) => r.pattern).join(', ');
 
-  const send = (req: IncomingMessage, res: ServerResponse, status: number, value: unknown, headers: Record<string, string> = {}) => {
-    const body = Buffer.from(toJsonBody(value), 'utf8');
+  const sendJson = (req: IncomingMessage, res: ServerResponse, status: number, json: string, headers: Record<string, string> = {}) => {
+    const body = Buffer.from(json, 'utf8');
     res.writeHead(status, {
       'Content-Type': 'application/json; charset=utf-8',
       'Content-Length': String(body.length),
@@ -148,6 +148,8 @@ export async function startInspectionServer(opts: InspectionServerOptions): Prom
     });
     res.end(req.method === 'HEAD' ? undefined : body);
   };
+  const send = (req: IncomingMessage, res: ServerResponse, status: number, value: unknown, headers: Record<string, string> = {}) =>
+    sendJson(req, res, status, toJsonBody(value), headers);
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const method = req.method ?? 'GET';
@@ -191,7 +193,7 @@ export async function startInspectionServer(opts: InspectionServerOptions): Prom
       log.error(`${method} ${url.pathname}: ${message}`);
       return send(req, res, 500, { error: message });
     }
-    return send(req, res, 200, JSON.parse(body) as unknown);
+    return sendJson(req, res, 200, body);
   };
 
   const server = createServer((req, res) => {

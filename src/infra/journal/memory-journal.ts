@@ -63,7 +63,7 @@ export function encodeEnvelope(env: JournalEnvelope): string {
 }
 
 export function encodeSnapshot(s: SnapshotEnvelope, extra: Record<string, unknown> = {}): string {
-  if (!SnapshotEnvelope.is(s)) throw new TypeError(`snapshot for ${String(s.key)} is not a valid SnapshotEnvelope`);
+  if (!SnapshotEnvelope.is(s)) throw new TypeError(`snapshot for ${String((s as { key?: unknown }).key)} is not a valid SnapshotEnvelope`);
   const text = JSON.stringify({ ...extra, snapshot: s });
   const bytes = Buffer.byteLength(text, 'utf8');
   if (bytes > maxEventBytes) {

@@ -1,0 +1,173 @@
+/**
+ * The aggregator service: the round actor under the actor system "aggregator", fed by a consumer group on
+ * `local-model-updates` (undecodable messages → dead-letter topic), plus the inspection routes.
+ * Ports (journal, bus, model store) come in as parameters: the same code runs embedded, local and in compose.
+ */
+import type { Bus, BusMessage, Subscription } from '../../infra/bus/port';
+import { decodeOrDeadLetter, deadLetter } from '../../infra/bus/dead-letter';
+import type { InspectionRoute } from '../../infra/http/inspection-server';
+import type { Journal } from '../../infra/journal/port';
+import type { Logger } from '../../infra/log';
+import type { ModelStore } from '../../infra/model-store';
+import type { Config } from '../../config';
+import { LocalModelUpdate } from '../../protocols/models';
+import { decodeWeights } from '../../protocols/weights';
+import { hashWeights } from '../../protocols/weights';
+import { nactEngine } from '../runtime/journal-engine';
+import { startSystem, stop as stopActor } from '../runtime/nact';
+import { ActorRegistry } from '../runtime/registry';
+import { restartWithBackoff } from '../runtime/supervision';
+import { journalSupervisionLog } from '../runtime/supervision-log';
+import { nonFiniteIndex } from './strategies';
+import { spawnRoundActor, type RoundActor } from './round.actor';
+import type { UpdateFacts } from './round.events';
+import type { RoundState } from './round.state';
+import { modelsView, roundsView } from './round.view';
+
+export interface AggregatorService {
+  registry: ActorRegistry;
+  round: RoundActor;
+  routes: InspectionRoute[];
+  /** resolves when the round actor has recovered and the consumer is subscribed */
+  ready: Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface AggregatorDeps {
+  config: Config;
+  journal: Journal;
+  bus: Bus;
+  store: ModelStore;
+  log: Logger;
+  clock?: () => number;
+  /** called when a top-level actor escalates (its restart budget is spent): the process should exit non-zero */
+  onFatal?: (reason: string) => void;
+  service?: string;
+}
+
+const countNonFinite = (w: Float32Array): number => {
+  if (nonFiniteIndex(w) === null) return 0;
+  let n = 0;
+  for (let i = 0; i < w.length; i++) if (!Number.isFinite(w[i]!)) n++;
+  return n;
+};
+
+export async function startAggregator(deps: AggregatorDeps): Promise<AggregatorService> {
+  const { config, journal, bus, store } = deps;
+  const service = deps.service ?? 'aggregator';
+  const log = deps.log;
+  const clock = deps.clock ?? Date.now;
+  const registry = new ActorRegistry();
+  const baseLog = journalSupervisionLog(journal, service, log.child('supervision'));
+  const supervisionLog = {
+    ...baseLog,
+    async record(e: Parameters<typeof baseLog.record>[0]) {
+      await baseLog.record(e);
+      if (e.type === 'SupervisionEscalated' && e.path.split('/').length === 2) deps.onFatal?.(`${e.path}: ${e.reason}`);
+    },
+  };
+  const system = startSystem(service, nactEngine(journal, { onSnapshot: (key, seq) => registry.snapshotAt(key, seq) }));
+  const round = spawnRoundActor(system, {
+    service,
+    settings: { ...config.round, strategy: config.strategy },
+    model: config.model,
+    roundIntervalMs: config.round.intervalMs,
+    snapshotEvery: config.snapshotEvery,
+    store,
+    bus,
+    topics: config.topics,
+    log: log.child('round'),
+    clock,
+    registry,
+    supervisionLog,
+    policy: restartWithBackoff(),
+  });
+
+  const ingestPath = `${service}/ingest`;
+  const counts = { received: 0, accepted: 0, rejected: 0, deadLettered: 0, lastOffsets: {} as Record<string, string> };
+  registry.register(ingestPath, 'consumer', null);
+  registry.update(ingestPath, { status: 'recovering' }, counts);
+
+  async function handle(m: BusMessage): Promise<void> {
+    counts.received++;
+    counts.lastOffsets[`${m.topic}/${m.partition}`] = m.offset;
+    const update = await decodeOrDeadLetter(bus, service, LocalModelUpdate, m);
+    if (!update) { counts.deadLettered++; return; }
+    const decoded = decodeWeights(update.weights);
+    if (!decoded.ok) {
+      counts.deadLettered++;
+      await deadLetter(bus, service, { reason: `LocalModelUpdate ${update.updateId}: ${decoded.reason}`, topic: m.topic, partition: m.partition, offset: m.offset, key: m.key, raw: m.value });
+      return;
+    }
+    const nonFiniteCount = countNonFinite(decoded.flat);
+    const hash = hashWeights(decoded.flat);
+    // The blob must exist before an event can point at it; orphans (rejected later) are harmless.
+    if (nonFiniteCount === 0 && m.value.length <= config.round.maxUpdateBytes) await store.putBlob(decoded.flat);
+    const facts: UpdateFacts = {
+      clientId: update.clientId, updateId: update.updateId, round: update.round, baseVersion: update.baseVersion,
+      sampleCount: update.sampleCount, layers: update.weights.layers, hash, nonFiniteCount, payloadBytes: m.value.length,
+    };
+    const events = await round.ask({ type: 'SubmitUpdate', update: facts, now: clock() });
+    if (events.some((e) => e.type === 'UpdateAccepted')) counts.accepted++; else counts.rejected++;
+  }
+
+  let subscription: Subscription | undefined;
+  const ready = (async () => {
+    await bus.ensureTopics([
+      { topic: config.topics.localUpdates, partitions: 3 },
+      { topic: config.topics.globalModels, partitions: 1 },
+      { topic: config.topics.deadLetters, partitions: 1 },
+    ]);
+    subscription = await bus.subscribe({
+      groupId: `${config.topicPrefix}flead-aggregator`,
+      topics: [config.topics.localUpdates],
+      fromBeginning: true,
+      eachBatch: async (messages) => {
+        for (const m of messages) await handle(m);
+        registry.update(ingestPath, { status: 'running' }, { ...counts });
+      },
+    });
+    registry.update(ingestPath, { status: 'running' }, { ...counts });
+  })();
+
+  const roundState = (): RoundState | undefined => registry.get(`${service}/round`)?.state as RoundState | undefined;
+  const routes: InspectionRoute[] = [
+    { pattern: '/health', handler: () => health() },
+    { pattern: '/actors', handler: () => registry.list() },
+    { pattern: '/actors/*path', handler: (p) => registry.get(p.path!), notFound: (p) => `no actor at path ${p.path}` },
+    { pattern: '/rounds', handler: () => { const s = roundState(); return s && roundsView(s); } },
+    { pattern: '/rounds/:round', handler: (p) => { const s = roundState(); return s && roundsView(s).rounds.find((r) => r.round === Number(p.round)); }, notFound: (p) => `no round ${p.round}` },
+    { pattern: '/models', handler: () => { const s = roundState(); return s && modelsView(s); } },
+    { pattern: '/models/:version', handler: (p) => { const s = roundState(); return s && modelsView(s).versions.find((v) => v.version === Number(p.version)); }, notFound: (p) => `no model with version ${p.version}` },
+    { pattern: '/supervision', handler: () => supervisionLog.recent() },
+  ];
+
+  function health() {
+    const actors = registry.list();
+    const starting = actors.some((a) => a.status === 'recovering');
+    const bad = actors.filter((a) => a.status === 'crashed' || a.status === 'stopped' || a.status === 'restarting');
+    return {
+      status: bad.length ? 'degraded' : starting ? 'starting' : 'ok',
+      service,
+      profile: config.profile,
+      journal: journal.describe,
+      bus: bus.describe,
+      modelsDir: store.dir,
+      version: roundState()?.version ?? null,
+      problems: bad.map((a) => `${a.path} is ${a.status}${a.lastError ? `: ${a.lastError}` : ''}`),
+    };
+  }
+
+  return {
+    registry,
+    round,
+    routes,
+    ready,
+    async stop() {
+      round.stopTimers();
+      await ready.catch(() => undefined);
+      await subscription?.stop();
+      stopActor(round.ref);
+    },
+  };
+}

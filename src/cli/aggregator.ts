@@ -1,0 +1,34 @@
+import type { CommandSpec } from './args';
+import type { Config } from '../config';
+import { createLogger } from '../infra/log';
+import { openInfra } from '../infra/profile';
+import { startInspectionServer } from '../infra/http/inspection-server';
+import { startAggregator } from '../actors/aggregator/service';
+import { untilSignal } from './signals';
+
+export const aggregatorSpec: CommandSpec = {
+  name: 'flead aggregator',
+  summary: 'Run the aggregator: one round actor folds local-model-updates into global-model-updates (configuration: ROUND_*, AGG_*, MODEL_*).',
+  options: [
+    { name: 'profile', type: 'string', choices: ['local', 'embedded'], description: 'journal and bus: Kafka (local) or on-disk (embedded)', env: 'FLEAD_PROFILE' },
+    { name: 'inspect-port', type: 'int', description: 'port of the inspection endpoint (0 = ephemeral)', env: 'INSPECT_PORT' },
+  ],
+};
+
+export async function runAggregator(_values: Record<string, unknown>, config: Config): Promise<number> {
+  const log = createLogger('aggregator', config.logLevel);
+  const infra = await openInfra(config, 'aggregator');
+  log.info(`journal: ${infra.journal.describe}; bus: ${infra.bus.describe}; models: ${infra.store.dir}`);
+  let fatal: string | undefined;
+  const svc = await startAggregator({ config, ...infra, log, onFatal: (r) => { fatal = r; process.kill(process.pid, 'SIGTERM'); } });
+  const http = await startInspectionServer({ host: config.inspect.host, port: config.inspect.port, routes: svc.routes, log });
+  await svc.ready;
+  log.info(`inspection endpoint ${http.url} (GET /health /actors /rounds /models)`);
+  const signal = await untilSignal();
+  log.info(`${signal}: stopping`);
+  await svc.stop();
+  await http.close();
+  await infra.close();
+  if (fatal) { log.error(`stopped after an escalated failure: ${fatal}`); return 1; }
+  return 0;
+}

@@ -1,0 +1,63 @@
+/**
+ * `flead <command>`: one CLI for every service. Exit codes: 0 ok, 1 failure (or replay differences),
+ * 2 bad arguments or configuration (with a sentence saying what is wrong).
+ */
+import { isLeft } from 'fp-ts/Either';
+import { parseArgs, type CommandSpec } from './args';
+import { runAggregator, aggregatorSpec } from './aggregator';
+import { runReplay, replaySpec } from './replay';
+import { runEmbedded, embeddedSpec } from './embedded';
+import { loadConfig, type Config, type EnvName } from '../config';
+
+export interface Command {
+  spec: CommandSpec;
+  run(values: Record<string, string | number | boolean | undefined>, config: Config): Promise<number>;
+  /** command options that override configuration env vars */
+  overrides?(values: Record<string, string | number | boolean | undefined>): Partial<Record<EnvName, string>>;
+}
+
+const commands: Record<string, Command> = {
+  aggregator: { spec: aggregatorSpec, run: runAggregator, overrides: (v) => ({ INSPECT_PORT: v['inspect-port'] === undefined ? undefined : String(v['inspect-port']), FLEAD_PROFILE: v.profile as string | undefined }) },
+  replay: { spec: replaySpec, run: runReplay, overrides: (v) => ({ FLEAD_PROFILE: v.profile as string | undefined }) },
+  embedded: { spec: embeddedSpec, run: runEmbedded, overrides: (v) => ({ INSPECT_PORT: v['inspect-port'] === undefined ? undefined : String(v['inspect-port']) }) },
+};
+
+export const usage = `flead: federated anomaly detection on edge IoT streams (event-sourced actors on Kafka)
+
+usage: flead <command> [options]        flead <command> --help for its options
+
+commands:
+  aggregator   run the aggregator service: FedAvg / robust rounds over local-model-updates (Kafka)
+  replay       rebuild a service's state from its journal, print it, optionally diff it with a live service
+  embedded     run the aggregator with simulated clients in one process, no Kafka, no Docker (npm start)
+
+configuration comes from environment variables (see README "Configuration").
+`;
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(usage);
+    return name ? 0 : 2;
+  }
+  const command = commands[name];
+  if (!command) {
+    process.stderr.write(`flead: unknown command "${name}"; commands are ${Object.keys(commands).join(', ')} (flead --help)\n`);
+    return 2;
+  }
+  const parsed = parseArgs(command.spec, rest);
+  if (!parsed.ok) {
+    process.stderr.write(`${command.spec.name}: ${parsed.error}\n`);
+    return 2;
+  }
+  if (parsed.help !== undefined) {
+    process.stdout.write(parsed.help.endsWith('\n') ? parsed.help : `${parsed.help}\n`);
+    return 0;
+  }
+  const config = loadConfig(process.env, command.overrides?.(parsed.values) ?? {});
+  if (isLeft(config)) {
+    process.stderr.write(`${command.spec.name}: configuration error: ${config.left}\n`);
+    return 2;
+  }
+  return command.run(parsed.values, config.right);
+}

@@ -1,0 +1,109 @@
+/**
+ * Configuration: decoded once at start-up from environment variables; every default in one object
+ * (`defaults`), cross-field checks that fail with a sentence. README's configuration table lists these.
+ */
+import { isLeft, left, right, type Either } from 'fp-ts/Either';
+import * as t from 'io-ts';
+import { decodeWith } from './protocols/codec';
+import { topicNames, type TopicSet } from './protocols/topics';
+import { LayerShape } from './protocols/weights';
+
+/** Environment variable → default. The single source for README's table (a test checks they agree). */
+export const defaults = {
+  FLEAD_PROFILE: 'local',
+  KAFKA_BROKERS: '127.0.0.1:9092',
+  FLEAD_TOPIC_PREFIX: '',
+  FLEAD_DATA_DIR: './data',
+  MODELS_DIR: './models',
+  INSPECT_HOST: '127.0.0.1',
+  INSPECT_PORT: '8090',
+  ROUND_QUORUM: '3',
+  ROUND_MIN_UPDATES: '2',
+  ROUND_DEADLINE_MS: '60000',
+  ROUND_INTERVAL_MS: '1000',
+  MAX_UPDATE_BYTES: '4194304',
+  AGG_STRATEGY: 'fedavg',
+  AGG_TRIM_RATIO: '0.2',
+  MODEL_LAYERS: JSON.stringify([
+    { name: 'encoder/kernel', shape: [2, 8] }, { name: 'encoder/bias', shape: [8] },
+    { name: 'decoder/kernel', shape: [8, 2] }, { name: 'decoder/bias', shape: [2] },
+  ]),
+  MODEL_SEED: '42',
+  SNAPSHOT_EVERY: '100',
+  LOG_LEVEL: 'info',
+} as const;
+export type EnvName = keyof typeof defaults;
+
+export interface Config {
+  profile: 'local' | 'embedded';
+  kafkaBrokers: string;
+  topics: TopicSet;
+  topicPrefix: string;
+  dataDir: string;
+  modelsDir: string;
+  inspect: { host: string; port: number };
+  round: { quorum: number; minUpdates: number; deadlineMs: number; intervalMs: number; maxUpdateBytes: number };
+  strategy: { name: 'fedavg' | 'median' | 'trimmed-mean'; trimRatio: number | null };
+  model: { layers: LayerShape[]; seed: number };
+  snapshotEvery: number;
+  logLevel: 'debug' | 'info' | 'warn' | 'error';
+}
+
+function int(env: Record<string, string | undefined>, name: EnvName, min: number): Either<string, number> {
+  const raw = env[name] ?? defaults[name];
+  const n = Number(raw);
+  return Number.isInteger(n) && n >= min ? right(n) : left(`${name} must be an integer ≥ ${min}, got "${raw}"`);
+}
+
+function oneOf<T extends string>(env: Record<string, string | undefined>, name: EnvName, allowed: readonly T[]): Either<string, T> {
+  const raw = env[name] ?? defaults[name];
+  return (allowed as readonly string[]).includes(raw) ? right(raw as T) : left(`${name} must be one of ${allowed.join(', ')}, got "${raw}"`);
+}
+
+/** Decode the configuration; Left is a sentence saying what is wrong. */
+export function loadConfig(env: Record<string, string | undefined> = process.env, overrides: Partial<Record<EnvName, string>> = {}): Either<string, Config> {
+  const e = { ...env, ...Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)) };
+  const get = (n: EnvName) => e[n] ?? defaults[n];
+  const errors: string[] = [];
+  const take = <A>(r: Either<string, A>, fallback: A): A => (isLeft(r) ? (errors.push(r.left), fallback) : r.right);
+
+  const profile = take(oneOf(e, 'FLEAD_PROFILE', ['local', 'embedded'] as const), 'local');
+  const port = take(int(e, 'INSPECT_PORT', 0), 0);
+  const quorum = take(int(e, 'ROUND_QUORUM', 1), 1);
+  const minUpdates = take(int(e, 'ROUND_MIN_UPDATES', 1), 1);
+  const deadlineMs = take(int(e, 'ROUND_DEADLINE_MS', 1), 1);
+  const intervalMs = take(int(e, 'ROUND_INTERVAL_MS', 0), 0);
+  const maxUpdateBytes = take(int(e, 'MAX_UPDATE_BYTES', 1), 1);
+  const strategyName = take(oneOf(e, 'AGG_STRATEGY', ['fedavg', 'median', 'trimmed-mean'] as const), 'fedavg');
+  const trim = Number(get('AGG_TRIM_RATIO'));
+  const seed = take(int(e, 'MODEL_SEED', 0), 0);
+  const snapshotEvery = take(int(e, 'SNAPSHOT_EVERY', 1), 1);
+  const logLevel = take(oneOf(e, 'LOG_LEVEL', ['debug', 'info', 'warn', 'error'] as const), 'info');
+  let layers: LayerShape[] = [];
+  try {
+    const parsed = decodeWith(t.array(LayerShape), JSON.parse(get('MODEL_LAYERS')));
+    if (isLeft(parsed)) errors.push(`MODEL_LAYERS: ${parsed.left}`);
+    else if (parsed.right.length === 0) errors.push('MODEL_LAYERS must name at least one layer');
+    else layers = parsed.right;
+  } catch {
+    errors.push('MODEL_LAYERS must be JSON: [{"name":"dense/kernel","shape":[2,8]}, …]');
+  }
+  if (minUpdates > quorum) errors.push(`ROUND_MIN_UPDATES (${minUpdates}) cannot exceed ROUND_QUORUM (${quorum}): a round could never close on its deadline with fewer than a quorum`);
+  if (strategyName === 'trimmed-mean' && !(trim >= 0 && trim < 0.5)) errors.push(`AGG_TRIM_RATIO must be in [0, 0.5) for trimmed-mean, got "${get('AGG_TRIM_RATIO')}"`);
+  if (errors.length) return left(errors.join('; '));
+  const prefix = get('FLEAD_TOPIC_PREFIX');
+  return right({
+    profile,
+    kafkaBrokers: get('KAFKA_BROKERS'),
+    topics: topicNames(prefix),
+    topicPrefix: prefix,
+    dataDir: get('FLEAD_DATA_DIR'),
+    modelsDir: get('MODELS_DIR'),
+    inspect: { host: get('INSPECT_HOST'), port },
+    round: { quorum, minUpdates, deadlineMs, intervalMs, maxUpdateBytes },
+    strategy: { name: strategyName, trimRatio: strategyName === 'trimmed-mean' ? trim : null },
+    model: { layers, seed },
+    snapshotEvery,
+    logLevel,
+  });
+}

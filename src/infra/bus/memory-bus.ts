@@ -1,0 +1,474 @@
+/**
+ * The in-process adapter of the Bus port: for unit tests and the embedded profile.
+ *
+ * Topics have partitions; a keyed message goes to `murmur2(key) % partitions` exactly as the Java client and
+ * the Kafka adapter place it, a null key round-robin. Consumer groups hold committed offsets; each member
+ * gets a round-robin share of the partitions and handles one partition's batch at a time. A batch is
+ * committed after the handler resolves; a throw redelivers it after a short backoff. A rebalance (member
+ * joins or leaves, topic created) waits for in-flight batches to finish, so with no failures a group sees
+ * every message exactly once.
+ *
+ * With `dir`, topics, messages and committed offsets are durable: append-only JSON-lines files under
+ * `dir/topics/<topic>/<partition>.log` and `dir/groups/<group>.log`, loaded on start-up (a torn last line
+ * from a crash is dropped). One process at a time may open a directory. Compacted topics keep every record
+ * (compaction is an optimisation; readers must tolerate the history).
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { InfraError } from '../errors';
+import type { Bus, BusMessage, OutgoingMessage, SubscribeOptions, Subscription } from './port';
+
+export interface MemoryBusOptions {
+  /** directory for durable topics and offsets; in memory only when absent */
+  dir?: string;
+  /** largest message (key + value + headers), like Kafka's message.max.bytes */
+  maxMessageBytes?: number;
+  /** partitions of a topic created by a publish or subscribe before ensureTopics */
+  defaultPartitions?: number;
+  /** most messages handed to one eachBatch call */
+  maxBatchSize?: number;
+  /** first redelivery delay after a throwing handler; doubles up to maxRetryBackoffMs */
+  retryBackoffMs?: number;
+  maxRetryBackoffMs?: number;
+  /** fsync every append (default false: survives a process crash, not a power cut) */
+  fsync?: boolean;
+  /** where operational lines go (default: stderr) */
+  log?: (line: string) => void;
+}
+
+export const memoryBusDefaults = {
+  maxMessageBytes: 1024 * 1024,
+  defaultPartitions: 1,
+  maxBatchSize: 500,
+  retryBackoffMs: 50,
+  maxRetryBackoffMs: 2000,
+  fsync: false,
+} as const;
+
+interface Stored {
+  key: string | null;
+  value: Buffer;
+  headers: Record<string, string>;
+  timestamp: number;
+}
+interface TopicState {
+  partitions: Stored[][];
+  compacted: boolean;
+}
+type TP = { topic: string; partition: number };
+interface Member {
+  options: SubscribeOptions;
+  /** partition lengths when it subscribed: where `fromBeginning: false` starts */
+  startOffsets: Map<string, number>;
+  assigned: TP[];
+  cursor: number;
+  stopped: boolean;
+  busy: Promise<void>;
+  loop: Promise<void>;
+  failures: number;
+}
+interface Group {
+  id: string;
+  committed: Map<string, number>;
+  members: Member[];
+  pendingRebalances: number;
+  chain: Promise<void>;
+}
+
+const tpKey = (topic: string, partition: number): string => `${partition}:${topic}`;
+
+/** Kafka's murmur2 (Java client `Utils.murmur2`), as a signed 32-bit integer. */
+export function murmur2(data: Uint8Array): number {
+  const m = 0x5bd1e995;
+  const length = data.length;
+  let h = (0x9747b28c ^ length) | 0;
+  const length4 = length >>> 2;
+  for (let i = 0; i < length4; i++) {
+    const i4 = i * 4;
+    let k = data[i4]! | (data[i4 + 1]! << 8) | (data[i4 + 2]! << 16) | (data[i4 + 3]! << 24);
+    k = Math.imul(k, m);
+    k ^= k >>> 24;
+    k = Math.imul(k, m);
+    h = Math.imul(h, m) ^ k;
+  }
+  const rest = length & 3;
+  const base = length & ~3;
+  if (rest >= 3) h ^= data[base + 2]! << 16;
+  if (rest >= 2) h ^= data[base + 1]! << 8;
+  if (rest >= 1) h = Math.imul(h ^ data[base]!, m);
+  h ^= h >>> 13;
+  h = Math.imul(h, m);
+  h ^= h >>> 15;
+  return h | 0;
+}
+
+/** The partition the Java client (and kafkajs' DefaultPartitioner) picks for a key. */
+export const partitionForKey = (key: string, partitions: number): number =>
+  (murmur2(Buffer.from(key, 'utf8')) & 0x7fffffff) % partitions;
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Wakes every waiter when anything changes (publish, rebalance, stop). */
+class Signal {
+  private resolve: () => void = () => undefined;
+  private next = this.fresh();
+  private fresh(): Promise<void> {
+    return new Promise<void>((r) => {
+      this.resolve = r;
+    });
+  }
+  wait(): Promise<void> {
+    return this.next;
+  }
+  notify(): void {
+    const r = this.resolve;
+    this.next = this.fresh();
+    r();
+  }
+}
+
+export function createMemoryBus(opts: MemoryBusOptions = {}): Bus {
+  const cfg = { ...memoryBusDefaults, ...stripUndefined(opts) };
+  const log = opts.log ?? ((line: string) => void process.stderr.write(`${line}\n`));
+  const store = opts.dir ? new DiskStore(opts.dir, cfg.fsync) : null;
+  const topics = new Map<string, TopicState>(store?.loadTopics() ?? []);
+  const groups = new Map<string, Group>();
+  const signal = new Signal();
+  let roundRobin = 0;
+  let closed = false;
+
+  const checkOpen = (what: string): void => {
+    if (closed) throw new InfraError('closed', `memory-bus: ${what} after close()`, false);
+  };
+
+  function group(id: string): Group {
+    let g = groups.get(id);
+    if (!g) {
+      g = { id, committed: store?.loadOffsets(id) ?? new Map(), members: [], pendingRebalances: 0, chain: Promise.resolve() };
+      groups.set(id, g);
+    }
+    return g;
+  }
+
+  function createTopic(topic: string, partitions: number, compacted: boolean): TopicState {
+    if (!Number.isInteger(partitions) || partitions < 1) {
+      throw new Error(`memory-bus: topic ${topic} needs a positive integer of partitions, got ${partitions}`);
+    }
+    const t: TopicState = { partitions: Array.from({ length: partitions }, () => []), compacted };
+    topics.set(topic, t);
+    store?.createTopic(topic, partitions, compacted);
+    // members already subscribed to it get its partitions (not awaited: a handler may be the caller)
+    for (const g of groups.values()) {
+      if (g.members.some((m) => m.options.topics.includes(topic))) void rebalance(g);
+    }
+    return t;
+  }
+
+  /** Waits for in-flight batches of the group, then deals its partitions round-robin to the members. */
+  function rebalance(g: Group): Promise<void> {
+    g.pendingRebalances += 1;
+    const run = g.chain.then(async () => {
+      await Promise.all(g.members.map((m) => m.busy));
+      assign(g);
+    });
+    g.chain = run.catch(() => undefined);
+    return run
+      .catch((e: unknown) => log(`memory-bus: rebalance of group ${g.id} failed: ${(e as Error).message}`))
+      .finally(() => {
+        g.pendingRebalances -= 1;
+        signal.notify();
+      });
+  }
+
+  function assign(g: Group): void {
+    const members = g.members.filter((m) => !m.stopped);
+    for (const m of members) m.assigned = [];
+    const names = [...new Set(members.flatMap((m) => m.options.topics))].filter((t) => topics.has(t)).sort();
+    let next = 0;
+    for (const topic of names) {
+      const eligible = members.filter((m) => m.options.topics.includes(topic));
+      for (let partition = 0; partition < topics.get(topic)!.partitions.length; partition++) {
+        const owner = eligible[next++ % eligible.length]!;
+        owner.assigned.push({ topic, partition });
+        const key = tpKey(topic, partition);
+        if (!g.committed.has(key)) {
+          const start = owner.options.fromBeginning === false ? (owner.startOffsets.get(key) ?? 0) : 0;
+          commit(g, topic, partition, start);
+        }
+      }
+    }
+    for (const m of members) {
+      try {
+        m.options.onAssignment?.(m.assigned.map((tp) => ({ ...tp })));
+      } catch (e) {
+        log(`memory-bus: onAssignment of group ${g.id} threw: ${(e as Error).message}`);
+      }
+    }
+  }
+
+  function commit(g: Group, topic: string, partition: number, next: number): void {
+    g.committed.set(tpKey(topic, partition), next);
+    store?.commit(g.id, topic, partition, next);
+  }
+
+  function nextBatch(g: Group, m: Member): { tp: TP; from: number; messages: BusMessage[] } | null {
+    for (let i = 0; i < m.assigned.length; i++) {
+      const idx = (m.cursor + i) % m.assigned.length;
+      const tp = m.assigned[idx]!;
+      const records = topics.get(tp.topic)!.partitions[tp.partition]!;
+      const from = g.committed.get(tpKey(tp.topic, tp.partition)) ?? 0;
+      if (from < records.length) {
+        m.cursor = idx + 1;
+        const messages = records.slice(from, from + cfg.maxBatchSize).map((s, j): BusMessage => ({
+          topic: tp.topic,
+          partition: tp.partition,
+          offset: String(from + j),
+          key: s.key,
+          value: s.value,
+          headers: { ...s.headers },
+          timestamp: s.timestamp,
+        }));
+        return { tp, from, messages };
+      }
+    }
+    return null;
+  }
+
+  async function handle(g: Group, m: Member, batch: { tp: TP; from: number; messages: BusMessage[] }): Promise<void> {
+    const { tp, from, messages } = batch;
+    try {
+      await m.options.eachBatch(messages);
+    } catch (e) {
+      m.failures += 1;
+      const delay = Math.min(cfg.retryBackoffMs * 2 ** Math.min(m.failures - 1, 16), cfg.maxRetryBackoffMs);
+      log(
+        `memory-bus: group ${g.id}: handler failed on ${tp.topic}[${tp.partition}] batch of ${messages.length} ` +
+          `(offsets ${from}..${from + messages.length - 1}); not committed, redelivering in ${delay} ms ` +
+          `(${m.failures} consecutive failure(s)): ${(e as Error)?.message ?? String(e)}`,
+      );
+      await sleep(delay);
+      return;
+    }
+    m.failures = 0;
+    commit(g, tp.topic, tp.partition, from + messages.length);
+  }
+
+  async function runMember(g: Group, m: Member): Promise<void> {
+    while (!m.stopped) {
+      const woken = signal.wait(); // taken before looking, so no change is missed
+      const batch = g.pendingRebalances === 0 ? nextBatch(g, m) : null;
+      if (batch) {
+        const done = handle(g, m, batch);
+        m.busy = done;
+        await done;
+        m.busy = Promise.resolve();
+      } else {
+        await woken;
+      }
+    }
+  }
+
+  async function publish(topic: string, messages: readonly OutgoingMessage[]): Promise<void> {
+    checkOpen(`publish to ${topic}`);
+    const prepared = messages.map((m) => {
+      const value = typeof m.value === 'string' ? Buffer.from(m.value, 'utf8') : Buffer.from(m.value);
+      const headers = { ...(m.headers ?? {}) };
+      const size =
+        value.length +
+        (m.key === null ? 0 : Buffer.byteLength(m.key)) +
+        Object.entries(headers).reduce((n, [k, v]) => n + Buffer.byteLength(k) + Buffer.byteLength(v), 0);
+      if (size > cfg.maxMessageBytes) {
+        throw new InfraError(
+          'too-large',
+          `memory-bus: a message of ${size} bytes for topic ${topic} is over the ${cfg.maxMessageBytes}-byte limit ` +
+            `(maxMessageBytes); keep large payloads out of the bus and send a pointer instead`,
+          false,
+        );
+      }
+      return { key: m.key, value, headers };
+    });
+    const t = topics.get(topic) ?? createTopic(topic, cfg.defaultPartitions, false);
+    const now = Date.now();
+    for (const m of prepared) {
+      const partition = m.key === null ? roundRobin++ % t.partitions.length : partitionForKey(m.key, t.partitions.length);
+      const stored: Stored = { ...m, timestamp: now };
+      store?.append(topic, partition, stored);
+      t.partitions[partition]!.push(stored);
+    }
+    signal.notify();
+  }
+
+  async function subscribe(options: SubscribeOptions): Promise<Subscription> {
+    checkOpen(`subscribe of group ${options.groupId}`);
+    if (options.topics.length === 0) throw new Error(`memory-bus: group ${options.groupId} subscribed to no topic`);
+    const startOffsets = new Map<string, number>();
+    for (const topic of options.topics) {
+      const t = topics.get(topic);
+      t?.partitions.forEach((p, i) => startOffsets.set(tpKey(topic, i), p.length));
+    }
+    const g = group(options.groupId);
+    const m: Member = {
+      options: { ...options, topics: [...options.topics] },
+      startOffsets,
+      assigned: [],
+      cursor: 0,
+      stopped: false,
+      busy: Promise.resolve(),
+      loop: Promise.resolve(),
+      failures: 0,
+    };
+    g.members.push(m);
+    const joined = rebalance(g);
+    m.loop = runMember(g, m);
+    await joined;
+
+    let stopping: Promise<void> | null = null;
+    return {
+      stop: () => {
+        stopping ??= (async () => {
+          m.stopped = true;
+          signal.notify();
+          await m.loop;
+          g.members = g.members.filter((x) => x !== m);
+          if (g.members.length > 0) await rebalance(g);
+        })();
+        return stopping;
+      },
+    };
+  }
+
+  async function ensureTopics(list: ReadonlyArray<{ topic: string; partitions: number; compacted?: boolean }>) {
+    checkOpen('ensureTopics');
+    for (const t of list) if (!topics.has(t.topic)) createTopic(t.topic, t.partitions, t.compacted ?? false);
+  }
+
+  async function close(): Promise<void> {
+    if (closed) return;
+    closed = true;
+    const members = [...groups.values()].flatMap((g) => g.members);
+    for (const m of members) m.stopped = true;
+    signal.notify();
+    await Promise.all(members.map((m) => m.loop));
+    store?.close();
+  }
+
+  return {
+    describe: opts.dir ? `memory (durable under ${opts.dir})` : 'memory',
+    publish,
+    subscribe,
+    ensureTopics,
+    close,
+  };
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** Append-only JSON-lines files; every line is one record, a torn last line is dropped on load. */
+class DiskStore {
+  private readonly fds = new Map<string, number>();
+
+  constructor(
+    private readonly dir: string,
+    private readonly fsync: boolean,
+  ) {
+    fs.mkdirSync(path.join(dir, 'topics'), { recursive: true });
+    fs.mkdirSync(path.join(dir, 'groups'), { recursive: true });
+  }
+
+  private topicDir(topic: string): string {
+    return path.join(this.dir, 'topics', encodeURIComponent(topic));
+  }
+
+  private groupFile(groupId: string): string {
+    return path.join(this.dir, 'groups', `${encodeURIComponent(groupId)}.log`);
+  }
+
+  loadTopics(): Array<[string, TopicState]> {
+    const out: Array<[string, TopicState]> = [];
+    for (const name of fs.readdirSync(path.join(this.dir, 'topics'))) {
+      const metaFile = path.join(this.dir, 'topics', name, 'meta.json');
+      if (!fs.existsSync(metaFile)) continue; // a crash between mkdir and the meta write: nothing was published
+      const topic = decodeURIComponent(name);
+      const meta = JSON.parse(fs.readFileSync(metaFile, 'utf8')) as { partitions: number; compacted: boolean };
+      const partitions = Array.from({ length: meta.partitions }, (_, p) =>
+        this.readLines(path.join(this.topicDir(topic), `${p}.log`)).map((r): Stored => {
+          const rec = r as { k: string | null; v: string; h: Record<string, string>; t: number };
+          return { key: rec.k, value: Buffer.from(rec.v, 'base64'), headers: rec.h, timestamp: rec.t };
+        }),
+      );
+      out.push([topic, { partitions, compacted: meta.compacted }]);
+    }
+    return out;
+  }
+
+  /** Latest committed offset per partition; the file is rewritten with only those lines. */
+  loadOffsets(groupId: string): Map<string, number> {
+    const file = this.groupFile(groupId);
+    const committed = new Map<string, number>();
+    for (const r of this.readLines(file)) {
+      const rec = r as { t: string; p: number; o: number };
+      committed.set(tpKey(rec.t, rec.p), rec.o);
+    }
+    if (committed.size > 0) {
+      const lines = [...committed].map(([key, o]) => {
+        const sep = key.indexOf(':');
+        return `${JSON.stringify({ t: key.slice(sep + 1), p: Number(key.slice(0, sep)), o })}\n`;
+      });
+      fs.writeFileSync(`${file}.tmp`, lines.join(''));
+      fs.renameSync(`${file}.tmp`, file);
+    }
+    return committed;
+  }
+
+  createTopic(topic: string, partitions: number, compacted: boolean): void {
+    const d = this.topicDir(topic);
+    fs.mkdirSync(d, { recursive: true });
+    fs.writeFileSync(path.join(d, 'meta.json.tmp'), JSON.stringify({ partitions, compacted }));
+    fs.renameSync(path.join(d, 'meta.json.tmp'), path.join(d, 'meta.json'));
+  }
+
+  append(topic: string, partition: number, s: Stored): void {
+    const line = JSON.stringify({ k: s.key, v: s.value.toString('base64'), h: s.headers, t: s.timestamp });
+    this.write(path.join(this.topicDir(topic), `${partition}.log`), `${line}\n`);
+  }
+
+  commit(groupId: string, topic: string, partition: number, next: number): void {
+    this.write(this.groupFile(groupId), `${JSON.stringify({ t: topic, p: partition, o: next })}\n`);
+  }
+
+  close(): void {
+    for (const fd of this.fds.values()) fs.closeSync(fd);
+    this.fds.clear();
+  }
+
+  private write(file: string, text: string): void {
+    let fd = this.fds.get(file);
+    if (fd === undefined) {
+      fd = fs.openSync(file, 'a');
+      this.fds.set(file, fd);
+    }
+    fs.writeSync(fd, text);
+    if (this.fsync) fs.fsyncSync(fd);
+  }
+
+  /** Parsed lines of a file; a last line without its newline (torn write) is cut off the file. */
+  private readLines(file: string): unknown[] {
+    if (!fs.existsSync(file)) return [];
+    const text = fs.readFileSync(file, 'utf8');
+    const end = text.lastIndexOf('\n') + 1;
+    if (end < text.length) fs.truncateSync(file, Buffer.byteLength(text.slice(0, end)));
+    return text
+      .slice(0, end)
+      .split('\n')
+      .filter((l) => l.length > 0)
+      .map((l, i) => {
+        try {
+          return JSON.parse(l) as unknown;
+        } catch {
+          throw new InfraError('corrupt', `memory-bus: line ${i + 1} of ${file} is not a JSON record`, false);
+        }
+      });
+  }
+}

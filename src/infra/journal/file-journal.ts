@@ -1,0 +1,303 @@
+/**
+ * Embedded journal engine, durable on local disk under one directory:
+ *
+ *   <dir>/writer.lock                 {"pid":…,"nonce":…,"since":…} of the engine that owns the directory
+ *   <dir>/events/<key>.jsonl          one JSON JournalEnvelope per line, appended and fdatasync'ed
+ *   <dir>/snapshots/<key>.json        the latest snapshot, replaced atomically (tmp file + fsync + rename)
+ *
+ * <key> is the persistence key with every byte outside [a-z0-9_-] written as %XX (so "Round/7" is
+ * "%52ound%2F7"): safe on every file system, case-insensitive ones included, and reversible for `keys()`.
+ *
+ * - The highest seq of a key is learned lazily (first use reads the key's file) and then kept in memory.
+ * - A crash can leave a torn last line: readers ignore an incomplete trailing line, and the writer cuts it
+ *   off before its next append to that key. A complete line that does not decode is InfraError('corrupt').
+ * - Single writer: opening an engine writes a fresh nonce into writer.lock (the newest opener takes over).
+ *   Every append and snapshot first checks the nonce; an older engine then rejects with InfraError('fenced').
+ *   The check and the write are not one atomic step across processes: a takeover that lands between them
+ *   can let one last append of the old writer through. Before writing, an engine also checks that the file
+ *   did not grow behind its back (it then re-learns the highest seq and rejects with 'conflict'), so such
+ *   a late append cannot be silently overwritten.
+ * - A failed write (disk full, I/O error) rejects with InfraError('unavailable', retriable) and makes the
+ *   engine re-learn the key from its file before its next append.
+ */
+import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { InfraError } from '../errors';
+import { SnapshotEnvelope } from '../../protocols/journal';
+import type { Journal } from './port';
+import {
+  ReadFilter,
+  buildEnvelopes,
+  closedError,
+  conflictError,
+  decodeEnvelope,
+  encodeEnvelope,
+  encodeSnapshot,
+  type FaultHook,
+} from './memory-journal';
+
+export interface FileJournalOptions {
+  /** test hook, see FaultHook; 'before-commit' writes half of the bytes, then fails (a torn write) */
+  fault?: FaultHook;
+}
+
+interface KeyState {
+  highest: number;
+  /** bytes of complete lines in the key's file */
+  size: number;
+  /** re-learn from the file before the next append */
+  stale: boolean;
+}
+
+const safeByte = (b: number): boolean =>
+  (b >= 0x61 && b <= 0x7a) || (b >= 0x30 && b <= 0x39) || b === 0x5f || b === 0x2d;
+
+export function encodeKey(key: string): string {
+  let out = '';
+  for (const b of Buffer.from(key, 'utf8')) out += safeByte(b) ? String.fromCharCode(b) : `%${b.toString(16).toUpperCase().padStart(2, '0')}`;
+  if (out.length > 200) {
+    throw new InfraError('too-large', `persistence key "${key.slice(0, 40)}…" is ${out.length} characters as a file name, over 200`, false);
+  }
+  return out;
+}
+
+export function decodeKey(name: string): string {
+  return Buffer.from(name.replace(/%([0-9A-F]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16))), 'latin1').toString('utf8');
+}
+
+async function fsyncDir(dir: string): Promise<void> {
+  const fh = await fs.promises.open(dir, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Complete lines of a file from byte `from`, chunk by chunk; the incomplete trailing line is left out. */
+async function* completeLines(file: string, from = 0): AsyncGenerator<{ line: string; end: number }> {
+  try {
+    await fs.promises.access(file);
+  } catch {
+    return;
+  }
+  const stream = fs.createReadStream(file, { start: from, highWaterMark: 1 << 20 });
+  let rest: Buffer = Buffer.alloc(0);
+  let pos = from;
+  try {
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      const buf = rest.length ? Buffer.concat([rest, chunk]) : chunk;
+      let start = 0;
+      for (let nl = buf.indexOf(10, start); nl !== -1; nl = buf.indexOf(10, start)) {
+        const end = pos + nl + 1;
+        if (nl > start) yield { line: buf.toString('utf8', start, nl), end };
+        start = nl + 1;
+      }
+      pos += start;
+      rest = buf.subarray(start);
+    }
+  } finally {
+    stream.destroy();
+  }
+}
+
+export async function createFileJournal(dir: string, options: FileJournalOptions = {}): Promise<Journal> {
+  const root = path.resolve(dir);
+  const eventsDir = path.join(root, 'events');
+  const snapsDir = path.join(root, 'snapshots');
+  const lockFile = path.join(root, 'writer.lock');
+  const fault: FaultHook = options.fault ?? (() => undefined);
+  const describe = `file ${root}`;
+  await fs.promises.mkdir(eventsDir, { recursive: true });
+  await fs.promises.mkdir(snapsDir, { recursive: true });
+
+  const nonce = `${process.pid}-${Date.now()}-${randomBytes(6).toString('hex')}`;
+  const tmpLock = `${lockFile}.${nonce}.tmp`;
+  await fs.promises.writeFile(tmpLock, JSON.stringify({ pid: process.pid, nonce, since: new Date().toISOString() }));
+  await fs.promises.rename(tmpLock, lockFile);
+  await fsyncDir(root);
+
+  const states = new Map<string, KeyState>();
+  const queues = new Map<string, Promise<unknown>>();
+  let closed = false;
+
+  const eventsFile = (key: string): string => path.join(eventsDir, `${encodeKey(key)}.jsonl`);
+  const snapFile = (key: string): string => path.join(snapsDir, `${encodeKey(key)}.json`);
+
+  const check = (): void => {
+    if (closed) throw closedError(describe);
+  };
+  const checkOwner = (): void => {
+    let owner = '';
+    try {
+      owner = (JSON.parse(fs.readFileSync(lockFile, 'utf8')) as { nonce?: string }).nonce ?? '';
+    } catch {
+      owner = '(unreadable lock file)';
+    }
+    if (owner !== nonce) throw new InfraError('fenced', `journal ${describe}: another engine (${owner}) has taken over the directory`, false);
+  };
+
+  /** Serialises the operations on one key within this engine. */
+  function serial<T>(key: string, op: () => Promise<T>): Promise<T> {
+    const prev = queues.get(key) ?? Promise.resolve();
+    const next = prev.then(op, op);
+    const tail = next.catch(() => undefined);
+    queues.set(key, tail);
+    void tail.then(() => {
+      if (queues.get(key) === tail) queues.delete(key);
+    });
+    return next;
+  }
+
+  async function learn(key: string, forWrite: boolean): Promise<KeyState> {
+    const file = eventsFile(key);
+    let highest = 0;
+    let size = 0;
+    for await (const { line, end } of completeLines(file)) {
+      const env = decodeEnvelope(line, `${file} at byte ${size}`);
+      if (env.seq > highest) highest = env.seq;
+      size = end;
+    }
+    if (forWrite) {
+      const actual = await fs.promises.stat(file).then((s) => s.size, () => 0);
+      if (actual > size) await fs.promises.truncate(file, size); // a torn trailing line from a crash
+    }
+    const st = { highest, size, stale: false };
+    states.set(key, st);
+    return st;
+  }
+
+  const knownState = async (key: string, forWrite: boolean): Promise<KeyState> => {
+    const st = states.get(key);
+    return st && !st.stale ? st : learn(key, forWrite);
+  };
+
+  const journal: Journal = {
+    describe,
+    append(key, expectedSeq, events) {
+      return serial(key, async () => {
+        check();
+        checkOwner();
+        const file = eventsFile(key);
+        let st = await knownState(key, true);
+        const actual = await fs.promises.stat(file).then((s) => s.size, () => 0);
+        if (actual !== st.size) st = await learn(key, true); // written behind our back, or torn
+        if (expectedSeq !== st.highest + 1) throw conflictError(key, expectedSeq, st.highest);
+        const envs = buildEnvelopes(key, expectedSeq, events);
+        if (envs.length === 0) return [];
+        const buf = Buffer.from(envs.map((e) => `${encodeEnvelope(e)}\n`).join(''), 'utf8');
+        const isNew = actual === 0;
+        let fh: fs.promises.FileHandle | undefined;
+        try {
+          checkOwner();
+          fh = await fs.promises.open(file, 'a');
+          try {
+            fault('before-commit');
+          } catch (e) {
+            await fh.write(buf, 0, Math.floor(buf.length / 2));
+            throw e;
+          }
+          await fh.write(buf);
+          await fh.datasync();
+          await fh.close();
+          fh = undefined;
+          if (isNew) await fsyncDir(eventsDir);
+          st.highest += envs.length;
+          st.size += buf.length;
+          fault('after-commit');
+        } catch (e) {
+          st.stale = true;
+          await fh?.close().catch(() => undefined);
+          if (e instanceof InfraError) throw e;
+          throw new InfraError('unavailable', `journal ${key}: append of seq ${expectedSeq}..${expectedSeq + envs.length - 1} failed (${(e as Error).message})`, true, e);
+        }
+        return envs;
+      });
+    },
+
+    async *read(key, opts) {
+      check();
+      const file = eventsFile(key);
+      const filter = new ReadFilter(opts);
+      for await (const { line, end } of completeLines(file)) {
+        const env = decodeEnvelope(line, `${file} before byte ${end}`);
+        const verdict = filter.accept(env);
+        if (verdict === 'stop') return;
+        if (verdict === 'yield') yield env;
+        if (filter.done) return;
+      }
+    },
+
+    async highestSeq(key) {
+      check();
+      return serial(key, async () => (await knownState(key, false)).highest);
+    },
+
+    async latestSnapshot(key) {
+      check();
+      let text: string;
+      try {
+        text = await fs.promises.readFile(snapFile(key), 'utf8');
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+        throw new InfraError('unavailable', `snapshot ${key}: ${(e as Error).message}`, true, e);
+      }
+      let value: unknown;
+      try {
+        value = (JSON.parse(text) as { snapshot?: unknown }).snapshot;
+      } catch (e) {
+        throw new InfraError('corrupt', `snapshot file ${snapFile(key)} is not valid JSON`, false, e);
+      }
+      if (!SnapshotEnvelope.is(value)) throw new InfraError('corrupt', `snapshot file ${snapFile(key)} is not a SnapshotEnvelope`, false);
+      return value;
+    },
+
+    async saveSnapshot(snapshot) {
+      check();
+      const text = encodeSnapshot(snapshot);
+      await serial(`snapshot:${snapshot.key}`, async () => {
+        checkOwner();
+        const current = await journal.latestSnapshot(snapshot.key);
+        if (current && current.seq > snapshot.seq) return;
+        const target = snapFile(snapshot.key);
+        const tmp = `${target}.${nonce}.tmp`;
+        try {
+          const fh = await fs.promises.open(tmp, 'w');
+          try {
+            await fh.writeFile(text);
+            await fh.sync();
+          } finally {
+            await fh.close();
+          }
+          await fs.promises.rename(tmp, target);
+          await fsyncDir(snapsDir);
+        } catch (e) {
+          await fs.promises.rm(tmp, { force: true });
+          throw new InfraError('unavailable', `snapshot ${snapshot.key} at seq ${snapshot.seq}: write failed (${(e as Error).message})`, true, e);
+        }
+      });
+    },
+
+    async keys(prefix = '') {
+      check();
+      const names = await fs.promises.readdir(eventsDir);
+      const out: string[] = [];
+      for (const name of names) {
+        if (!name.endsWith('.jsonl')) continue;
+        const key = decodeKey(name.slice(0, -'.jsonl'.length));
+        if (!key.startsWith(prefix)) continue;
+        const st = await fs.promises.stat(path.join(eventsDir, name));
+        if (st.size > 0) out.push(key);
+      }
+      return out.sort();
+    },
+
+    async close() {
+      if (closed) return;
+      closed = true;
+      await Promise.all([...queues.values()]);
+    },
+  };
+  return journal;
+}

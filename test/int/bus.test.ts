@@ -1,0 +1,157 @@
+/**
+ * The Bus contract against every adapter: Kafka (the real broker on KAFKA_BROKERS), the in-memory bus, and
+ * the durable in-memory bus (temp dir, with restart). Then what only one adapter can show.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { createKafkaBus } from '../../src/infra/bus/kafka-bus';
+import { createMemoryBus } from '../../src/infra/bus/memory-bus';
+import type { Bus, BusMessage } from '../../src/infra/bus/port';
+import { brokersFromEnv } from '../../src/infra/kafka/client';
+import { InfraError } from '../../src/infra/errors';
+import { busContract } from './bus.contract';
+
+const brokers = brokersFromEnv();
+
+busContract('kafka', async () => {
+  const open = () => createKafkaBus({ brokers, clientId: `bus-contract-${process.pid}` });
+  let bus = open();
+  return {
+    bus,
+    reopen: async () => {
+      await bus.close();
+      bus = open();
+      return bus;
+    },
+    close: () => bus.close(),
+  };
+});
+
+busContract('memory', async () => {
+  const bus = createMemoryBus();
+  return { bus, close: () => bus.close() };
+});
+
+busContract('memory-durable', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'flead-bus-'));
+  let bus = createMemoryBus({ dir });
+  return {
+    bus,
+    reopen: async () => {
+      await bus.close();
+      bus = createMemoryBus({ dir });
+      return bus;
+    },
+    close: async () => {
+      await bus.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+});
+
+async function rejection(p: Promise<unknown>): Promise<InfraError> {
+  try {
+    await p;
+  } catch (e) {
+    assert.instance(e, InfraError, `an InfraError, got ${String(e)}`);
+    return e as InfraError;
+  }
+  throw new Error('expected a rejection, the call resolved');
+}
+
+async function drain(bus: Bus, topic: string, count: number): Promise<BusMessage[]> {
+  const got: BusMessage[] = [];
+  const sub = await bus.subscribe({ groupId: `drain-${Math.random()}`, topics: [topic], eachBatch: async (b) => void got.push(...b) });
+  const until = Date.now() + 10_000;
+  while (got.length < count && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+  await new Promise((r) => setTimeout(r, 100));
+  await sub.stop();
+  return got;
+}
+
+const kafkaOnly = suite('kafka-bus only');
+
+kafkaOnly('an unreachable broker: publish and subscribe reject with kind unavailable, retriable', async () => {
+  const bus = createKafkaBus({ brokers: '127.0.0.1:1', clientId: 'bus-down', retries: 1, log: () => undefined });
+  try {
+    const e = await rejection(bus.publish('anything', [{ key: 'k', value: 'v' }]));
+    assert.is(e.kind, 'unavailable');
+    assert.is(e.retriable, true);
+    const s = await rejection(bus.subscribe({ groupId: 'g', topics: ['anything'], eachBatch: async () => undefined }));
+    assert.is(s.kind, 'unavailable');
+    assert.is(s.retriable, true);
+  } finally {
+    await bus.close();
+  }
+  const closed = await rejection(bus.publish('anything', [{ key: 'k', value: 'v' }]));
+  assert.is(closed.kind, 'closed');
+});
+
+kafkaOnly.run();
+
+const memoryOnly = suite('memory-bus only');
+
+memoryOnly('the size limit is configurable and counts key, value and headers', async () => {
+  const bus = createMemoryBus({ maxMessageBytes: 100 });
+  try {
+    await bus.publish('t', [{ key: null, value: Buffer.alloc(100) }]);
+    assert.is((await rejection(bus.publish('t', [{ key: null, value: Buffer.alloc(101) }]))).kind, 'too-large');
+    assert.is((await rejection(bus.publish('t', [{ key: 'ab', value: Buffer.alloc(99) }]))).kind, 'too-large');
+    const e = await rejection(bus.publish('t', [{ key: null, value: Buffer.alloc(90), headers: { name: 'x'.repeat(10) } }]));
+    assert.match(e.message, /over the 100-byte limit/);
+    // a batch with one message over the limit stores none of them
+    await rejection(bus.publish('t', [{ key: 'ok', value: 'small' }, { key: null, value: Buffer.alloc(500) }]));
+    assert.is((await drain(bus, 't', 1)).length, 1);
+  } finally {
+    await bus.close();
+  }
+});
+
+memoryOnly('durable: a torn last line is dropped on open, later appends read back; a corrupt middle line is refused', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'flead-bus-torn-'));
+  try {
+    let bus = createMemoryBus({ dir });
+    await bus.ensureTopics([{ topic: 'torn', partitions: 1 }]);
+    await bus.publish('torn', [{ key: 'a', value: '1' }, { key: 'a', value: '2' }]);
+    await bus.close();
+    const log = path.join(dir, 'topics', 'torn', '0.log');
+    assert.ok(fs.existsSync(log), `partition log at ${log}`);
+    fs.appendFileSync(log, '{"k":"a","v":"M'); // the crash cut this write short
+
+    bus = createMemoryBus({ dir });
+    await bus.publish('torn', [{ key: 'a', value: '3' }]);
+    assert.equal((await drain(bus, 'torn', 3)).map((m) => [m.offset, m.value.toString()]), [['0', '1'], ['1', '2'], ['2', '3']]);
+    await bus.close();
+
+    bus = createMemoryBus({ dir });
+    assert.is((await drain(bus, 'torn', 3)).length, 3);
+    await bus.close();
+
+    const lines = fs.readFileSync(log, 'utf8').split('\n');
+    lines[1] = 'garbage';
+    fs.writeFileSync(log, lines.join('\n'));
+    let err: unknown;
+    try {
+      createMemoryBus({ dir });
+    } catch (e) {
+      err = e;
+    }
+    assert.instance(err, InfraError);
+    assert.is((err as InfraError).kind, 'corrupt');
+    assert.match((err as InfraError).message, /line 2 of .*0\.log/);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+memoryOnly('after close, publish and subscribe reject with kind closed', async () => {
+  const bus = createMemoryBus();
+  await bus.close();
+  assert.is((await rejection(bus.publish('t', [{ key: null, value: 'x' }]))).kind, 'closed');
+  assert.is((await rejection(bus.subscribe({ groupId: 'g', topics: ['t'], eachBatch: async () => undefined }))).kind, 'closed');
+});
+
+memoryOnly.run();

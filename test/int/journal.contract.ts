@@ -1,0 +1,234 @@
+/**
+ * The journal contract (see src/infra/journal/port.ts): one suite that every engine passes. Each test opens
+ * its own engine through `make()` and works on keys of its own (`ns`), so the tests share nothing.
+ */
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { randomBytes } from 'node:crypto';
+import { InfraError, type InfraErrorKind } from '../../src/infra/errors';
+import type { Journal, JournalEvent, ReadOptions } from '../../src/infra/journal/port';
+import type { FaultPoint } from '../../src/infra/journal/memory-journal';
+import type { JournalEnvelope } from '../../src/protocols/journal';
+
+export interface JournalHarness {
+  journal: Journal;
+  /** a new engine instance on the same store (after `journal` was closed): durability */
+  reopen: () => Promise<Journal>;
+  /** another engine on the same store with the same writer id, opened while `journal` is still open */
+  second: () => Promise<Journal>;
+  /** closes every engine the harness opened */
+  close: () => Promise<void>;
+  /** makes the next append of `journal` fail once at that point (a persist failure) */
+  fault?: (point: FaultPoint) => void;
+}
+
+const base = Date.UTC(2025, 0, 1);
+const ev = (i: number, extra: Record<string, unknown> = {}): JournalEvent => ({
+  type: 'Counted',
+  schemaVersion: 1,
+  timestamp: base + i * 1000,
+  data: { i, ...extra },
+});
+const evs = (from: number, to: number): JournalEvent[] => Array.from({ length: to - from + 1 }, (_, k) => ev(from + k));
+
+async function readAll(j: Journal, key: string, options?: ReadOptions): Promise<JournalEnvelope[]> {
+  const out: JournalEnvelope[] = [];
+  for await (const e of j.read(key, options)) out.push(e);
+  return out;
+}
+const seqs = (es: readonly JournalEnvelope[]): number[] => es.map((e) => e.seq);
+const range = (from: number, to: number): number[] => Array.from({ length: Math.max(0, to - from + 1) }, (_, k) => from + k);
+
+async function rejects(p: Promise<unknown>, kinds: InfraErrorKind[], what: string): Promise<InfraError> {
+  try {
+    await p;
+  } catch (e) {
+    assert.instance(e, InfraError, `${what}: expected an InfraError, got ${String(e)}`);
+    const err = e as InfraError;
+    assert.ok(kinds.includes(err.kind), `${what}: expected ${kinds.join(' or ')}, got ${err.kind}: ${err.message}`);
+    return err;
+  }
+  assert.unreachable(`${what}: expected a rejection (${kinds.join(' or ')})`);
+  throw new Error('unreachable');
+}
+
+export function journalContract(name: string, make: () => Promise<JournalHarness>): void {
+  const test = suite(`journal contract: ${name}`);
+  const ns = (): string => `c${randomBytes(4).toString('hex')}`;
+
+  /** Runs body with a fresh harness, always closing it. */
+  const withHarness = (body: (h: JournalHarness, key: string) => Promise<void>) => async () => {
+    const h = await make();
+    try {
+      await body(h, `${ns()}/actor`);
+    } finally {
+      await h.close();
+    }
+  };
+
+  test('appends and reads back in order, with contiguous seq numbers from 1', withHarness(async ({ journal }, key) => {
+    assert.is(await journal.highestSeq(key), 0);
+    assert.equal(await readAll(journal, key), []);
+    const written = await journal.append(key, 1, evs(1, 3));
+    assert.equal(seqs(written), [1, 2, 3]);
+    assert.equal(written[0]!.key, key);
+    await journal.append(key, 4, [ev(4)]);
+    const got = await readAll(journal, key);
+    assert.equal(seqs(got), [1, 2, 3, 4]);
+    assert.equal(got.map((e) => (e.data as { i: number }).i), [1, 2, 3, 4]);
+    assert.equal(got[1], { type: 'Counted', schemaVersion: 1, key, seq: 2, timestamp: base + 2000, data: { i: 2 } });
+    assert.is(await journal.highestSeq(key), 4);
+  }));
+
+  test('read(afterSeq = k) yields seq k+1..n (seq > offset)', withHarness(async ({ journal }, key) => {
+    await journal.append(key, 1, evs(1, 5));
+    assert.equal(seqs(await readAll(journal, key, { afterSeq: 0 })), [1, 2, 3, 4, 5]);
+    assert.equal(seqs(await readAll(journal, key, { afterSeq: 2 })), [3, 4, 5]);
+    assert.equal(seqs(await readAll(journal, key, { afterSeq: 4 })), [5]);
+    assert.equal(seqs(await readAll(journal, key, { afterSeq: 5 })), []);
+    assert.equal(seqs(await readAll(journal, key, { afterSeq: 9 })), []);
+  }));
+
+  test('a gap or a repeated seq is a conflict and writes nothing', withHarness(async ({ journal }, key) => {
+    await journal.append(key, 1, evs(1, 2));
+    const gap = await rejects(journal.append(key, 4, [ev(4)]), ['conflict'], 'gap');
+    assert.is(gap.retriable, false);
+    await rejects(journal.append(key, 2, [ev(2, { again: true })]), ['conflict'], 'repeat');
+    await rejects(journal.append(key, 0, [ev(0)]), ['conflict'], 'seq 0');
+    assert.is(await journal.highestSeq(key), 2);
+    const got = await readAll(journal, key);
+    assert.equal(got.map((e) => e.data), [{ i: 1 }, { i: 2 }]);
+    await journal.append(key, 3, [ev(3)]);
+    assert.equal(seqs(await readAll(journal, key)), [1, 2, 3]);
+  }));
+
+  test('a duplicate write of the same seq is rejected and the first one stays', withHarness(async ({ journal }, key) => {
+    await journal.append(key, 1, [ev(1, { who: 'first' })]);
+    await rejects(journal.append(key, 1, [ev(1, { who: 'second' })]), ['conflict'], 'duplicate');
+    const got = await readAll(journal, key);
+    assert.equal(got.map((e) => e.data), [{ i: 1, who: 'first' }]);
+  }));
+
+  test('a second writer fences the first; the log holds no duplicate seq', withHarness(async (h, key) => {
+    await h.journal.append(key, 1, evs(1, 2));
+    const other = await h.second();
+    assert.is(await other.highestSeq(key), 2);
+    await other.append(key, 3, [ev(3, { who: 'second' })]);
+    await rejects(h.journal.append(key, 3, [ev(3, { who: 'first' })]), ['fenced', 'conflict'], 'old writer');
+    await rejects(h.journal.append(key, 4, [ev(4, { who: 'first' })]), ['fenced', 'conflict'], 'old writer again');
+    await other.append(key, 4, [ev(4, { who: 'second' })]);
+    const got = await readAll(other, key);
+    assert.equal(seqs(got), [1, 2, 3, 4]);
+    assert.equal(got.slice(2).map((e) => (e.data as { who: string }).who), ['second', 'second']);
+  }));
+
+  test('snapshot + tail: recovery reads only the events after the snapshot', withHarness(async ({ journal }, key) => {
+    assert.is(await journal.latestSnapshot(key), undefined);
+    await journal.append(key, 1, evs(1, 6));
+    const snapshot = { key, seq: 6, timestamp: base + 6000, schemaVersion: 1, data: { sum: 21, nested: [1, 2] } };
+    await journal.saveSnapshot(snapshot);
+    await journal.append(key, 7, evs(7, 10));
+    const latest = await journal.latestSnapshot(key);
+    assert.equal(latest, snapshot);
+    assert.equal(seqs(await readAll(journal, key, { afterSeq: latest!.seq })), [7, 8, 9, 10]);
+    await journal.saveSnapshot({ ...snapshot, seq: 9, data: { sum: 45 } });
+    assert.is((await journal.latestSnapshot(key))!.seq, 9);
+    assert.equal(seqs(await readAll(journal, key, { afterSeq: 9 })), [10]);
+    // an older snapshot saved late does not replace a newer one
+    await journal.saveSnapshot({ ...snapshot, seq: 3, data: { sum: 6 } });
+    assert.is((await journal.latestSnapshot(key))!.seq, 9);
+    // reading from before the snapshot still gives everything
+    assert.equal(seqs(await readAll(journal, key, { afterSeq: 2 })), range(3, 10));
+  }));
+
+  test('untilSeq and untilTime stop the read (inclusive)', withHarness(async ({ journal }, key) => {
+    await journal.append(key, 1, evs(1, 8));
+    assert.equal(seqs(await readAll(journal, key, { untilSeq: 3 })), [1, 2, 3]);
+    assert.equal(seqs(await readAll(journal, key, { afterSeq: 1, untilSeq: 3 })), [2, 3]);
+    assert.equal(seqs(await readAll(journal, key, { afterSeq: 3, untilSeq: 3 })), []);
+    assert.equal(seqs(await readAll(journal, key, { untilTime: base + 4000 })), [1, 2, 3, 4]);
+    assert.equal(seqs(await readAll(journal, key, { afterSeq: 2, untilTime: base + 5500 })), [3, 4, 5]);
+    assert.equal(seqs(await readAll(journal, key, { untilTime: base })), []);
+  }));
+
+  test('a reader that stops early does not block later reads', withHarness(async ({ journal }, key) => {
+    await journal.append(key, 1, evs(1, 20));
+    const firstTwo: number[] = [];
+    for await (const e of journal.read(key)) {
+      firstTwo.push(e.seq);
+      if (firstTwo.length === 2) break;
+    }
+    assert.equal(firstTwo, [1, 2]);
+    assert.equal(seqs(await readAll(journal, key)), range(1, 20));
+    await journal.append(key, 21, [ev(21)]);
+    assert.equal(seqs(await readAll(journal, key, { afterSeq: 19 })), [20, 21]);
+  }));
+
+  test('reopen: a new engine instance sees every event and snapshot', withHarness(async (h, key) => {
+    await h.journal.append(key, 1, evs(1, 4));
+    await h.journal.saveSnapshot({ key, seq: 3, timestamp: base, schemaVersion: 1, data: { sum: 6 } });
+    await h.journal.append(key, 5, [ev(5)]);
+    await h.journal.close();
+    const again = await h.reopen();
+    assert.is(await again.highestSeq(key), 5);
+    assert.equal(seqs(await readAll(again, key)), range(1, 5));
+    assert.equal((await again.latestSnapshot(key))?.data, { sum: 6 });
+    assert.equal(seqs(await readAll(again, key, { afterSeq: 3 })), [4, 5]);
+    assert.ok((await again.keys()).includes(key));
+    await rejects(again.append(key, 5, [ev(5)]), ['conflict'], 'repeat after reopen');
+    await again.append(key, 6, [ev(6)]);
+    assert.equal(seqs(await readAll(again, key)), range(1, 6));
+    await rejects(h.journal.append(key, 7, [ev(7)]), ['closed', 'fenced'], 'closed engine');
+  }));
+
+  test('a failed persist neither loses nor duplicates an event', withHarness(async (h, key) => {
+    if (!h.fault) throw new Error(`${name} has no fault hook`);
+    const { journal } = h;
+    await journal.append(key, 1, evs(1, 3));
+    // failure before the commit: nothing of the append is visible, and the same append can be retried
+    h.fault('before-commit');
+    const err = await rejects(journal.append(key, 4, evs(4, 5)), ['unavailable'], 'failing append');
+    assert.is(err.retriable, true);
+    assert.is(await journal.highestSeq(key), 3);
+    assert.equal(seqs(await readAll(journal, key)), [1, 2, 3]);
+    await journal.append(key, 4, evs(4, 5));
+    // failure after the commit (outcome unknown to the caller): all of it is visible, a retry is a conflict
+    h.fault('after-commit');
+    await rejects(journal.append(key, 6, evs(6, 7)), ['unavailable'], 'ambiguous append');
+    assert.is(await journal.highestSeq(key), 7);
+    await rejects(journal.append(key, 6, evs(6, 7)), ['conflict'], 'retry of a committed append');
+    await journal.append(key, 8, [ev(8)]);
+    const got = await readAll(journal, key);
+    assert.equal(seqs(got), range(1, 8));
+    assert.equal(got.map((e) => (e.data as { i: number }).i), range(1, 8));
+  }));
+
+  test('a multi-event append is atomic: a too-large event rejects the whole batch', withHarness(async ({ journal }, key) => {
+    const written = await journal.append(key, 1, evs(1, 50));
+    assert.is(written.length, 50);
+    assert.equal(seqs(await readAll(journal, key)), range(1, 50));
+    const big = { ...ev(53), data: { blob: 'x'.repeat(1_100_000) } };
+    const err = await rejects(journal.append(key, 51, [ev(51), ev(52), big, ev(54)]), ['too-large'], 'oversized event');
+    assert.match(err.message, /\d+ bytes/);
+    assert.is(await journal.highestSeq(key), 50);
+    assert.equal(seqs(await readAll(journal, key, { afterSeq: 48 })), [49, 50]);
+    await journal.append(key, 51, evs(51, 54));
+    assert.equal(seqs(await readAll(journal, key, { afterSeq: 48 })), range(49, 54));
+  }));
+
+  test('keys(prefix) lists the keys that have events', withHarness(async ({ journal }) => {
+    const n = ns();
+    await journal.append(`${n}/a/1`, 1, [ev(1)]);
+    await journal.append(`${n}/a/2`, 1, evs(1, 2));
+    await journal.append(`${n}/b/1`, 1, [ev(1)]);
+    await journal.append(`${n}/Ünïcode key.x`, 1, [ev(1)]);
+    await journal.saveSnapshot({ key: `${n}/only-a-snapshot`, seq: 0, timestamp: base, schemaVersion: 1, data: {} });
+    assert.equal(await journal.keys(`${n}/a/`), [`${n}/a/1`, `${n}/a/2`]);
+    assert.equal(await journal.keys(`${n}/`), [`${n}/a/1`, `${n}/a/2`, `${n}/b/1`, `${n}/Ünïcode key.x`].sort());
+    assert.equal(await journal.keys(`${n}/zzz`), []);
+    const all = await journal.keys();
+    assert.ok(all.includes(`${n}/b/1`));
+  }));
+
+  test.run();
+}
