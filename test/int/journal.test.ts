@@ -90,7 +90,7 @@ crash('a torn last line is ignored by readers and cut off before the next append
   await j.append(key, 2, [{ type: 'Counted', schemaVersion: 1, timestamp: 2, data: { i: 2 } }]);
   await j.close();
   const file = path.join(dir, 'events', `${encodeKey(key)}.jsonl`);
-  fs.appendFileSync(file, '{"type":"Counted","schemaVersion":1,"key":"device/7","seq":3,"timest');
+  fs.appendFileSync(file, '[{"type":"Counted","schemaVersion":1,"key":"device/7","seq":3,"timest');
   const again = await createFileJournal(dir);
   const read = async () => {
     const out: number[] = [];
@@ -129,7 +129,7 @@ crash('a torn write during an append is repaired before the next append', async 
 
 crash('keys survive the file-name encoding', async () => {
   for (const key of ['a/b', 'A/b', '..', 'x%41', 'ünï code', 'aggregator/round-7_x']) {
-    assert.ok(/^[a-z0-9_%-]+$/.test(encodeKey(key)), key);
+    assert.ok(/^([a-z0-9_-]|%[0-9A-F]{2})+$/.test(encodeKey(key)), `${key} → ${encodeKey(key)}`);
   }
   assert.is.not(encodeKey('A'), encodeKey('a'));
 });

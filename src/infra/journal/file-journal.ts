@@ -2,15 +2,16 @@
  * Embedded journal engine, durable on local disk under one directory:
  *
  *   <dir>/writer.lock                 {"pid":…,"nonce":…,"since":…} of the engine that owns the directory
- *   <dir>/events/<key>.jsonl          one JSON JournalEnvelope per line, appended and fdatasync'ed
+ *   <dir>/events/<key>.jsonl          one line per append: a JSON array of its JournalEnvelopes, fdatasync'ed
  *   <dir>/snapshots/<key>.json        the latest snapshot, replaced atomically (tmp file + fsync + rename)
  *
  * <key> is the persistence key with every byte outside [a-z0-9_-] written as %XX (so "Round/7" is
  * "%52ound%2F7"): safe on every file system, case-insensitive ones included, and reversible for `keys()`.
  *
  * - The highest seq of a key is learned lazily (first use reads the key's file) and then kept in memory.
- * - A crash can leave a torn last line: readers ignore an incomplete trailing line, and the writer cuts it
- *   off before its next append to that key. A complete line that does not decode is InfraError('corrupt').
+ * - An append is atomic because it is one line: a crash can leave a torn last line, which readers ignore and
+ *   the writer cuts off before its next append to that key. A complete line that does not decode is
+ *   InfraError('corrupt').
  * - Single writer: opening an engine writes a fresh nonce into writer.lock (the newest opener takes over).
  *   Every append and snapshot first checks the nonce; an older engine then rejects with InfraError('fenced').
  *   The check and the write are not one atomic step across processes: a takeover that lands between them
@@ -24,14 +25,13 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { InfraError } from '../errors';
-import { SnapshotEnvelope } from '../../protocols/journal';
+import { JournalEnvelope, SnapshotEnvelope } from '../../protocols/journal';
 import type { Journal } from './port';
 import {
   ReadFilter,
   buildEnvelopes,
   closedError,
   conflictError,
-  decodeEnvelope,
   encodeEnvelope,
   encodeSnapshot,
   type FaultHook,
@@ -102,6 +102,20 @@ async function* completeLines(file: string, from = 0): AsyncGenerator<{ line: st
   }
 }
 
+/** The envelopes of one stored line (one append); InfraError('corrupt') when it is not one. */
+function decodeLine(line: string, where: string): JournalEnvelope[] {
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch (e) {
+    throw new InfraError('corrupt', `${where}: not valid JSON (${(e as Error).message})`, false, e);
+  }
+  if (!Array.isArray(value) || !value.every((v) => JournalEnvelope.is(v))) {
+    throw new InfraError('corrupt', `${where}: not an array of JournalEnvelopes`, false);
+  }
+  return value as JournalEnvelope[];
+}
+
 export async function createFileJournal(dir: string, options: FileJournalOptions = {}): Promise<Journal> {
   const root = path.resolve(dir);
   const eventsDir = path.join(root, 'events');
@@ -155,8 +169,7 @@ export async function createFileJournal(dir: string, options: FileJournalOptions
     let highest = 0;
     let size = 0;
     for await (const { line, end } of completeLines(file)) {
-      const env = decodeEnvelope(line, `${file} at byte ${size}`);
-      if (env.seq > highest) highest = env.seq;
+      for (const env of decodeLine(line, `${file} at byte ${size}`)) if (env.seq > highest) highest = env.seq;
       size = end;
     }
     if (forWrite) {
@@ -186,7 +199,7 @@ export async function createFileJournal(dir: string, options: FileJournalOptions
         if (expectedSeq !== st.highest + 1) throw conflictError(key, expectedSeq, st.highest);
         const envs = buildEnvelopes(key, expectedSeq, events);
         if (envs.length === 0) return [];
-        const buf = Buffer.from(envs.map((e) => `${encodeEnvelope(e)}\n`).join(''), 'utf8');
+        const buf = Buffer.from(`[${envs.map(encodeEnvelope).join(',')}]\n`, 'utf8');
         const isNew = actual === 0;
         let fh: fs.promises.FileHandle | undefined;
         try {
@@ -221,11 +234,12 @@ export async function createFileJournal(dir: string, options: FileJournalOptions
       const file = eventsFile(key);
       const filter = new ReadFilter(opts);
       for await (const { line, end } of completeLines(file)) {
-        const env = decodeEnvelope(line, `${file} before byte ${end}`);
-        const verdict = filter.accept(env);
-        if (verdict === 'stop') return;
-        if (verdict === 'yield') yield env;
-        if (filter.done) return;
+        for (const env of decodeLine(line, `${file} before byte ${end}`)) {
+          const verdict = filter.accept(env);
+          if (verdict === 'stop') return;
+          if (verdict === 'yield') yield env;
+          if (filter.done) return;
+        }
       }
     },
 

@@ -258,6 +258,8 @@ export async function createKafkaJournal(opts: KafkaJournalOptions): Promise<Jou
       maxInFlightRequests: 1,
       transactionTimeout: kafkaJournalDefaults.transactionTimeoutMs,
       createPartitioner: Partitioners.DefaultPartitioner,
+      // back-to-back transactions meet CONCURRENT_TRANSACTIONS while the last commit's markers are written
+      retry: { initialRetryTime: 10, maxRetryTime: 2000, retries: 10 },
     });
 
   const partitions = new Map<string, number[]>();
@@ -292,6 +294,10 @@ export async function createKafkaJournal(opts: KafkaJournalOptions): Promise<Jou
   const snapshots = new Map<string, SnapshotRecord>();
   const states = new Map<string, KeyState>();
   const consumedUpTo = new Map<string, number[]>(); // topic → next offset per partition, for index/snapshots
+  // journal partition → offset after the last event this engine committed. Commit markers are written after
+  // commit() resolves, so the partition's last stable offset may lag our own write for a moment; reads wait
+  // for it instead of stopping short (read-your-writes).
+  const writtenUpTo = new Map<number, number>();
   const writeLock = mutex();
   const refreshLocks = new Map([[indexTopic, mutex()], [snapshotTopic, mutex()]]);
   let closed = false;
@@ -347,6 +353,12 @@ export async function createKafkaJournal(opts: KafkaJournalOptions): Promise<Jou
     throw unavailable('loading the index and snapshots', e);
   }
 
+  /** Where a read of a journal partition stops: its last stable offset now, or past our own last write. */
+  async function journalEnd(partition: number): Promise<number> {
+    const lso = (await highWatermarks(journalTopic)).get(partition) ?? 0;
+    return Math.max(lso, writtenUpTo.get(partition) ?? 0);
+  }
+
   async function positionOf(key: string): Promise<Position | undefined> {
     if (!index.has(key)) await refreshIndex();
     return index.get(key);
@@ -373,7 +385,7 @@ export async function createKafkaJournal(opts: KafkaJournalOptions): Promise<Jou
       const known = states.get(key);
       const start = startOffset(key, first, Math.max(known?.highest ?? 0, snapshots.get(key)?.snapshot.seq ?? 0));
       st.highest = start.seq;
-      const until = (await highWatermarks(journalTopic)).get(first.partition) ?? 0;
+      const until = await journalEnd(first.partition);
       const keyBuf = Buffer.from(key);
       for await (const chunk of scanner.scan(journalTopic, first.partition, start.offset, until)) {
         for (const m of chunk) {
@@ -470,6 +482,7 @@ export async function createKafkaJournal(opts: KafkaJournalOptions): Promise<Jou
         }
         st.highest += envs.length;
         st.lastOffset = lastOffset;
+        if (first) writtenUpTo.set(first.partition, Math.max(writtenUpTo.get(first.partition) ?? 0, lastOffset + 1));
         if (!known && first) index.set(key, first);
         try {
           fault('after-commit');
@@ -486,7 +499,7 @@ export async function createKafkaJournal(opts: KafkaJournalOptions): Promise<Jou
       const first = await positionOf(key);
       if (!first) return;
       const start = startOffset(key, first, options.afterSeq ?? 0);
-      const until = (await highWatermarks(journalTopic)).get(first.partition) ?? 0;
+      const until = await journalEnd(first.partition);
       const filter = new ReadFilter(options);
       const keyBuf = Buffer.from(key);
       for await (const chunk of scanner.scan(journalTopic, first.partition, start.offset, until)) {

@@ -1,0 +1,63 @@
+/** Test helpers for whole processes: free ports, spawning `flead` commands, polling HTTP endpoints. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import path from 'node:path';
+import { createWriteStream } from 'node:fs';
+import { fetchJson } from '../../src/infra/http/inspection-server';
+
+export const repoRoot = path.resolve(__dirname, '../../..');
+export const fleadBin = path.join(repoRoot, 'bin/flead.js');
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+    s.on('error', reject);
+  });
+}
+
+export interface Proc { child: ChildProcess; logFile: string; exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }> }
+
+/** Start `flead <args>` with extra env; its output goes to logFile. */
+export function startFlead(args: string[], env: Record<string, string>, logFile: string): Proc {
+  const out = createWriteStream(logFile, { flags: 'a' });
+  const child = spawn(process.execPath, [fleadBin, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], cwd: repoRoot });
+  child.stdout!.pipe(out, { end: false });
+  child.stderr!.pipe(out, { end: false });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  return { child, logFile, exited };
+}
+
+export async function runFlead(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [fleadBin, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], cwd: repoRoot });
+  let stdout = ''; let stderr = '';
+  child.stdout.on('data', (d) => { stdout += d; });
+  child.stderr.on('data', (d) => { stderr += d; });
+  const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+  return { code, stdout, stderr };
+}
+
+/** Poll until `probe` returns a value (not undefined), or fail after timeoutMs with the last reason. */
+export async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000, everyMs = 100): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < until) {
+    try {
+      const v = await probe();
+      if (v !== undefined) return v;
+    } catch (e) {
+      last = e;
+    }
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}`);
+}
+
+/** GET a JSON body when the status is 200, else undefined. */
+export async function getJson<T = unknown>(url: string): Promise<T | undefined> {
+  const r = await fetchJson(url, { timeoutMs: 2000 });
+  return r.status === 200 ? (r.body as T) : undefined;
+}

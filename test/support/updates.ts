@@ -1,0 +1,28 @@
+/** Deterministic local model updates for aggregator tests, built on the configured initial model. */
+import { initialWeights } from '../../src/actors/aggregator/initial-model';
+import { mulberry32 } from '../../src/actors/aggregator/initial-model';
+import type { LocalModelUpdate } from '../../src/protocols/models';
+import { encodeWeights, type LayerShape } from '../../src/protocols/weights';
+
+export const testLayers: LayerShape[] = [
+  { name: 'encoder/kernel', shape: [2, 8] }, { name: 'encoder/bias', shape: [8] },
+  { name: 'decoder/kernel', shape: [8, 2] }, { name: 'decoder/bias', shape: [2] },
+];
+
+export function makeUpdate(opts: { client: number; round: number; baseVersion: number; seed?: number; layers?: LayerShape[]; base?: Float32Array; mutate?: (w: Float32Array) => void; sampleCount?: number; updateId?: string }): LocalModelUpdate {
+  const layers = opts.layers ?? testLayers;
+  const base = opts.base ?? initialWeights(layers, opts.seed ?? 42);
+  const rand = mulberry32(1000 * opts.round + opts.client);
+  const w = base.map((b) => b + (rand() - 0.5) * 0.2);
+  opts.mutate?.(w);
+  return {
+    updateId: opts.updateId ?? `c${opts.client}-r${opts.round}`,
+    clientId: `client-${opts.client}`,
+    round: opts.round,
+    baseVersion: opts.baseVersion,
+    sampleCount: opts.sampleCount ?? 10 * opts.client + 5,
+    weights: encodeWeights(layers, w),
+    metrics: { loss: 0.5 },
+    sentAt: 1_700_000_000_000,
+  };
+}
