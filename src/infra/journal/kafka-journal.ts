@@ -70,8 +70,9 @@ export const kafkaJournalDefaults = {
   partitions: 6,
   readTimeoutMs: 30_000,
   transactionTimeoutMs: 15_000,
-  /** bytes of events per produce request inside one append transaction */
+  /** bytes / events per produce request inside one append transaction (kafkajs encodes big requests slowly) */
   sendChunkBytes: 512 * 1024,
+  sendChunkEvents: 1000,
   /** buffered messages above which a scan pauses its partition until the reader catches up */
   scanHighWater: 50_000,
 } as const;
@@ -463,7 +464,7 @@ export async function createKafkaJournal(opts: KafkaJournalOptions): Promise<Jou
             let partition = known?.partition;
             for (let i = 0; i < values.length; ) {
               const chunk: { key: string; value: string; partition?: number; headers: { seq: string } }[] = [];
-              for (let bytes = 0; i < values.length && (chunk.length === 0 || bytes + values[i]!.length <= kafkaJournalDefaults.sendChunkBytes); i++) {
+              for (let bytes = 0; i < values.length && (chunk.length === 0 || (bytes + values[i]!.length <= kafkaJournalDefaults.sendChunkBytes && chunk.length < kafkaJournalDefaults.sendChunkEvents)); i++) {
                 bytes += values[i]!.length;
                 chunk.push({ key, value: values[i]!, partition, headers: { seq: String(envs[i]!.seq) } });
               }
@@ -495,7 +496,7 @@ export async function createKafkaJournal(opts: KafkaJournalOptions): Promise<Jou
     },
 
     async *read(key, options = {}) {
-      check();
+      if (closed) throw closedError(describe);
       const first = await positionOf(key);
       if (!first) return;
       const start = startOffset(key, first, options.afterSeq ?? 0);
