@@ -49,10 +49,11 @@ export interface Config {
   logLevel: 'debug' | 'info' | 'warn' | 'error';
 }
 
-function int(env: Record<string, string | undefined>, name: EnvName, min: number): Either<string, number> {
+function int(env: Record<string, string | undefined>, name: EnvName, min: number, max = Number.MAX_SAFE_INTEGER): Either<string, number> {
   const raw = env[name] ?? defaults[name];
-  const n = Number(raw);
-  return Number.isInteger(n) && n >= min ? right(n) : left(`${name} must be an integer ≥ ${min}, got "${raw}"`);
+  const n = /^\s*\d+\s*$/.test(raw) ? Number(raw) : NaN;
+  const range = max === Number.MAX_SAFE_INTEGER ? `≥ ${min}` : `≥ ${min} and ≤ ${max}`;
+  return Number.isSafeInteger(n) && n >= min && n <= max ? right(n) : left(`${name} must be an integer ${range}, got "${raw}"`);
 }
 
 function oneOf<T extends string>(env: Record<string, string | undefined>, name: EnvName, allowed: readonly T[]): Either<string, T> {
@@ -68,9 +69,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const take = <A>(r: Either<string, A>, fallback: A): A => (isLeft(r) ? (errors.push(r.left), fallback) : r.right);
 
   const profile = take(oneOf(e, 'FLEAD_PROFILE', ['local', 'embedded'] as const), 'local');
-  const port = take(int(e, 'INSPECT_PORT', 0), 0);
-  const quorum = take(int(e, 'ROUND_QUORUM', 1), 1);
-  const minUpdates = take(int(e, 'ROUND_MIN_UPDATES', 1), 1);
+  const port = take(int(e, 'INSPECT_PORT', 0, 65535), 0);
+  const quorumR = int(e, 'ROUND_QUORUM', 1);
+  const minUpdatesR = int(e, 'ROUND_MIN_UPDATES', 1);
+  const quorum = take(quorumR, 1);
+  const minUpdates = take(minUpdatesR, 1);
   const deadlineMs = take(int(e, 'ROUND_DEADLINE_MS', 1), 1);
   const intervalMs = take(int(e, 'ROUND_INTERVAL_MS', 0), 0);
   const maxUpdateBytes = take(int(e, 'MAX_UPDATE_BYTES', 1), 1);
@@ -88,7 +91,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   } catch {
     errors.push('MODEL_LAYERS must be JSON: [{"name":"dense/kernel","shape":[2,8]}, …]');
   }
-  if (minUpdates > quorum) errors.push(`ROUND_MIN_UPDATES (${minUpdates}) cannot exceed ROUND_QUORUM (${quorum}): a round could never close on its deadline with fewer than a quorum`);
+  if (!isLeft(quorumR) && !isLeft(minUpdatesR) && minUpdates > quorum) errors.push(`ROUND_MIN_UPDATES (${minUpdates}) cannot exceed ROUND_QUORUM (${quorum}): a round could never close on its deadline with fewer than a quorum`);
   if (strategyName === 'trimmed-mean' && !(trim >= 0 && trim < 0.5)) errors.push(`AGG_TRIM_RATIO must be in [0, 0.5) for trimmed-mean, got "${get('AGG_TRIM_RATIO')}"`);
   if (errors.length) return left(errors.join('; '));
   const prefix = get('FLEAD_TOPIC_PREFIX');

@@ -24,7 +24,7 @@ export async function runReplay(values: Record<string, unknown>, config: Config)
   const service = values.service as string;
   // A reader needs no writer identity; a fresh one so the live service's writer is never fenced.
   const journal = config.profile === 'embedded'
-    ? await createFileJournal(path.join(config.dataDir, 'journal'))
+    ? await createFileJournal(path.join(config.dataDir, 'journal'), { readOnly: true })
     : await createKafkaJournal({ brokers: config.kafkaBrokers, writerId: `replay-${randomBytes(4).toString('hex')}`, journalTopic: config.topics.journal, snapshotTopic: config.topics.snapshots });
   try {
     const until = { untilSeq: values['until-seq'] as number | undefined, untilTime: values['until-time'] as number | undefined };

@@ -134,6 +134,22 @@ crash('keys survive the file-name encoding', async () => {
   assert.is.not(encodeKey('A'), encodeKey('a'));
 });
 
+crash('a read-only engine reads without taking over the directory', async () => {
+  const dir = path.join(tmpRoot, 'read-only');
+  const j = await createFileJournal(dir);
+  await j.append('k', 1, [{ type: 'A', schemaVersion: 1, timestamp: 1, data: 1 }]);
+  const ro = await createFileJournal(dir, { readOnly: true });
+  const got: number[] = [];
+  for await (const e of ro.read('k')) got.push(e.seq);
+  assert.equal(got, [1]);
+  await ro.append('k', 2, [{ type: 'A', schemaVersion: 1, timestamp: 2, data: 2 }]).then(
+    () => assert.unreachable('a read-only engine must not append'),
+    (e: Error) => assert.match(e.message, /read-only/),
+  );
+  await j.append('k', 2, [{ type: 'A', schemaVersion: 1, timestamp: 2, data: 2 }]); // the writer was not fenced
+  await Promise.all([j.close(), ro.close()]);
+});
+
 crash.after(() => {
   fs.rmSync(tmpRoot, { recursive: true, force: true });
 });

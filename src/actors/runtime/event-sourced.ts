@@ -8,7 +8,7 @@
  */
 import type { Decider } from './decider';
 import type { ActorRegistry } from './registry';
-import { dispatch, journalSeq, pathOf, query, spawnPersistent, type ActorContext, type Ref } from './nact';
+import { dispatch, journalSeq, pathOf, persistEvents, query, spawnPersistent, type ActorContext, type Ref } from './nact';
 import { supervise, type RestartPolicy } from './supervision';
 import type { SupervisionLog } from './supervision-log';
 
@@ -43,6 +43,8 @@ export interface EventSourcedSpec<C, E extends { type: string }, S> {
   /** once after every recovery (start and restart), before the next command: re-arm timers, resume work */
   onRecovered?(ctx: EffectContext<C, E>, state: S): void | Promise<void>;
   policy: RestartPolicy;
+  /** the actor was stopped for good (restart budget spent at the top of the tree) */
+  onStopped?(path: string, error: unknown): void;
   supervisionLog: SupervisionLog;
   registry: ActorRegistry;
 }
@@ -79,11 +81,10 @@ export function spawnEventSourced<C, E extends { type: string }, S>(parent: Ref<
     const m = msg as Envelope<C, E>;
     if (m.kind === 'recovered') return state;
     const events = decider.decide(m.command, state);
+    // One decision's events are persisted atomically, then applied.
+    await persistEvents(self, events);
     let next = state;
-    for (const e of events) {
-      await ctx.persist!(e);
-      next = decider.evolve(next, e);
-    }
+    for (const e of events) next = decider.evolve(next, e);
     registry.update(path, { status: 'running', seq: journalSeq(self) }, spec.summarize(next));
     if (events.length && spec.effects) await spec.effects(effectCtx(self), events, next, m.command);
     if (m.replyTo) dispatch(m.replyTo, { ok: true, events });
@@ -97,7 +98,18 @@ export function spawnEventSourced<C, E extends { type: string }, S>(parent: Ref<
     snapshotEncoder: spec.encodeState ?? ((s: S) => s),
     snapshotDecoder: spec.decodeState ?? ((d: unknown) => d as S),
     onCrash: async (msg, err, sctx, child) => {
-      const directive = await onCrash(msg, err, sctx, child);
+      let directive = await onCrash(msg, err, sctx, child);
+      if (directive === sctx.escalate && sctx.parent?.type === 'system') {
+        // nact 7.6 cannot stop a top-level persistent actor that escalates during recovery (it hands the
+        // system the actor instead of its reference): stop it here, and fail everyone still waiting.
+        directive = sctx.stop;
+        registry.stopped(path);
+        for (const queued of sctx.mailbox ?? []) {
+          const replyTo = (queued as { message?: { replyTo?: Ref<Reply<E>> } }).message?.replyTo;
+          if (replyTo) dispatch(replyTo, { ok: false, error: `${path} stopped: ${err instanceof Error ? err.message : String(err)}` });
+        }
+        spec.onStopped?.(path, err);
+      }
       if (directive === sctx.reset) {
         recoveredRan = false;
         registry.update(path, { status: 'recovering' });

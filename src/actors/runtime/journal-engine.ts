@@ -5,11 +5,11 @@
  * Events are the actor's own event objects; their `type` field names the envelope type.
  */
 import type { Journal } from '../../infra/journal/port';
-import type { NactEventStream, NactPersistedEvent, NactPersistedSnapshot, NactPersistenceEngine } from './nact';
+import type { BatchPersistence, NactEventStream, NactPersistedEvent, NactPersistedSnapshot, NactPersistenceEngine } from './nact';
 
 export interface SnapshotListener { (key: string, seq: number): void }
 
-export function nactEngine(journal: Journal, opts: { schemaVersion?: number; onSnapshot?: SnapshotListener } = {}): NactPersistenceEngine {
+export function nactEngine(journal: Journal, opts: { schemaVersion?: number; onSnapshot?: SnapshotListener } = {}): NactPersistenceEngine & BatchPersistence {
   const schemaVersion = opts.schemaVersion ?? 1;
   return {
     events(key: string, offset: number): NactEventStream {
@@ -36,10 +36,17 @@ export function nactEngine(journal: Journal, opts: { schemaVersion?: number; onS
       await journal.saveSnapshot({ key: snapshot.key, seq: snapshot.sequenceNumber, timestamp: snapshot.createdAt, schemaVersion, data: snapshot.data });
       opts.onSnapshot?.(snapshot.key, snapshot.sequenceNumber);
     },
+    async persistBatch(key: string, fromSeq: number, events: readonly unknown[]): Promise<void> {
+      const now = Date.now();
+      await journal.append(key, fromSeq, events.map((data) => ({ type: typeName(data), schemaVersion, timestamp: now, data })));
+    },
     async persist(event: NactPersistedEvent): Promise<void> {
-      const data = event.data as { type?: unknown };
-      const type = typeof data?.type === 'string' ? data.type : 'Event';
-      await journal.append(event.key, event.sequenceNumber, [{ type, schemaVersion, timestamp: event.createdAt, data: event.data }]);
+      await journal.append(event.key, event.sequenceNumber, [{ type: typeName(event.data), schemaVersion, timestamp: event.createdAt, data: event.data }]);
     },
   };
 }
+
+const typeName = (data: unknown): string => {
+  const t = (data as { type?: unknown } | null)?.type;
+  return typeof t === 'string' ? t : 'Event';
+};

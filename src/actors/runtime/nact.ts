@@ -79,7 +79,22 @@ interface NactModule {
   configurePersistence(engine: NactPersistenceEngine): unknown;
 }
 
-interface ConcreteActor { mailbox?: { length: number }; busy?: boolean; stopped?: boolean; sequenceNumber?: number; children?: Map<string, ConcreteActor> }
+interface ConcreteActor {
+  mailbox?: { length: number; toArray?(): unknown[] };
+  busy?: boolean;
+  stopped?: boolean;
+  children?: Map<string, ConcreteActor>;
+  // persistent actors only
+  key?: string;
+  sequenceNumber?: number;
+  messagesToNextSnapshot?: number;
+  persistenceEngine?: NactPersistenceEngine & Partial<BatchPersistence>;
+}
+
+/** An engine that can append several events atomically (our journal engine does). */
+export interface BatchPersistence {
+  persistBatch(key: string, fromSeq: number, events: readonly unknown[]): Promise<void>;
+}
 // eslint-disable-next-line @typescript-eslint/no-var-requires
 const systemMap = require('nact/lib/system-map') as { find(systemName: string, ref?: unknown): ConcreteActor | undefined };
 
@@ -112,6 +127,22 @@ export function mailboxDepth(ref: Ref<unknown>): number | undefined {
 /** nact's sequence number for a persistent actor (highest persisted or recovered event), 0 when unknown. */
 export function journalSeq(ref: Ref<unknown>): number {
   return systemMap.find(ref.system.name, ref)?.sequenceNumber ?? 0;
+}
+
+/**
+ * Persist the events of one decision atomically, numbered after the actor's current sequence number, and
+ * advance nact's counters (sequence number, messages to the next snapshot) as if each had gone through
+ * nact's own persist. On failure nothing is advanced: the caller crashes and recovery re-reads the journal.
+ */
+export async function persistEvents(ref: Ref<unknown>, events: readonly unknown[]): Promise<void> {
+  if (events.length === 0) return;
+  const actor = systemMap.find(ref.system.name, ref);
+  if (!actor || actor.key === undefined || actor.sequenceNumber === undefined) throw new Error(`persistEvents: ${pathOf(ref)} is not a running persistent actor`);
+  const engine = actor.persistenceEngine;
+  if (!engine?.persistBatch) throw new Error(`persistEvents: the persistence engine of ${pathOf(ref)} cannot append atomically`);
+  await engine.persistBatch(actor.key, actor.sequenceNumber + 1, events);
+  actor.sequenceNumber += events.length;
+  if (actor.messagesToNextSnapshot !== undefined) actor.messagesToNextSnapshot -= events.length;
 }
 
 export const isAlive = (ref: Ref<unknown>): boolean => {

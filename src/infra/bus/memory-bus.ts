@@ -6,7 +6,8 @@
  * gets a round-robin share of the partitions and handles one partition's batch at a time. A batch is
  * committed after the handler resolves; a throw redelivers it after a short backoff. A rebalance (member
  * joins or leaves, topic created) waits for in-flight batches to finish, so with no failures a group sees
- * every message exactly once.
+ * every message exactly once. So a handler must not `subscribe` to, or `stop`, its own group (it would wait
+ * for itself); publishing from a handler is fine.
  *
  * With `dir`, topics, messages and committed offsets are durable: append-only JSON-lines files under
  * `dir/topics/<topic>/<partition>.log` and `dir/groups/<group>.log`, loaded on start-up (a torn last line

@@ -38,6 +38,8 @@ import {
 } from './memory-journal';
 
 export interface FileJournalOptions {
+  /** open without taking over the directory (replay and inspection tools): appends and snapshots reject */
+  readOnly?: boolean;
   /** test hook, see FaultHook; 'before-commit' writes half of the bytes, then fails (a torn write) */
   fault?: FaultHook;
 }
@@ -127,10 +129,12 @@ export async function createFileJournal(dir: string, options: FileJournalOptions
   await fs.promises.mkdir(snapsDir, { recursive: true });
 
   const nonce = `${process.pid}-${Date.now()}-${randomBytes(6).toString('hex')}`;
-  const tmpLock = `${lockFile}.${nonce}.tmp`;
-  await fs.promises.writeFile(tmpLock, JSON.stringify({ pid: process.pid, nonce, since: new Date().toISOString() }));
-  await fs.promises.rename(tmpLock, lockFile);
-  await fsyncDir(root);
+  if (!options.readOnly) {
+    const tmpLock = `${lockFile}.${nonce}.tmp`;
+    await fs.promises.writeFile(tmpLock, JSON.stringify({ pid: process.pid, nonce, since: new Date().toISOString() }));
+    await fs.promises.rename(tmpLock, lockFile);
+    await fsyncDir(root);
+  }
 
   const states = new Map<string, KeyState>();
   const queues = new Map<string, Promise<unknown>>();
@@ -143,6 +147,7 @@ export async function createFileJournal(dir: string, options: FileJournalOptions
     if (closed) throw closedError(describe);
   };
   const checkOwner = (): void => {
+    if (options.readOnly) throw new InfraError('fenced', `journal ${describe} was opened read-only`, false);
     let owner = '';
     try {
       owner = (JSON.parse(fs.readFileSync(lockFile, 'utf8')) as { nonce?: string }).nonce ?? '';

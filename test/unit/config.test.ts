@@ -1,0 +1,182 @@
+/** loadConfig: the defaults, one readable sentence per bad value, cross-field checks that say why, topic prefixes. */
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { isLeft, isRight, type Either } from 'fp-ts/Either';
+import { defaults, loadConfig, type Config } from '../../src/config';
+import { Topics } from '../../src/protocols/topics';
+
+const ok = (r: Either<string, Config>): Config => {
+  if (isLeft(r)) throw new Error(`expected a config, got: ${r.left}`);
+  return r.right;
+};
+const error = (r: Either<string, Config>): string => {
+  if (isRight(r)) throw new Error('expected a configuration error, got a config');
+  return r.left;
+};
+/** the error for one variable set to `value`, everything else default */
+const errorFor = (name: keyof typeof defaults, value: string): string => error(loadConfig({ [name]: value }));
+
+// ---------------------------------------------------------------------------------------------------------
+
+const Defaults = suite('defaults');
+
+Defaults('an empty environment gives the documented defaults', () => {
+  assert.equal(ok(loadConfig({})), {
+    profile: 'local',
+    kafkaBrokers: '127.0.0.1:9092',
+    topics: {
+      readings: 'edge-iiot-stream', anomalies: 'anomalies', localUpdates: 'local-model-updates', globalModels: 'global-model-updates',
+      analytics: 'analytics-results', deadLetters: 'flead-dead-letters', journal: 'flead-journal', snapshots: 'flead-snapshots',
+    },
+    topicPrefix: '',
+    dataDir: './data',
+    modelsDir: './models',
+    inspect: { host: '127.0.0.1', port: 8090 },
+    round: { quorum: 3, minUpdates: 2, deadlineMs: 60_000, intervalMs: 1_000, maxUpdateBytes: 4_194_304 },
+    strategy: { name: 'fedavg', trimRatio: null },
+    model: {
+      layers: [
+        { name: 'encoder/kernel', shape: [2, 8] }, { name: 'encoder/bias', shape: [8] },
+        { name: 'decoder/kernel', shape: [8, 2] }, { name: 'decoder/bias', shape: [2] },
+      ],
+      seed: 42,
+    },
+    snapshotEvery: 100,
+    logLevel: 'info',
+  });
+});
+
+Defaults('variables that are set win over defaults; overrides win over the environment', () => {
+  const c = ok(loadConfig({ ROUND_QUORUM: '5', ROUND_MIN_UPDATES: '4', FLEAD_PROFILE: 'embedded', LOG_LEVEL: 'debug', INSPECT_PORT: '0' }, { ROUND_QUORUM: '6' }));
+  assert.equal(c.round.quorum, 6);
+  assert.equal(c.round.minUpdates, 4);
+  assert.is(c.profile, 'embedded');
+  assert.is(c.logLevel, 'debug');
+  assert.is(c.inspect.port, 0, 'port 0: any free port');
+});
+
+Defaults('an override set to undefined keeps the environment value', () => {
+  assert.is(ok(loadConfig({ ROUND_QUORUM: '7' }, { ROUND_QUORUM: undefined })).round.quorum, 7);
+});
+
+Defaults.run();
+
+// ---------------------------------------------------------------------------------------------------------
+
+const Bad = suite('bad values');
+
+const badInts: Array<[keyof typeof defaults, string, string]> = [
+  ['INSPECT_PORT', '-1', 'INSPECT_PORT must be an integer ≥ 0 and ≤ 65535, got "-1"'],
+  ['INSPECT_PORT', 'http', 'INSPECT_PORT must be an integer ≥ 0 and ≤ 65535, got "http"'],
+  ['ROUND_QUORUM', '0', 'ROUND_QUORUM must be an integer ≥ 1, got "0"'],
+  ['ROUND_MIN_UPDATES', '1.5', 'ROUND_MIN_UPDATES must be an integer ≥ 1, got "1.5"'],
+  ['ROUND_DEADLINE_MS', '0', 'ROUND_DEADLINE_MS must be an integer ≥ 1, got "0"'],
+  ['ROUND_INTERVAL_MS', '-5', 'ROUND_INTERVAL_MS must be an integer ≥ 0, got "-5"'],
+  ['MAX_UPDATE_BYTES', '4MB', 'MAX_UPDATE_BYTES must be an integer ≥ 1, got "4MB"'],
+  ['MODEL_SEED', 'abc', 'MODEL_SEED must be an integer ≥ 0, got "abc"'],
+  ['SNAPSHOT_EVERY', '0', 'SNAPSHOT_EVERY must be an integer ≥ 1, got "0"'],
+];
+for (const [name, value, sentence] of badInts) {
+  Bad(`${name}=${value} is refused with a sentence naming it`, () => {
+    assert.is(errorFor(name, value).split('; ')[0], sentence);
+  });
+}
+
+Bad('a choice outside its list names the variable and the allowed values', () => {
+  assert.is(errorFor('FLEAD_PROFILE', 'cloud'), 'FLEAD_PROFILE must be one of local, embedded, got "cloud"');
+  assert.is(errorFor('AGG_STRATEGY', 'krum'), 'AGG_STRATEGY must be one of fedavg, median, trimmed-mean, got "krum"');
+  assert.is(errorFor('LOG_LEVEL', 'verbose'), 'LOG_LEVEL must be one of debug, info, warn, error, got "verbose"');
+});
+
+Bad('several bad values are all reported, each naming its variable', () => {
+  const e = error(loadConfig({ ROUND_DEADLINE_MS: 'soon', LOG_LEVEL: 'loud', SNAPSHOT_EVERY: '-1' }));
+  for (const name of ['ROUND_DEADLINE_MS', 'LOG_LEVEL', 'SNAPSHOT_EVERY']) assert.ok(e.includes(name), `${name} missing from: ${e}`);
+  assert.is(e.split('; ').length, 3);
+});
+
+Bad('an empty or blank number is refused, not read as 0 (Number("") is 0)', () => {
+  assert.match(errorFor('MODEL_SEED', ''), /MODEL_SEED must be an integer/);
+  assert.match(errorFor('ROUND_INTERVAL_MS', ' '), /ROUND_INTERVAL_MS must be an integer/);
+});
+
+Bad('INSPECT_PORT above 65535 is refused (not a TCP port)', () => {
+  assert.match(errorFor('INSPECT_PORT', '70000'), /INSPECT_PORT/);
+});
+
+Bad.run();
+
+// ---------------------------------------------------------------------------------------------------------
+
+const Cross = suite('cross-field checks');
+
+Cross('ROUND_MIN_UPDATES above ROUND_QUORUM is refused with the reason', () => {
+  assert.is(
+    error(loadConfig({ ROUND_QUORUM: '3', ROUND_MIN_UPDATES: '4' })),
+    'ROUND_MIN_UPDATES (4) cannot exceed ROUND_QUORUM (3): a round could never close on its deadline with fewer than a quorum',
+  );
+});
+
+Cross('ROUND_MIN_UPDATES equal to ROUND_QUORUM is fine', () => {
+  assert.equal(ok(loadConfig({ ROUND_QUORUM: '4', ROUND_MIN_UPDATES: '4' })).round, { quorum: 4, minUpdates: 4, deadlineMs: 60_000, intervalMs: 1_000, maxUpdateBytes: 4_194_304 });
+});
+
+Cross('a bad ROUND_QUORUM is reported alone, without a made-up ROUND_MIN_UPDATES conflict', () => {
+  assert.is(error(loadConfig({ ROUND_QUORUM: 'three' })), 'ROUND_QUORUM must be an integer ≥ 1, got "three"');
+});
+
+Cross('trimmed-mean takes AGG_TRIM_RATIO in [0, 0.5)', () => {
+  assert.equal(ok(loadConfig({ AGG_STRATEGY: 'trimmed-mean' })).strategy, { name: 'trimmed-mean', trimRatio: 0.2 });
+  assert.equal(ok(loadConfig({ AGG_STRATEGY: 'trimmed-mean', AGG_TRIM_RATIO: '0' })).strategy, { name: 'trimmed-mean', trimRatio: 0 });
+  assert.equal(ok(loadConfig({ AGG_STRATEGY: 'trimmed-mean', AGG_TRIM_RATIO: '0.49' })).strategy, { name: 'trimmed-mean', trimRatio: 0.49 });
+  for (const bad of ['0.5', '-0.1', '1', 'half']) {
+    assert.is(error(loadConfig({ AGG_STRATEGY: 'trimmed-mean', AGG_TRIM_RATIO: bad })), `AGG_TRIM_RATIO must be in [0, 0.5) for trimmed-mean, got "${bad}"`);
+  }
+});
+
+Cross('AGG_TRIM_RATIO is ignored by the other strategies (trimRatio null)', () => {
+  assert.equal(ok(loadConfig({ AGG_STRATEGY: 'median', AGG_TRIM_RATIO: '0.9' })).strategy, { name: 'median', trimRatio: null });
+  assert.equal(ok(loadConfig({ AGG_STRATEGY: 'fedavg', AGG_TRIM_RATIO: 'x' })).strategy, { name: 'fedavg', trimRatio: null });
+});
+
+Cross.run();
+
+// ---------------------------------------------------------------------------------------------------------
+
+const Layers = suite('MODEL_LAYERS');
+
+Layers('a JSON list of named shapes is the model', () => {
+  assert.equal(ok(loadConfig({ MODEL_LAYERS: '[{"name":"d/k","shape":[3,4]},{"name":"d/b","shape":[4]}]' })).model.layers, [{ name: 'd/k', shape: [3, 4] }, { name: 'd/b', shape: [4] }]);
+});
+
+Layers('text that is not JSON is refused with an example', () => {
+  assert.is(errorFor('MODEL_LAYERS', '[{name: d}]'), 'MODEL_LAYERS must be JSON: [{"name":"dense/kernel","shape":[2,8]}, …]');
+});
+
+Layers('JSON of the wrong shape is refused, naming the variable and the field', () => {
+  const e = errorFor('MODEL_LAYERS', '[{"name":"d/k","shape":[2,-1]}]');
+  assert.ok(e.startsWith('MODEL_LAYERS: '), e);
+  assert.ok(e.includes('shape'), `the field is named: ${e}`);
+  assert.ok(errorFor('MODEL_LAYERS', '{"name":"d/k","shape":[2]}').startsWith('MODEL_LAYERS: '));
+  assert.ok(errorFor('MODEL_LAYERS', '[{"shape":[2]}]').includes('name'));
+});
+
+Layers('an empty list is refused', () => {
+  assert.is(errorFor('MODEL_LAYERS', '[]'), 'MODEL_LAYERS must name at least one layer');
+});
+
+Layers.run();
+
+// ---------------------------------------------------------------------------------------------------------
+
+const Prefix = suite('FLEAD_TOPIC_PREFIX');
+
+Prefix('the prefix is put before every topic name', () => {
+  const c = ok(loadConfig({ FLEAD_TOPIC_PREFIX: 'it-42.' }));
+  assert.is(c.topicPrefix, 'it-42.');
+  assert.equal(Object.keys(c.topics).sort(), Object.keys(Topics).sort());
+  for (const [k, v] of Object.entries(Topics)) assert.is(c.topics[k as keyof typeof Topics], `it-42.${v}`, k);
+  assert.is(c.topics.journal, 'it-42.flead-journal');
+  assert.is(c.topics.localUpdates, 'it-42.local-model-updates');
+});
+
+Prefix.run();
