@@ -91,12 +91,12 @@ export async function startAggregator(deps: AggregatorDeps): Promise<AggregatorS
   async function handle(m: BusMessage): Promise<void> {
     counts.received++;
     counts.lastOffsets[`${m.topic}/${m.partition}`] = m.offset;
-    const update = await decodeOrDeadLetter(bus, service, LocalModelUpdate, m);
+    const update = await decodeOrDeadLetter(bus, service, LocalModelUpdate, m, config.topics.deadLetters);
     if (!update) { counts.deadLettered++; return; }
     const decoded = decodeWeights(update.weights);
     if (!decoded.ok) {
       counts.deadLettered++;
-      await deadLetter(bus, service, { reason: `LocalModelUpdate ${update.updateId}: ${decoded.reason}`, topic: m.topic, partition: m.partition, offset: m.offset, key: m.key, raw: m.value });
+      await deadLetter(bus, service, { reason: `LocalModelUpdate ${update.updateId}: ${decoded.reason}`, topic: m.topic, partition: m.partition, offset: m.offset, key: m.key, raw: m.value, deadLetterTopic: config.topics.deadLetters });
       return;
     }
     const nonFiniteCount = countNonFinite(decoded.flat);

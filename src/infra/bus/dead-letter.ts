@@ -20,6 +20,8 @@ export interface DeadLetterInput {
   line?: number | null;
   key: string | null;
   raw: Buffer | string;
+  /** the dead-letter topic (default Topics.deadLetters; prefixed stacks pass their own) */
+  deadLetterTopic?: string;
 }
 
 /**
@@ -42,7 +44,7 @@ export async function deadLetter(bus: Bus, service: string, input: DeadLetterInp
     raw: raw.toString('base64'),
     at: Date.now(),
   };
-  await bus.publish(Topics.deadLetters, [
+  await bus.publish(input.deadLetterTopic ?? Topics.deadLetters, [
     { key: input.key, value: encodeJson(DeadLetter, letter), headers: { 'flead-source-topic': input.topic } },
   ]);
 }
@@ -56,6 +58,7 @@ export async function decodeOrDeadLetter<A>(
   service: string,
   codec: t.Type<A, unknown, unknown>,
   message: BusMessage,
+  deadLetterTopic?: string,
 ): Promise<A | undefined> {
   const decoded = decodeJson(codec, message.value);
   if (!isLeft(decoded)) return decoded.right;
@@ -66,6 +69,7 @@ export async function decodeOrDeadLetter<A>(
     offset: message.offset,
     key: message.key,
     raw: message.value,
+    deadLetterTopic,
   });
   return undefined;
 }
