@@ -37,7 +37,7 @@ const send = (us: Array<LocalModelUpdate | string>) =>
 test.before(async () => {
   const c = loadConfig(process.env, {
     FLEAD_PROFILE: 'local', FLEAD_TOPIC_PREFIX: prefix, MODELS_DIR: mkdtempSync(path.join(os.tmpdir(), 'flead-agg-')),
-    ROUND_QUORUM: '3', ROUND_MIN_UPDATES: '2', ROUND_DEADLINE_MS: '6000', ROUND_INTERVAL_MS: '0', MAX_UPDATE_BYTES: '20000', SNAPSHOT_EVERY: '5',
+    ROUND_QUORUM: '3', ROUND_MIN_UPDATES: '2', ROUND_DEADLINE_MS: '8000', ROUND_INTERVAL_MS: '0', MAX_UPDATE_BYTES: '20000', SNAPSHOT_EVERY: '5',
   });
   if (isLeft(c)) throw new Error(c.left);
   config = c.right;
@@ -56,23 +56,26 @@ test.after(async () => {
 
 test('every rejection reason is recorded; three good updates close round 1 on quorum', async () => {
   const bigMetrics = Object.fromEntries(Array.from({ length: 2000 }, (_, i) => [`m${i}`, i]));
+  // Updates of different clients land on different partitions: order the phases by waiting for each.
+  const r1 = () => state().rounds[0]!;
+  const rejections = () => Object.values(r1().rejected).reduce((a, b) => a + (b ?? 0), 0);
+  await send([makeUpdate({ client: 1, round: 1, baseVersion: 0 })]);
+  await waitFor('client 1 accepted', async () => (r1().accepted.length === 1 ? true : undefined), 30_000);
   await send([
     '{"not": "an update"',
-    makeUpdate({ client: 1, round: 1, baseVersion: 0 }),
     makeUpdate({ client: 1, round: 1, baseVersion: 0, updateId: 'c1-again' }),
     makeUpdate({ client: 7, round: 1, baseVersion: 0, mutate: (w) => { w[3] = NaN; } }),
     makeUpdate({ client: 8, round: 1, baseVersion: 0, layers: [{ name: 'encoder/kernel', shape: [3, 8] }] }),
     makeUpdate({ client: 9, round: 1, baseVersion: 5 }),
     makeUpdate({ client: 10, round: 9, baseVersion: 0 }),
     { ...makeUpdate({ client: 11, round: 1, baseVersion: 0 }), metrics: bigMetrics },
-    makeUpdate({ client: 2, round: 1, baseVersion: 0 }),
-    makeUpdate({ client: 3, round: 1, baseVersion: 0 }),
   ]);
+  await waitFor('six rejections', async () => (rejections() === 6 ? true : undefined), 30_000);
+  await send([makeUpdate({ client: 2, round: 1, baseVersion: 0 }), makeUpdate({ client: 3, round: 1, baseVersion: 0 })]);
   await waitFor('version 1 published', async () => (state().version === 1 ? true : undefined), 30_000);
-  const r1 = state().rounds[0]!;
-  assert.is(r1.closeReason, 'quorum');
-  assert.equal(r1.accepted.map((a) => a.clientId).sort(), ['client-1', 'client-2', 'client-3']);
-  assert.equal(r1.rejected, {
+  assert.is(r1().closeReason, 'quorum');
+  assert.equal(r1().accepted.map((a) => a.clientId).sort(), ['client-1', 'client-2', 'client-3']);
+  assert.equal(r1().rejected, {
     'client-already-counted': 1, 'non-finite-weights': 1, 'wrong-shape': 1, 'stale-base-version': 1, 'unknown-round': 1, 'oversized-payload': 1,
   });
   const v1 = state().models.find((m) => m.version === 1)!;
