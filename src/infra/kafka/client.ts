@@ -20,7 +20,9 @@ export function createKafka(settings: KafkaSettings, overrides: Partial<KafkaCon
   return new Kafka({
     clientId: settings.clientId,
     brokers: settings.brokers.split(',').map((b) => b.trim()).filter(Boolean),
-    logLevel: process.env.FLEAD_KAFKAJS_LOG === 'debug' ? logLevel.DEBUG : logLevel.ERROR,
+    // kafkajs logs retried broker answers (CONCURRENT_TRANSACTIONS, TOPIC_ALREADY_EXISTS, rebalances) at
+    // error level; real failures reach callers as InfraErrors through the ports. FLEAD_KAFKAJS_LOG shows them.
+    logLevel: kafkajsLogLevel(process.env.FLEAD_KAFKAJS_LOG),
     ...kafkaDefaults,
     ...overrides,
   });
@@ -28,3 +30,14 @@ export function createKafka(settings: KafkaSettings, overrides: Partial<KafkaCon
 
 /** KAFKA_BROKERS or the local broker's default address. */
 export const brokersFromEnv = (): string => process.env.KAFKA_BROKERS || '127.0.0.1:9092';
+
+/** FLEAD_KAFKAJS_LOG: nothing (default), error, warn, info or debug. */
+export function kafkajsLogLevel(name: string | undefined): logLevel {
+  switch (name) {
+    case 'debug': return logLevel.DEBUG;
+    case 'info': return logLevel.INFO;
+    case 'warn': return logLevel.WARN;
+    case 'error': return logLevel.ERROR;
+    default: return logLevel.NOTHING;
+  }
+}
