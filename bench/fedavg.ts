@@ -21,6 +21,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { performance } from 'node:perf_hooks';
 import { createStrategy } from '../src/actors/aggregator/strategies';
+import { mulberry32 } from '../src/actors/aggregator/initial-model';
 
 const UPDATES = 1_000;
 const PARAMETERS = 100_000;
@@ -31,16 +32,6 @@ const MiB = 1024 * 1024;
 /** Memory is sampled after every PROBE_EVERY-th add (each sample costs a full gc), and after start and result. */
 const PROBE_EVERY = 20;
 
-function mulberry32(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Data { pool: Float32Array[]; sampleCounts: Int32Array }
 

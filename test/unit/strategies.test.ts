@@ -1,6 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createStrategy, nonFiniteIndex, type Strategy } from '../../src/actors/aggregator/strategies';
+import { mulberry32 } from '../../src/actors/aggregator/initial-model';
 
 const FEDAVG = createStrategy({ name: 'fedavg', trimRatio: null });
 const MEDIAN = createStrategy({ name: 'median', trimRatio: null });
@@ -18,16 +19,7 @@ const list = (a: Float32Array): number[] => Array.from(a);
 const bytes = (a: Float32Array): Buffer => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
 
 /** mulberry32: a seeded PRNG so the random cases are the same on every run. */
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const prng = mulberry32;
 
 function randomUpdates(seed: number, clients: number, parameters: number): Array<[Float32Array, number]> {
   const rnd = prng(seed);
