@@ -30,6 +30,12 @@ export const defaults = {
   ]),
   MODEL_SEED: '42',
   SNAPSHOT_EVERY: '100',
+  DATASET: 'wsn',
+  DATASET_PATH: '',
+  PRODUCER_RATE: '10',
+  PRODUCER_DEVICE_RATE: 'unlimited',
+  PRODUCER_BATCH_SIZE: '500',
+  PRODUCER_LINGER_MS: '100',
   LOG_LEVEL: 'info',
 } as const;
 export type EnvName = keyof typeof defaults;
@@ -46,6 +52,7 @@ export interface Config {
   strategy: { name: 'fedavg' | 'median' | 'trimmed-mean'; trimRatio: number | null };
   model: { layers: LayerShape[]; seed: number };
   snapshotEvery: number;
+  producer: { dataset: 'wsn' | 'edge-iiotset' | 'generated'; datasetPath: string; rate: number; deviceRate: number; batchSize: number; lingerMs: number };
   logLevel: 'debug' | 'info' | 'warn' | 'error';
 }
 
@@ -54,6 +61,14 @@ function int(env: Record<string, string | undefined>, name: EnvName, min: number
   const n = /^\s*\d+\s*$/.test(raw) ? Number(raw) : NaN;
   const range = max === Number.MAX_SAFE_INTEGER ? `≥ ${min}` : `≥ ${min} and ≤ ${max}`;
   return Number.isSafeInteger(n) && n >= min && n <= max ? right(n) : left(`${name} must be an integer ${range}, got "${raw}"`);
+}
+
+/** messages per second: a positive number, or "unlimited" (Infinity) */
+function rate(env: Record<string, string | undefined>, name: EnvName): Either<string, number> {
+  const raw = (env[name] ?? defaults[name]).trim();
+  if (raw === 'unlimited') return right(Infinity);
+  const n = /^\d+(\.\d+)?$/.test(raw) ? Number(raw) : NaN;
+  return n > 0 ? right(n) : left(`${name} must be a positive number of messages per second or "unlimited", got "${raw}"`);
 }
 
 function oneOf<T extends string>(env: Record<string, string | undefined>, name: EnvName, allowed: readonly T[]): Either<string, T> {
@@ -81,6 +96,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const trim = Number(get('AGG_TRIM_RATIO'));
   const seed = take(int(e, 'MODEL_SEED', 0), 0);
   const snapshotEvery = take(int(e, 'SNAPSHOT_EVERY', 1), 1);
+  const dataset = take(oneOf(e, 'DATASET', ['wsn', 'edge-iiotset', 'generated'] as const), 'wsn');
+  const producerRate = take(rate(e, 'PRODUCER_RATE'), 10);
+  const deviceRate = take(rate(e, 'PRODUCER_DEVICE_RATE'), Infinity);
+  const batchSize = take(int(e, 'PRODUCER_BATCH_SIZE', 1), 500);
+  const lingerMs = take(int(e, 'PRODUCER_LINGER_MS', 0), 100);
   const logLevel = take(oneOf(e, 'LOG_LEVEL', ['debug', 'info', 'warn', 'error'] as const), 'info');
   let layers: LayerShape[] = [];
   try {
@@ -93,6 +113,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   if (!isLeft(quorumR) && !isLeft(minUpdatesR) && minUpdates > quorum) errors.push(`ROUND_MIN_UPDATES (${minUpdates}) cannot exceed ROUND_QUORUM (${quorum}): a round could never close on its deadline with fewer than a quorum`);
   if (strategyName === 'trimmed-mean' && !(trim >= 0 && trim < 0.5)) errors.push(`AGG_TRIM_RATIO must be in [0, 0.5) for trimmed-mean, got "${get('AGG_TRIM_RATIO')}"`);
+  if (dataset === 'edge-iiotset' && !get('DATASET_PATH')) errors.push('DATASET_PATH must name an Edge-IIoTset CSV file or a directory of device_N.csv files when DATASET is edge-iiotset (the data set is not redistributable)');
   if (errors.length) return left(errors.join('; '));
   const prefix = get('FLEAD_TOPIC_PREFIX');
   return right({
@@ -107,6 +128,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     strategy: { name: strategyName, trimRatio: strategyName === 'trimmed-mean' ? trim : null },
     model: { layers, seed },
     snapshotEvery,
+    producer: { dataset, datasetPath: get('DATASET_PATH'), rate: producerRate, deviceRate, batchSize, lingerMs },
     logLevel,
   });
 }

@@ -7,6 +7,7 @@ import { parseArgs, type CommandSpec } from './args';
 import { runAggregator, aggregatorSpec } from './aggregator';
 import { runReplay, replaySpec } from './replay';
 import { runEmbedded, embeddedSpec } from './embedded';
+import { runProducer, producerSpec, producerOverrides } from './producer';
 import { loadConfig, type Config, type EnvName } from '../config';
 
 export interface Command {
@@ -18,6 +19,7 @@ export interface Command {
 
 const commands: Record<string, Command> = {
   aggregator: { spec: aggregatorSpec, run: runAggregator, overrides: (v) => ({ INSPECT_PORT: v['inspect-port'] === undefined ? undefined : String(v['inspect-port']), FLEAD_PROFILE: v.profile as string | undefined }) },
+  producer: { spec: producerSpec, run: runProducer, overrides: producerOverrides },
   replay: { spec: replaySpec, run: runReplay, overrides: (v) => ({ FLEAD_PROFILE: v.profile as string | undefined }) },
   embedded: { spec: embeddedSpec, run: runEmbedded, overrides: (v) => ({ INSPECT_PORT: v['inspect-port'] === undefined ? undefined : String(v['inspect-port']) }) },
 };
@@ -28,6 +30,7 @@ usage: flead <command> [options]        flead <command> --help for its options
 
 commands:
   aggregator   run the aggregator service: FedAvg / robust rounds over local-model-updates (Kafka)
+  producer     stream a data set (WSN, Edge-IIoTset files, generated rows) into edge-iiot-stream
   replay       rebuild a service's state from its journal, print it, optionally diff it with a live service
   embedded     run the aggregator with simulated clients in one process, no Kafka, no Docker (npm start)
 

@@ -8,7 +8,7 @@
  */
 import type { Decider } from './decider';
 import type { ActorRegistry } from './registry';
-import { dispatch, journalSeq, pathOf, persistEvents, query, spawnPersistent, type ActorContext, type Ref } from './nact';
+import { dispatch, journalSeq, pathOf, persistEvents, query, spawnPersistent, type ActorContext, type OutboxLike, type Ref } from './nact';
 import { supervise, type RestartPolicy } from './supervision';
 import type { SupervisionLog } from './supervision-log';
 
@@ -36,6 +36,11 @@ export interface EventSourcedSpec<C, E extends { type: string }, S> {
   encodeState?(state: S): unknown;
   decodeState?(data: unknown): S;
   snapshotEvery?: number;
+  /**
+   * Messages to publish if and only if the command's events are persisted (the journal's transactional
+   * outbox): e.g. the readings a producer batch publishes together with its new file offset.
+   */
+  outbox?(command: C, events: readonly E[]): readonly OutboxLike[];
   /** what the inspection endpoint shows for this actor */
   summarize(state: S): unknown;
   /** after events are persisted and applied (never during replay) */
@@ -81,8 +86,8 @@ export function spawnEventSourced<C, E extends { type: string }, S>(parent: Ref<
     const m = msg as Envelope<C, E>;
     if (m.kind === 'recovered') return state;
     const events = decider.decide(m.command, state);
-    // One decision's events are persisted atomically, then applied.
-    await persistEvents(self, events);
+    // One decision's events (and the messages they cause) are persisted atomically, then applied.
+    await persistEvents(self, events, events.length && spec.outbox ? spec.outbox(m.command, events) : undefined);
     let next = state;
     for (const e of events) next = decider.evolve(next, e);
     registry.update(path, { status: 'running', seq: journalSeq(self) }, spec.summarize(next));

@@ -5,7 +5,7 @@
  * Events are the actor's own event objects; their `type` field names the envelope type.
  */
 import type { Journal } from '../../infra/journal/port';
-import type { BatchPersistence, NactEventStream, NactPersistedEvent, NactPersistedSnapshot, NactPersistenceEngine } from './nact';
+import type { BatchPersistence, OutboxLike, NactEventStream, NactPersistedEvent, NactPersistedSnapshot, NactPersistenceEngine } from './nact';
 
 export interface SnapshotListener { (key: string, seq: number): void }
 
@@ -36,9 +36,11 @@ export function nactEngine(journal: Journal, opts: { schemaVersion?: number; onS
       await journal.saveSnapshot({ key: snapshot.key, seq: snapshot.sequenceNumber, timestamp: snapshot.createdAt, schemaVersion, data: snapshot.data });
       opts.onSnapshot?.(snapshot.key, snapshot.sequenceNumber);
     },
-    async persistBatch(key: string, fromSeq: number, events: readonly unknown[]): Promise<void> {
+    async persistBatch(key: string, fromSeq: number, events: readonly unknown[], outbox?: readonly OutboxLike[]): Promise<void> {
       const now = Date.now();
-      await journal.append(key, fromSeq, events.map((data) => ({ type: typeName(data), schemaVersion, timestamp: now, data })));
+      const envelopes = events.map((data) => ({ type: typeName(data), schemaVersion, timestamp: now, data }));
+      // The journal's append takes an optional outbox (published iff the events are appended).
+      await (journal.append as (k: string, s: number, e: typeof envelopes, o?: readonly OutboxLike[]) => Promise<unknown>)(key, fromSeq, envelopes, outbox);
     },
     async persist(event: NactPersistedEvent): Promise<void> {
       await journal.append(event.key, event.sequenceNumber, [{ type: typeName(event.data), schemaVersion, timestamp: event.createdAt, data: event.data }]);

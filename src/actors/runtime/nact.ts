@@ -93,8 +93,10 @@ interface ConcreteActor {
 
 /** An engine that can append several events atomically (our journal engine does). */
 export interface BatchPersistence {
-  persistBatch(key: string, fromSeq: number, events: readonly unknown[]): Promise<void>;
+  /** `outbox`: messages published if and only if the events are appended (the journal's transactional outbox) */
+  persistBatch(key: string, fromSeq: number, events: readonly unknown[], outbox?: readonly OutboxLike[]): Promise<void>;
 }
+export interface OutboxLike { topic: string; key: string | null; value: string; headers?: Record<string, string> }
 // eslint-disable-next-line @typescript-eslint/no-var-requires
 const systemMap = require('nact/lib/system-map') as { find(systemName: string, ref?: unknown): ConcreteActor | undefined };
 
@@ -134,13 +136,13 @@ export function journalSeq(ref: Ref<unknown>): number {
  * advance nact's counters (sequence number, messages to the next snapshot) as if each had gone through
  * nact's own persist. On failure nothing is advanced: the caller crashes and recovery re-reads the journal.
  */
-export async function persistEvents(ref: Ref<unknown>, events: readonly unknown[]): Promise<void> {
+export async function persistEvents(ref: Ref<unknown>, events: readonly unknown[], outbox?: readonly OutboxLike[]): Promise<void> {
   if (events.length === 0) return;
   const actor = systemMap.find(ref.system.name, ref);
   if (!actor || actor.key === undefined || actor.sequenceNumber === undefined) throw new Error(`persistEvents: ${pathOf(ref)} is not a running persistent actor`);
   const engine = actor.persistenceEngine;
   if (!engine?.persistBatch) throw new Error(`persistEvents: the persistence engine of ${pathOf(ref)} cannot append atomically`);
-  await engine.persistBatch(actor.key, actor.sequenceNumber + 1, events);
+  await engine.persistBatch(actor.key, actor.sequenceNumber + 1, events, outbox);
   actor.sequenceNumber += events.length;
   if (actor.messagesToNextSnapshot !== undefined) actor.messagesToNextSnapshot -= events.length;
 }

@@ -1,0 +1,130 @@
+/**
+ * The producer service: one supervised source actor per device (or one for all devices, plus one for bad
+ * rows) under the actor system "producer". Readings go to `edge-iiot-stream` keyed by device id, bad rows to
+ * the dead-letter topic, each batch atomically with its journaled position. Progress: rows, rate and ETA on
+ * a terminal, counts in the log otherwise.
+ */
+import type { Bus } from '../../infra/bus/port';
+import type { DatasetAdapter } from '../../infra/datasets/adapter';
+import type { InspectionRoute } from '../../infra/http/inspection-server';
+import type { Journal } from '../../infra/journal/port';
+import type { Logger } from '../../infra/log';
+import type { Config } from '../../config';
+import { nactEngine } from '../runtime/journal-engine';
+import { startSystem, stop as stopActor } from '../runtime/nact';
+import { ActorRegistry } from '../runtime/registry';
+import { restartWithBackoff } from '../runtime/supervision';
+import { journalSupervisionLog } from '../runtime/supervision-log';
+import { TokenBucket } from './rate-limit';
+import { spawnSourceActor, type SourceActor } from './source.actor';
+import type { SourceState } from './source.decider';
+import { planSources } from './sources';
+
+export interface ProducerService {
+  registry: ActorRegistry;
+  routes: InspectionRoute[];
+  /** resolves when every source is exhausted */
+  done: Promise<void>;
+  progress(): { published: number; bad: number; total: number; sources: number; exhausted: number };
+  stop(): Promise<void>;
+}
+
+export interface ProducerDeps {
+  config: Config;
+  adapter: DatasetAdapter;
+  journal: Journal;
+  bus: Bus;
+  log: Logger;
+  clock?: () => number;
+  /** draw a progress line on this terminal stream (default: stderr when it is a TTY) */
+  tty?: NodeJS.WriteStream | null;
+  service?: string;
+}
+
+export async function startProducer(deps: ProducerDeps): Promise<ProducerService> {
+  const { config, journal, bus, log } = deps;
+  const service = deps.service ?? 'producer';
+  const clock = deps.clock ?? Date.now;
+  const registry = new ActorRegistry();
+  const supervisionLog = journalSupervisionLog(journal, service, log.child('supervision'));
+  await bus.ensureTopics([
+    { topic: config.topics.readings, partitions: 6 },
+    { topic: config.topics.deadLetters, partitions: 1 },
+  ]);
+  const sources = await planSources(deps.adapter);
+  const total = sources.reduce((n, s) => n + s.total, 0);
+  log.info(`dataset ${deps.adapter.name}: ${sources.length} sources, ${total} records; rate ${config.producer.rate} msg/s in total, ${config.producer.deviceRate} per device, batches of ${config.producer.batchSize}`);
+
+  const system = startSystem(service, nactEngine(journal, { onSnapshot: (key, seq) => registry.snapshotAt(key, seq) }));
+  const totalBucket = new TokenBucket(config.producer.rate, undefined, clock);
+  const deviceBuckets = new Map<string, TokenBucket>();
+  const deviceBucket = (id: string) => {
+    let b = deviceBuckets.get(id);
+    if (!b) deviceBuckets.set(id, (b = new TokenBucket(config.producer.deviceRate, undefined, clock)));
+    return b;
+  };
+  const states = new Map<string, SourceState>();
+  let resolveDone!: () => void;
+  const done = new Promise<void>((r) => { resolveDone = r; });
+  const progress = () => {
+    let published = 0; let bad = 0; let exhausted = 0;
+    for (const s of states.values()) { published += s.published; bad += s.bad; if (s.exhausted) exhausted++; }
+    return { published, bad, total, sources: sources.length, exhausted };
+  };
+  const onProgress = (id: string, s: SourceState) => {
+    states.set(id, s);
+    if (states.size === sources.length && [...states.values()].every((x) => x.exhausted)) resolveDone();
+  };
+
+  const actors: SourceActor[] = sources.map((source) => spawnSourceActor(system, {
+    service, source, topics: config.topics, batchSize: config.producer.batchSize, lingerMs: config.producer.lingerMs,
+    total: totalBucket, deviceBucket, log: log.child(source.id), clock, registry, supervisionLog,
+    policy: restartWithBackoff(), snapshotEvery: config.snapshotEvery, onProgress,
+  }));
+  if (sources.length === 0) resolveDone();
+
+  // Progress: a live line on a terminal, a log line every 10 s otherwise.
+  const tty = deps.tty === undefined ? (process.stderr.isTTY ? process.stderr : null) : deps.tty;
+  let last = { at: clock(), published: 0 };
+  let rate = 0;
+  const ticker = setInterval(() => {
+    const p = progress();
+    const now = clock();
+    rate = (p.published + p.bad - last.published) / Math.max(0.001, (now - last.at) / 1000);
+    last = { at: now, published: p.published + p.bad };
+    const left = p.total - p.published - p.bad;
+    const eta = rate > 0 ? `${Math.ceil(left / rate)} s` : '?';
+    const line = `producer: ${p.published + p.bad}/${p.total} records (${p.bad} bad), ${rate.toFixed(0)} rec/s, ETA ${eta}, ${p.exhausted}/${p.sources} sources done`;
+    if (tty) tty.write(`\r${line}\x1b[K`);
+    else if (Math.floor(now / 10_000) !== Math.floor((now - 1000) / 10_000)) log.info(line.replace(/^producer: /, ''));
+  }, 1000);
+  ticker.unref();
+  void done.then(() => {
+    const p = progress();
+    if (tty) tty.write('\n');
+    log.info(`all ${p.sources} sources exhausted: ${p.published} readings published, ${p.bad} bad rows dead-lettered`);
+  });
+
+  const routes: InspectionRoute[] = [
+    { pattern: '/health', handler: () => {
+      const bad = registry.list().filter((a) => a.status === 'crashed' || a.status === 'stopped');
+      return { status: bad.length ? 'degraded' : 'ok', service, profile: config.profile, journal: journal.describe, bus: bus.describe, dataset: deps.adapter.name, progress: { ...progress(), rate }, problems: bad.map((a) => `${a.path} is ${a.status}`) };
+    } },
+    { pattern: '/actors', handler: () => registry.list() },
+    { pattern: '/actors/*path', handler: (p) => registry.get(p.path!), notFound: (p) => `no actor at path ${p.path}` },
+    { pattern: '/sources', handler: () => sources.map((s) => ({ id: s.id, total: s.total, ...(states.get(s.id) ?? {}) })) },
+    { pattern: '/supervision', handler: () => supervisionLog.recent() },
+  ];
+
+  return {
+    registry,
+    routes,
+    done,
+    progress,
+    async stop() {
+      clearInterval(ticker);
+      await Promise.all(actors.map((a) => a.stopPump()));
+      for (const a of actors) stopActor(a.ref);
+    },
+  };
+}

@@ -1,0 +1,43 @@
+/**
+ * What a producer streams: one source per device when the data set has few devices (so devices interleave
+ * in time even when the file is sorted by device, as the WSN file is), a single source otherwise, and a
+ * separate source for the bad rows (they go to the dead-letter topic). Each source is a fresh, deterministic
+ * pass over the adapter's rows, filtered; its position counts the records it yields.
+ */
+import type { BadRow, DatasetAdapter, DatasetRow } from '../../infra/datasets/adapter';
+import { isBadRow } from '../../infra/datasets/adapter';
+
+export interface ProducerSource {
+  /** actor name and journal key part: "mote-1", "all", "invalid" */
+  id: string;
+  /** records this source will yield (known after the planning pass) */
+  total: number;
+  records(): AsyncIterable<DatasetRow | BadRow>;
+}
+
+async function* filter(adapter: DatasetAdapter, keep: (r: DatasetRow | BadRow) => boolean): AsyncIterable<DatasetRow | BadRow> {
+  for await (const r of adapter.rows()) if (keep(r)) yield r;
+}
+
+const safeId = (s: string) => s.replace(/[^a-z0-9-_.]/gi, '_');
+
+/** One planning pass over the data: counts per device and bad rows. */
+export async function planSources(adapter: DatasetAdapter, maxPerDeviceSources = 64): Promise<ProducerSource[]> {
+  const perDevice = new Map<string, number>();
+  let bad = 0;
+  for await (const r of adapter.rows()) {
+    if (isBadRow(r)) bad++;
+    else perDevice.set(r.deviceId, (perDevice.get(r.deviceId) ?? 0) + 1);
+  }
+  const sources: ProducerSource[] = [];
+  if (perDevice.size <= maxPerDeviceSources) {
+    for (const [device, total] of [...perDevice.entries()].sort(([a], [b]) => a.localeCompare(b, 'en', { numeric: true }))) {
+      sources.push({ id: safeId(device), total, records: () => filter(adapter, (r) => !isBadRow(r) && r.deviceId === device) });
+    }
+  } else {
+    const total = [...perDevice.values()].reduce((a, b) => a + b, 0);
+    sources.push({ id: 'all', total, records: () => filter(adapter, (r) => !isBadRow(r)) });
+  }
+  if (bad > 0) sources.push({ id: 'invalid', total: bad, records: () => filter(adapter, isBadRow) });
+  return sources;
+}

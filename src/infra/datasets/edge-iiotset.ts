@@ -1,0 +1,434 @@
+/**
+ * Edge-IIoTset CSV files (Ferrag et al., IEEE Access 2022; academic licence: users download the files and point
+ * us at them; no row is ever stored in this repository).
+ *
+ * Input: one file, a list of files, or a directory. In a directory, `device_N.csv` files are read in N order and
+ * each is device `device-N`; a directory without them is read as all its `*.csv` files (sorted by name). A file
+ * named `device_N.csv` is device N wherever it is; any other file's rows are split over `devices` synthetic devices
+ * `device-1`…`device-<devices>`, round-robin (global row order over all files) or by an FNV-1a hash of
+ * `ip.src_host`.
+ *
+ * Documented choices:
+ * - Header: must be exactly the 63 names of EDGE_IIOTSET_HEADER, in order; otherwise rows() throws an
+ *   InfraError('corrupt') naming the file and the first differing column.
+ * - `frame.time`: " 2021 11:44:10.081753000 " (year and time of day, no month or day) → Date.UTC(year, 0, 1) + time
+ *   of day, ms truncated (so the stream is ordered within a day only). A value Date.parse understands (a full date)
+ *   is used as is. Anything else (empty, garbage, a negative time) → EDGE_FALLBACK_EPOCH_MS + (data-row index in its
+ *   file) × 1 ms. `stats().fallbackTimestamps` counts those.
+ * - Shifted rows (an IPv4 address where `frame.time` should be): with `shifted: 'realign'` (default) a 64-column
+ *   row whose first field is an IPv4 address is realigned by dropping that first field, then checked like any
+ *   other row; a shifted row of any other width is a bad row. With `shifted: 'bad'` every shifted row is a bad row.
+ *   Both are counted in `stats().shifted` / `stats().realigned`.
+ * - Preprocessing (DATA.md): the 15 identity/payload columns are dropped; the 7 text columns are one-hot encoded as
+ *   "column=value" with values canonicalised (trimmed; a numeric text such as "0.0" becomes "0", so `0` and `0.0`
+ *   are one category); the other 39 columns must parse as finite numbers (decimal, exponent or 0x hex; empty is
+ *   not a number). Categories are learnt in first-seen order (featureNames grows while streaming) unless
+ *   `vocabulary` fixes them; with a fixed vocabulary an unseen value sets no one-hot column (all 0) and is counted
+ *   in `stats().unknownCategories`.
+ * - Labels: `Attack_label` must be 0 or 1 (`0.0`/`1.0` accepted), `Attack_type` one of EDGE_IIOTSET_CLASSES, and
+ *   they must agree (Normal ⇔ 0). `label` is the binary label, `attackType` the 15-class name; `classes` is
+ *   EDGE_IIOTSET_CLASSES (`labels: 'multiclass'`, default) or ['normal', 'anomaly'] (`labels: 'binary'`).
+ * - Blank records are skipped (counted in `stats().blank`); duplicates (same kept columns and labels, after the
+ *   drop) are skipped only with `dropDuplicates: true` (it keeps a 16-byte hash per distinct row in memory).
+ * - Bad rows (wrong column count, non-numeric numeric feature, missing or unknown label, unterminated quote) are
+ *   yielded as BadRow in place and never stop the stream.
+ */
+import { createHash } from 'node:crypto';
+import { readdirSync, statSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { InfraError } from '../errors';
+import { BINARY_CLASSES, clipRaw, type BadRow, type DatasetAdapter, type DatasetRow } from './adapter';
+import { csvLine, parseCsv, type CsvRecord } from './csv';
+
+export { Standardizer, StandardizerFitter } from './adapter';
+
+export const EDGE_IIOTSET_HEADER = [
+  'frame.time', 'ip.src_host', 'ip.dst_host', 'arp.dst.proto_ipv4', 'arp.opcode', 'arp.hw.size', 'arp.src.proto_ipv4',
+  'icmp.checksum', 'icmp.seq_le', 'icmp.transmit_timestamp', 'icmp.unused', 'http.file_data', 'http.content_length',
+  'http.request.uri.query', 'http.request.method', 'http.referer', 'http.request.full_uri', 'http.request.version',
+  'http.response', 'http.tls_port', 'tcp.ack', 'tcp.ack_raw', 'tcp.checksum', 'tcp.connection.fin', 'tcp.connection.rst',
+  'tcp.connection.syn', 'tcp.connection.synack', 'tcp.dstport', 'tcp.flags', 'tcp.flags.ack', 'tcp.len', 'tcp.options',
+  'tcp.payload', 'tcp.seq', 'tcp.srcport', 'udp.port', 'udp.stream', 'udp.time_delta', 'dns.qry.name', 'dns.qry.name.len',
+  'dns.qry.qu', 'dns.qry.type', 'dns.retransmission', 'dns.retransmit_request', 'dns.retransmit_request_in',
+  'mqtt.conack.flags', 'mqtt.conflag.cleansess', 'mqtt.conflags', 'mqtt.hdrflags', 'mqtt.len', 'mqtt.msg_decoded_as',
+  'mqtt.msg', 'mqtt.msgtype', 'mqtt.proto_len', 'mqtt.protoname', 'mqtt.topic', 'mqtt.topic_len', 'mqtt.ver', 'mbtcp.len',
+  'mbtcp.trans_id', 'mbtcp.unit_id', 'Attack_label', 'Attack_type',
+] as const;
+export type EdgeColumn = (typeof EDGE_IIOTSET_HEADER)[number];
+
+/** The 15 Attack_type values, in DATA.md order (by row count in the DNN file). */
+export const EDGE_IIOTSET_CLASSES = [
+  'Normal', 'DDoS_UDP', 'DDoS_ICMP', 'SQL_injection', 'Password', 'Vulnerability_scanner', 'DDoS_TCP', 'DDoS_HTTP',
+  'Uploading', 'Backdoor', 'Port_Scanning', 'XSS', 'Ransomware', 'MITM', 'Fingerprinting',
+] as const;
+export type EdgeClass = (typeof EDGE_IIOTSET_CLASSES)[number];
+
+/** Identity/payload columns dropped before training (addresses and ports leak the class). */
+export const EDGE_DROPPED_COLUMNS: readonly EdgeColumn[] = [
+  'frame.time', 'ip.src_host', 'ip.dst_host', 'arp.src.proto_ipv4', 'arp.dst.proto_ipv4', 'http.file_data',
+  'http.request.full_uri', 'icmp.transmit_timestamp', 'http.request.uri.query', 'tcp.options', 'tcp.payload',
+  'tcp.srcport', 'tcp.dstport', 'udp.port', 'mqtt.msg',
+];
+/** Text columns one-hot encoded. */
+export const EDGE_ONE_HOT_COLUMNS: readonly EdgeColumn[] = [
+  'http.request.method', 'http.referer', 'http.request.version', 'dns.qry.name.len', 'mqtt.conack.flags',
+  'mqtt.protoname', 'mqtt.topic',
+];
+const LABEL_COLUMNS: readonly EdgeColumn[] = ['Attack_label', 'Attack_type'];
+/** The 39 columns kept as numbers, in header order. */
+export const EDGE_NUMERIC_COLUMNS: readonly EdgeColumn[] = EDGE_IIOTSET_HEADER.filter(
+  (c) => !EDGE_DROPPED_COLUMNS.includes(c) && !EDGE_ONE_HOT_COLUMNS.includes(c) && !LABEL_COLUMNS.includes(c),
+);
+
+/** Time base of rows whose frame.time cannot be read: 2021-01-01T00:00:00Z (the capture year). */
+export const EDGE_FALLBACK_EPOCH_MS = Date.UTC(2021, 0, 1);
+
+export type OneHotVocabulary = Partial<Record<EdgeColumn, readonly string[]>>;
+
+export interface EdgeIiotsetOptions {
+  /** a file, a list of files, or a directory (see the module doc) */
+  path: string | readonly string[];
+  /** synthetic devices for rows of files not named device_N.csv */
+  devices?: number;
+  assign?: 'round-robin' | 'hash';
+  shifted?: 'realign' | 'bad';
+  labels?: 'multiclass' | 'binary';
+  /** fixed one-hot categories per text column; columns not listed are learnt */
+  vocabulary?: OneHotVocabulary;
+  dropDuplicates?: boolean;
+  /** adapter name */
+  name?: string;
+}
+
+export const EDGE_DEFAULTS = {
+  devices: 10,
+  assign: 'round-robin',
+  shifted: 'realign',
+  labels: 'multiclass',
+  dropDuplicates: false,
+  name: 'edge-iiotset',
+} as const;
+
+/** Counts of the last (or current) pass. */
+export interface EdgeStats {
+  records: number;
+  rows: number;
+  bad: number;
+  blank: number;
+  duplicates: number;
+  shifted: number;
+  realigned: number;
+  fallbackTimestamps: number;
+  unknownCategories: number;
+  /** bad-row count per reason kind: "columns", "number", "label", "shifted", "quote" */
+  badByKind: Record<string, number>;
+}
+
+export interface EdgeIiotsetAdapter extends DatasetAdapter {
+  /** the one-hot categories known so far, per text column */
+  vocabulary(): Record<string, readonly string[]>;
+  stats(): EdgeStats;
+  /** the files in read order with their device (null: split over synthetic devices) */
+  readonly files: ReadonlyArray<{ file: string; device: string | null }>;
+}
+
+/** A source of Edge-IIoTset records: a file, or generated text (see index.ts). */
+export interface EdgeSource {
+  file: string;
+  /** null: rows go to synthetic devices by `assign` */
+  device: string | null;
+  records(): AsyncIterable<CsvRecord>;
+}
+
+const DEVICE_FILE = /^device_(\d+)\.csv$/;
+
+/** The files named by a path option, in read order, with their device when the name says it. */
+export function resolveEdgeFiles(path: string | readonly string[]): Array<{ file: string; device: string | null }> {
+  const deviceOf = (file: string): string | null => {
+    const m = DEVICE_FILE.exec(basename(file));
+    return m ? `device-${Number(m[1])}` : null;
+  };
+  const list = typeof path === 'string' ? [path] : [...path];
+  if (list.length === 0) throw new InfraError('unavailable', 'edge-iiotset: no file given', false);
+  const out: string[] = [];
+  for (const p of list) {
+    let isDir: boolean;
+    try {
+      isDir = statSync(p).isDirectory();
+    } catch {
+      throw new InfraError('unavailable', `edge-iiotset: ${p} does not exist`, false);
+    }
+    if (!isDir) {
+      out.push(p);
+      continue;
+    }
+    const names = readdirSync(p);
+    const devices = names.filter((n) => DEVICE_FILE.test(n)).sort((a, b) => Number(DEVICE_FILE.exec(a)![1]) - Number(DEVICE_FILE.exec(b)![1]));
+    const chosen = devices.length > 0 ? devices : names.filter((n) => n.toLowerCase().endsWith('.csv')).sort();
+    if (chosen.length === 0) throw new InfraError('unavailable', `edge-iiotset: ${p} holds no .csv file`, false);
+    out.push(...chosen.map((n) => join(p, n)));
+  }
+  return out.map((file) => ({ file, device: deviceOf(file) }));
+}
+
+/** Edge-IIoTset files as a DatasetAdapter. Throws (InfraError 'unavailable') at once when a path does not exist. */
+export function edgeIiotsetAdapter(opts: EdgeIiotsetOptions): EdgeIiotsetAdapter {
+  const files = resolveEdgeFiles(opts.path);
+  const sources: EdgeSource[] = files.map(({ file, device }) => ({ file, device, records: () => parseCsv(file) }));
+  return edgeAdapterFromSources(sources, opts, files);
+}
+
+/** The adapter over any record sources (files, or generated text). */
+export function edgeAdapterFromSources(
+  sources: readonly EdgeSource[],
+  opts: Omit<EdgeIiotsetOptions, 'path'>,
+  files: ReadonlyArray<{ file: string; device: string | null }> = sources.map(({ file, device }) => ({ file, device })),
+): EdgeIiotsetAdapter {
+  const o = { ...EDGE_DEFAULTS, ...stripUndefined(opts) };
+  if (!Number.isInteger(o.devices) || o.devices < 1) {
+    throw new RangeError(`edge-iiotset: devices must be a positive integer, got ${o.devices}`);
+  }
+  const fixed = new Map<string, Set<string>>();
+  for (const [col, values] of Object.entries(o.vocabulary ?? {})) {
+    if (!EDGE_ONE_HOT_COLUMNS.includes(col as EdgeColumn)) {
+      throw new RangeError(`edge-iiotset: vocabulary names ${col}, which is not one of the one-hot columns (${EDGE_ONE_HOT_COLUMNS.join(', ')})`);
+    }
+    fixed.set(col, new Set((values ?? []).map(canonicalCategory)));
+  }
+  // categories per one-hot column, in first-seen (or given) order; survives passes so featureNames only grows
+  const categories = new Map<string, string[]>(EDGE_ONE_HOT_COLUMNS.map((c) => [c, fixed.has(c) ? [...fixed.get(c)!] : []]));
+  let stats = emptyStats();
+
+  const featureNames = (): string[] => [
+    ...EDGE_NUMERIC_COLUMNS,
+    ...EDGE_ONE_HOT_COLUMNS.flatMap((c) => categories.get(c)!.map((v) => `${c}=${v}`)),
+  ];
+
+  const index = new Map<string, number>(EDGE_IIOTSET_HEADER.map((c, i) => [c, i]));
+  const at = (fields: readonly string[], col: EdgeColumn): string => fields[index.get(col)!]!;
+
+  async function* rows(): AsyncGenerator<DatasetRow | BadRow> {
+    stats = emptyStats();
+    const seen = o.dropDuplicates ? new Set<string>() : null;
+    let roundRobin = 0;
+    for (const source of sources) {
+      const fileName = basename(source.file);
+      let header = true;
+      let dataIndex = 0;
+      for await (const record of source.records()) {
+        if (header) {
+          header = false;
+          checkHeader(source.file, record);
+          continue;
+        }
+        const index0 = dataIndex++;
+        stats.records++;
+        const { line } = record;
+        let fields = record.fields;
+        const bad = (kind: string, reason: string): BadRow => {
+          stats.bad++;
+          stats.badByKind[kind] = (stats.badByKind[kind] ?? 0) + 1;
+          return { bad: true, file: source.file, line, reason: `line ${line}: ${reason}`, raw: clipRaw(csvLine(record.fields)) };
+        };
+        if (record.error) {
+          yield bad('quote', `${record.error} (the file ends inside quotes)`);
+          continue;
+        }
+        if (fields.length === 1 && fields[0]!.trim() === '') {
+          stats.blank++;
+          continue;
+        }
+        if (IPV4.test(fields[0]!.trim())) {
+          stats.shifted++;
+          if (o.shifted === 'bad') {
+            yield bad('shifted', `shifted row: frame.time holds an IP address (${fields[0]!.trim()})`);
+            continue;
+          }
+          if (fields.length !== EDGE_IIOTSET_HEADER.length + 1) {
+            yield bad('shifted', `shifted row: frame.time holds an IP address (${fields[0]!.trim()}) and it has ${fields.length} columns, not ${EDGE_IIOTSET_HEADER.length + 1}`);
+            continue;
+          }
+          fields = fields.slice(1);
+          stats.realigned++;
+        }
+        if (fields.length !== EDGE_IIOTSET_HEADER.length) {
+          yield bad('columns', `expected ${EDGE_IIOTSET_HEADER.length} columns, got ${fields.length}`);
+          continue;
+        }
+        // labels
+        const labelText = at(fields, 'Attack_label').trim();
+        const typeText = at(fields, 'Attack_type').trim();
+        if (labelText === '') {
+          yield bad('label', 'missing label Attack_label');
+          continue;
+        }
+        if (typeText === '') {
+          yield bad('label', 'missing label Attack_type');
+          continue;
+        }
+        const label = Number(labelText);
+        if (label !== 0 && label !== 1) {
+          yield bad('label', `Attack_label must be 0 or 1, got ${JSON.stringify(labelText)}`);
+          continue;
+        }
+        if (!(EDGE_IIOTSET_CLASSES as readonly string[]).includes(typeText)) {
+          yield bad('label', `Attack_type is not a known class: ${JSON.stringify(typeText)}`);
+          continue;
+        }
+        if ((typeText === 'Normal') !== (label === 0)) {
+          yield bad('label', `Attack_label ${label} disagrees with Attack_type ${typeText}`);
+          continue;
+        }
+        // numeric features
+        const features: Record<string, number> = {};
+        let notNumber: BadRow | null = null;
+        for (const col of EDGE_NUMERIC_COLUMNS) {
+          const text = at(fields, col);
+          const v = parseNumber(text);
+          if (v === null) {
+            notNumber = bad('number', `${col} is not a number: ${JSON.stringify(text)}`);
+            break;
+          }
+          features[col] = v;
+        }
+        if (notNumber) {
+          yield notNumber;
+          continue;
+        }
+        // one-hot
+        const hot: string[] = [];
+        for (const col of EDGE_ONE_HOT_COLUMNS) {
+          const value = canonicalCategory(at(fields, col));
+          const known = categories.get(col)!;
+          if (!known.includes(value)) {
+            if (fixed.has(col)) {
+              stats.unknownCategories++;
+              continue;
+            }
+            known.push(value);
+          }
+          hot.push(`${col}=${value}`);
+        }
+        if (seen) {
+          const key = createHash('sha1')
+            .update(csvLine([...EDGE_NUMERIC_COLUMNS.map((c) => String(features[c])), ...hot, String(label), typeText]))
+            .digest()
+            .subarray(0, 16)
+            .toString('base64');
+          if (seen.has(key)) {
+            stats.duplicates++;
+            continue;
+          }
+          seen.add(key);
+        }
+        for (const col of EDGE_ONE_HOT_COLUMNS) for (const v of categories.get(col)!) features[`${col}=${v}`] = 0;
+        for (const h of hot) features[h] = 1;
+        // time and device
+        let ts = parseFrameTime(at(fields, 'frame.time'));
+        if (ts === null) {
+          stats.fallbackTimestamps++;
+          ts = EDGE_FALLBACK_EPOCH_MS + index0;
+        }
+        let deviceId = source.device;
+        if (deviceId === null) {
+          const n = o.assign === 'hash' ? fnv1a(at(fields, 'ip.src_host').trim()) % o.devices : roundRobin++ % o.devices;
+          deviceId = `device-${n + 1}`;
+        }
+        stats.rows++;
+        yield {
+          deviceId,
+          readingId: `${deviceId}/${fileName}:${line}`,
+          ts,
+          features,
+          label,
+          attackType: typeText,
+          file: source.file,
+          line,
+        };
+      }
+      if (header) throw new InfraError('corrupt', `edge-iiotset: ${source.file} is empty (no header)`, false);
+    }
+  }
+
+  return {
+    name: o.name,
+    get featureNames() {
+      return featureNames();
+    },
+    classes: o.labels === 'binary' ? BINARY_CLASSES : EDGE_IIOTSET_CLASSES,
+    rows,
+    vocabulary: () => Object.fromEntries([...categories].map(([c, v]) => [c, [...v]])),
+    stats: () => ({ ...stats, badByKind: { ...stats.badByKind } }),
+    files,
+  };
+}
+
+function emptyStats(): EdgeStats {
+  return { records: 0, rows: 0, bad: 0, blank: 0, duplicates: 0, shifted: 0, realigned: 0, fallbackTimestamps: 0, unknownCategories: 0, badByKind: {} };
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** Throws InfraError('corrupt') naming the first column that differs from EDGE_IIOTSET_HEADER. */
+export function checkHeader(file: string, record: CsvRecord): void {
+  const got = record.fields;
+  const want = EDGE_IIOTSET_HEADER;
+  for (let i = 0; i < Math.max(got.length, want.length); i++) {
+    if (got[i] === want[i]) continue;
+    const what =
+      i >= want.length
+        ? `has an extra column ${i + 1} ${JSON.stringify(got[i])}`
+        : i >= got.length
+          ? `ends after column ${i}; column ${i + 1} should be ${JSON.stringify(want[i])}`
+          : `column ${i + 1} is ${JSON.stringify(got[i])}, expected ${JSON.stringify(want[i])}`;
+    throw new InfraError('corrupt', `edge-iiotset: ${file} is not an Edge-IIoTset file: its header ${what} (${got.length} columns, expected ${want.length})`, false);
+  }
+}
+
+const IPV4 = /^(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)$/;
+const NUMBER = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$|^0[xX][0-9a-fA-F]+$/;
+
+/** A finite number from text ("0", "0.0", "1e3", "0x1f"); null for empty or anything else. */
+export function parseNumber(text: string): number | null {
+  const s = text.trim();
+  if (!NUMBER.test(s)) return null;
+  const v = Number(s);
+  return Number.isFinite(v) ? v : null;
+}
+
+/** A one-hot category: trimmed; numeric text in canonical form ("0.0" → "0", "1.50" → "1.5"). */
+export function canonicalCategory(text: string): string {
+  const s = text.trim();
+  const v = parseNumber(s);
+  return v === null ? s : String(v);
+}
+
+const YEAR_TIME = /^(\d{4})\s+(\d{1,2}):(\d{2}):(\d{2})(?:\.(\d+))?$/;
+
+/** frame.time → epoch ms, or null when it cannot be read (see the module doc). */
+export function parseFrameTime(text: string): number | null {
+  const s = text.trim();
+  if (s === '') return null;
+  const m = YEAR_TIME.exec(s);
+  if (m) {
+    const [, y, h, mi, se, frac] = m;
+    if (Number(h) > 23 || Number(mi) > 59 || Number(se) > 60) return null;
+    const ms = frac ? Number(frac.slice(0, 3).padEnd(3, '0')) : 0;
+    return Date.UTC(Number(y), 0, 1) + ((Number(h) * 60 + Number(mi)) * 60 + Number(se)) * 1000 + ms;
+  }
+  if (!/[A-Za-z-]/.test(s) || /^[\d.]+$/.test(s)) return null; // a bare number is not a date
+  const parsed = Date.parse(s.replace(/(\.\d{3})\d+/, '$1'));
+  return Number.isFinite(parsed) && parsed >= 0 ? Math.floor(parsed) : null;
+}
+
+/** FNV-1a, 32-bit. */
+export function fnv1a(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return h >>> 0;
+}

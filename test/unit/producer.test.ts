@@ -1,0 +1,70 @@
+/** Producer pieces without I/O: the token bucket and the source decider. */
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { TokenBucket } from '../../src/actors/producer/rate-limit';
+import { sourceDecider, type SourceCommand, type SourceEvent } from '../../src/actors/producer/source.decider';
+import { fold } from '../../src/actors/runtime/decider';
+import { given } from '../support/given';
+
+const Bucket = suite('token bucket');
+
+Bucket('grants the burst at once, then waits 1000/rate ms per token', () => {
+  let now = 0;
+  const b = new TokenBucket(10, 2, () => now);
+  assert.equal([b.reserve(), b.reserve()], [0, 0]);
+  assert.is(b.reserve(), 100);
+  assert.is(b.reserve(), 200);
+  now = 200; // the two reserved tokens have accrued; the next one is due at 300
+  assert.is(b.reserve(), 100);
+});
+
+Bucket('over a long run the rate is exact', () => {
+  let now = 0;
+  const b = new TokenBucket(50, 1, () => now);
+  let sent = 0;
+  while (now < 10_000) {
+    const wait = b.reserve();
+    now += wait;
+    sent++;
+  }
+  assert.ok(Math.abs(sent - 500) <= 2, `sent ${sent} in 10 s at 50/s`);
+});
+
+Bucket('unlimited never waits; a non-positive rate is refused', () => {
+  const b = new TokenBucket(Infinity);
+  for (let i = 0; i < 1000; i++) assert.is(b.reserve(), 0);
+  assert.throws(() => new TokenBucket(0), /rate must be positive/);
+});
+
+Bucket.run();
+
+const Source = suite('source decider');
+const batch = (from: number, to: number, bad = 0): SourceCommand => ({ type: 'RecordBatch', from, to, published: to - from - bad, bad, outbox: [], now: 5 });
+const published = (from: number, to: number, bad = 0): SourceEvent => ({ type: 'BatchPublished', from, to, published: to - from - bad, bad, at: 5 });
+
+Source('a batch from the recorded position is published', () => {
+  given(sourceDecider, []).when(batch(0, 10)).then([published(0, 10)]);
+  given(sourceDecider, [published(0, 10)]).when(batch(10, 15, 1)).then([published(10, 15, 1)]);
+});
+
+Source('a batch from a stale pump (wrong from) is refused with no event', () => {
+  given(sourceDecider, [published(0, 10)]).when(batch(0, 10)).then([]);
+  given(sourceDecider, [published(0, 10)]).when(batch(12, 20)).then([]);
+});
+
+Source('an empty batch is refused', () => {
+  given(sourceDecider, []).when(batch(0, 0)).then([]);
+});
+
+Source('exhaustion is recorded once, at the recorded position', () => {
+  given(sourceDecider, [published(0, 10)]).when({ type: 'MarkExhausted', position: 10, now: 9 }).then([{ type: 'SourceExhausted', position: 10, at: 9 }]);
+  given(sourceDecider, [published(0, 10)]).when({ type: 'MarkExhausted', position: 8, now: 9 }).then([]);
+  given(sourceDecider, [published(0, 10), { type: 'SourceExhausted', position: 10, at: 9 }]).when(batch(10, 12)).then([]);
+});
+
+Source('state counts readings, bad rows and batches', () => {
+  const s = fold(sourceDecider, [published(0, 10, 2), published(10, 15)]);
+  assert.equal({ position: s.position, published: s.published, bad: s.bad, batches: s.batches }, { position: 15, published: 13, bad: 2, batches: 2 });
+});
+
+Source.run();
