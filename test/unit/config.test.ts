@@ -42,6 +42,7 @@ Defaults('an empty environment gives the documented defaults', () => {
       seed: 42,
     },
     snapshotEvery: 100,
+    producer: { dataset: 'wsn', datasetPath: '', rate: 10, deviceRate: Infinity, batchSize: 500, lingerMs: 100 },
     logLevel: 'info',
   });
 });
@@ -101,6 +102,15 @@ Bad('an empty or blank number is refused, not read as 0 (Number("") is 0)', () =
 
 Bad('INSPECT_PORT above 65535 is refused (not a TCP port)', () => {
   assert.match(errorFor('INSPECT_PORT', '70000'), /INSPECT_PORT/);
+});
+
+Bad('PRODUCER_RATE accepts a positive number or "unlimited"', () => {
+  assert.match(errorFor('PRODUCER_RATE', '0'), /PRODUCER_RATE must be a positive number of messages per second or "unlimited", got "0"/);
+  assert.match(errorFor('PRODUCER_RATE', 'fast'), /PRODUCER_RATE/);
+});
+
+Bad('DATASET=edge-iiotset without DATASET_PATH says why a path is needed', () => {
+  assert.match(errorFor('DATASET', 'edge-iiotset'), /DATASET_PATH must name an Edge-IIoTset CSV file/);
 });
 
 Bad.run();
