@@ -1,13 +1,17 @@
 /**
  * Opens the ports for a run profile: `local` (and compose) = Kafka journal + Kafka bus; `embedded` = file
  * journal + durable in-process bus under FLEAD_DATA_DIR. The model store is on disk in both (MODELS_DIR).
+ *
+ * Journal outbox (see journal/port.ts): the Kafka journal publishes an append's outbox in its own transaction;
+ * the embedded file journal relays it to the embedded bus (`relayToBus`), which drops re-relayed copies by
+ * their `flead-outbox-id`. So the embedded bus is opened first, and closed after the journal.
  */
 import path from 'node:path';
 import type { Config } from '../config';
 import type { Bus } from './bus/port';
 import { createKafkaBus } from './bus/kafka-bus';
 import { createMemoryBus } from './bus/memory-bus';
-import type { Journal } from './journal/port';
+import type { Journal, OutboxRelay } from './journal/port';
 import { createFileJournal } from './journal/file-journal';
 import { createKafkaJournal } from './journal/kafka-journal';
 import { createModelStore, type ModelStore } from './model-store';
@@ -19,12 +23,35 @@ export interface Infra {
   close(): Promise<void>;
 }
 
+/**
+ * A journal relay that publishes outbox messages to bus, one publish per topic in first-seen order. A relay
+ * may be repeated (after a failure, on open), so the bus must drop copies by `flead-outbox-id`: the memory
+ * bus does; the Kafka bus does not (the Kafka journal needs no relay).
+ */
+export function relayToBus(bus: Bus): OutboxRelay {
+  return async (messages) => {
+    const byTopic = new Map<string, { key: string | null; value: string; headers?: Record<string, string> }[]>();
+    for (const m of messages) {
+      let list = byTopic.get(m.topic);
+      if (!list) byTopic.set(m.topic, (list = []));
+      list.push({ key: m.key, value: m.value, ...(m.headers ? { headers: m.headers } : {}) });
+    }
+    for (const [topic, list] of byTopic) await bus.publish(topic, list);
+  };
+}
+
 export async function openInfra(config: Config, service: string): Promise<Infra> {
   const store = await createModelStore(config.modelsDir);
   if (config.profile === 'embedded') {
-    const journal = await createFileJournal(path.join(config.dataDir, 'journal'));
     const bus = createMemoryBus({ dir: path.join(config.dataDir, 'bus') });
-    return { journal, bus, store, close: async () => { await bus.close(); await journal.close(); } };
+    let journal: Journal;
+    try {
+      journal = await createFileJournal(path.join(config.dataDir, 'journal'), { relay: relayToBus(bus) });
+    } catch (e) {
+      await bus.close();
+      throw e;
+    }
+    return { journal, bus, store, close: async () => { await journal.close(); await bus.close(); } };
   }
   const journal = await createKafkaJournal({
     brokers: config.kafkaBrokers,

@@ -28,7 +28,7 @@ busContract('kafka', async () => {
     },
     close: () => bus.close(),
   };
-});
+}, { outboxDedupe: false });
 
 busContract('memory', async () => {
   const bus = createMemoryBus();

@@ -6,7 +6,8 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { randomBytes } from 'node:crypto';
 import { InfraError, type InfraErrorKind } from '../../src/infra/errors';
-import type { Journal, JournalEvent, ReadOptions } from '../../src/infra/journal/port';
+import type { Bus, BusMessage } from '../../src/infra/bus/port';
+import { outboxIdHeader, type Journal, type JournalEvent, type OutboxMessage, type ReadOptions } from '../../src/infra/journal/port';
 import type { FaultPoint } from '../../src/infra/journal/memory-journal';
 import type { JournalEnvelope } from '../../src/protocols/journal';
 
@@ -20,6 +21,13 @@ export interface JournalHarness {
   close: () => Promise<void>;
   /** makes the next append of `journal` fail once at that point (a persist failure) */
   fault?: (point: FaultPoint) => void;
+  /**
+   * where the engines' outbox messages can be read back: the memory bus the embedded engines relay to, or a
+   * Kafka bus (read_committed consumers) for the Kafka engine
+   */
+  bus: Bus;
+  /** embedded engines: makes the next `times` relays fail (before publishing anything) */
+  failRelay?: (times?: number) => void;
 }
 
 const base = Date.UTC(2025, 0, 1);
@@ -50,6 +58,52 @@ async function rejects(p: Promise<unknown>, kinds: InfraErrorKind[], what: strin
   }
   assert.unreachable(`${what}: expected a rejection (${kinds.join(' or ')})`);
   throw new Error('unreachable');
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/**
+ * Every message on topic, read by a fresh consumer group from the beginning: waits until at least `atLeast`
+ * arrived, then `settleMs` longer, so that a duplicate would show too.
+ */
+async function published(bus: Bus, topic: string, atLeast: number, settleMs = 300): Promise<BusMessage[]> {
+  const got: BusMessage[] = [];
+  const sub = await bus.subscribe({
+    groupId: `outbox-reader-${randomBytes(6).toString('hex')}`,
+    topics: [topic],
+    fromBeginning: true,
+    eachBatch: async (batch) => void got.push(...batch),
+  });
+  try {
+    const until = Date.now() + 30_000;
+    while (got.length < atLeast && Date.now() < until) await sleep(20);
+    await sleep(settleMs);
+  } finally {
+    await sub.stop();
+  }
+  return got.sort((a, b) => a.partition - b.partition || Number(BigInt(a.offset) - BigInt(b.offset)));
+}
+
+/** n outbox messages for topic: values `${tag}${i}`, keys over two devices, one caller header. */
+const outbox = (topic: string, tag: string, n: number): OutboxMessage[] =>
+  Array.from({ length: n }, (_, i) => ({ topic, key: `dev-${i % 2}`, value: `${tag}${i}`, headers: { kind: 'reading' } }));
+const values = (ms: readonly BusMessage[]): string[] => ms.map((m) => m.value.toString('utf8'));
+const ids = (ms: readonly BusMessage[]): string[] => ms.map((m) => m.headers[outboxIdHeader] ?? '(none)');
+
+/**
+ * What an actor does with an append: on an unknown outcome ('unavailable') it re-learns the highest seq and
+ * retries only when the events are not there. Returns the number of attempts.
+ */
+async function appendOnce(j: Journal, key: string, seq: number, events: JournalEvent[], messages: OutboxMessage[]): Promise<number> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await j.append(key, seq, events, messages);
+      return attempt;
+    } catch (e) {
+      if (!(e instanceof InfraError) || e.kind !== 'unavailable' || attempt >= 5) throw e;
+      if ((await j.highestSeq(key)) >= seq + events.length - 1) return attempt;
+    }
+  }
 }
 
 export function journalContract(name: string, make: () => Promise<JournalHarness>): void {
@@ -228,6 +282,126 @@ export function journalContract(name: string, make: () => Promise<JournalHarness
     assert.equal(await journal.keys(`${n}/zzz`), []);
     const all = await journal.keys();
     assert.ok(all.includes(`${n}/b/1`));
+  }));
+
+  const topicOf = (what: string): string => `flead-outbox-test-${what}-${ns()}`;
+
+  test('outbox: the messages of an append are published on their topics, each with its outbox id', withHarness(async ({ journal, bus }, key) => {
+    const readings = topicOf('readings');
+    const alerts = topicOf('alerts');
+    await bus.ensureTopics([{ topic: readings, partitions: 1 }, { topic: alerts, partitions: 1 }]);
+    const first = [...outbox(readings, 'r', 3), { topic: alerts, key: null, value: 'alert0' }];
+    const written = await journal.append(key, 1, evs(1, 2), first);
+    assert.equal(seqs(written), [1, 2]);
+    assert.equal(first[0]!.headers, { kind: 'reading' }, 'the caller\'s messages are not modified');
+    await journal.append(key, 3, [ev(3)], outbox(readings, 's', 2));
+    await journal.append(key, 4, [ev(4)]); // no outbox: publishes nothing
+    const r = await published(bus, readings, 5);
+    assert.equal(values(r), ['r0', 'r1', 'r2', 's0', 's1']);
+    assert.equal(ids(r), [`${key}#1#0`, `${key}#1#1`, `${key}#1#2`, `${key}#3#0`, `${key}#3#1`]);
+    assert.equal(r.map((m) => m.key), ['dev-0', 'dev-1', 'dev-0', 'dev-0', 'dev-1']);
+    for (const m of r) assert.is(m.headers.kind, 'reading', 'caller headers are kept');
+    const a = await published(bus, alerts, 1);
+    assert.equal(values(a), ['alert0']);
+    assert.equal(ids(a), [`${key}#1#3`], 'the index counts across the whole outbox');
+    assert.is(a[0]!.key, null);
+    assert.equal(seqs(await readAll(journal, key)), [1, 2, 3, 4]);
+  }));
+
+  test('outbox: an outbox without events, or with a message over the limit, is refused and nothing is written', withHarness(async ({ journal, bus }, key) => {
+    const topic = topicOf('refused');
+    await bus.ensureTopics([{ topic, partitions: 1 }]);
+    try {
+      await journal.append(key, 1, [], outbox(topic, 'x', 1));
+      assert.unreachable('an outbox without events must be refused');
+    } catch (e) {
+      assert.instance(e, TypeError);
+    }
+    const huge = { topic, key: 'big', value: 'x'.repeat(1_100_000) };
+    await rejects(journal.append(key, 1, evs(1, 2), [...outbox(topic, 'y', 1), huge]), ['too-large'], 'oversized outbox message');
+    assert.is(await journal.highestSeq(key), 0);
+    await journal.append(key, 1, [ev(1)], outbox(topic, 'z', 1));
+    assert.equal(values(await published(bus, topic, 1)), ['z0'], 'only the accepted append published');
+  }));
+
+  test('outbox: an append that fails before its commit publishes nothing; the retry publishes once', withHarness(async (h, key) => {
+    if (!h.fault) throw new Error(`${name} has no fault hook`);
+    const { journal, bus } = h;
+    const topic = topicOf('before');
+    await bus.ensureTopics([{ topic, partitions: 1 }]);
+    await journal.append(key, 1, evs(1, 3), outbox(topic, 'a', 2));
+    h.fault('before-commit');
+    const err = await rejects(journal.append(key, 4, evs(4, 5), outbox(topic, 'b', 3)), ['unavailable'], 'failing append');
+    assert.is(err.retriable, true);
+    assert.is(await journal.highestSeq(key), 3);
+    // a later append's messages come after any of the failed one's on the partition: when they are there, so
+    // would be the failed ones
+    await journal.append(key, 4, [ev(4, { other: true })], outbox(topic, 'c', 1));
+    assert.equal(values(await published(bus, topic, 3)), ['a0', 'a1', 'c0'], 'the failed append published nothing');
+    h.fault('before-commit');
+    assert.is(await appendOnce(journal, key, 5, evs(5, 6), outbox(topic, 'd', 2)), 2, 'the caller retried once');
+    const got = await published(bus, topic, 5);
+    assert.equal(values(got), ['a0', 'a1', 'c0', 'd0', 'd1']);
+    assert.equal(ids(got).slice(3), [`${key}#5#0`, `${key}#5#1`]);
+    assert.equal(seqs(await readAll(journal, key)), range(1, 6));
+  }));
+
+  test('outbox: an append of unknown outcome (fault after commit), re-learned and retried, publishes exactly once', withHarness(async (h, key) => {
+    if (!h.fault) throw new Error(`${name} has no fault hook`);
+    const { journal, bus } = h;
+    const topic = topicOf('after');
+    await bus.ensureTopics([{ topic, partitions: 1 }]);
+    h.fault('after-commit');
+    await rejects(journal.append(key, 1, evs(1, 2), outbox(topic, 'a', 3)), ['unavailable'], 'ambiguous append');
+    // the caller re-learns: the events are there, so is their outbox; a blind retry is a conflict, sends nothing
+    assert.is(await journal.highestSeq(key), 2);
+    await rejects(journal.append(key, 1, evs(1, 2), outbox(topic, 'a', 3)), ['conflict'], 'blind retry');
+    h.fault('after-commit');
+    assert.is(await appendOnce(journal, key, 3, [ev(3)], outbox(topic, 'b', 2)), 1, 'no retry once re-learned');
+    await journal.append(key, 4, [ev(4)], outbox(topic, 'c', 1));
+    const got = await published(bus, topic, 6, 800);
+    assert.equal(values(got), ['a0', 'a1', 'a2', 'b0', 'b1', 'c0'], 'every message exactly once');
+    assert.is(new Set(ids(got)).size, 6);
+    assert.equal(seqs(await readAll(journal, key)), range(1, 4));
+  }));
+
+  test('outbox (embedded engines): a failed relay keeps the events; the outbox goes out before the next append, once', withHarness(async (h, key) => {
+    if (!h.failRelay) return; // Kafka: the outbox is in the append's transaction, there is no relay
+    const { journal, bus } = h;
+    const topic = topicOf('relay');
+    await bus.ensureTopics([{ topic, partitions: 1 }]);
+    h.failRelay();
+    const err = await rejects(journal.append(key, 1, evs(1, 2), outbox(topic, 'a', 2)), ['unavailable'], 'failed relay');
+    assert.is(err.retriable, true);
+    assert.is(await journal.highestSeq(key), 2, 'the events are appended');
+    assert.equal(seqs(await readAll(journal, key)), [1, 2]);
+    assert.equal(values(await published(bus, topic, 0, 50)), [], 'not relayed yet');
+    // while the relay keeps failing, the next append writes nothing
+    h.failRelay();
+    const blocked = await rejects(journal.append(key, 3, [ev(3)], outbox(topic, 'b', 1)), ['unavailable'], 'append behind a failing relay');
+    assert.match(blocked.message, /seq 3 wrote nothing/);
+    assert.is(await journal.highestSeq(key), 2, 'nothing written behind an unrelayed outbox');
+    await rejects(journal.append(key, 1, evs(1, 2), outbox(topic, 'a', 2)), ['conflict'], 'blind retry');
+    await journal.append(key, 3, [ev(3)], outbox(topic, 'b', 1));
+    const got = await published(bus, topic, 3);
+    assert.equal(values(got), ['a0', 'a1', 'b0'], 'in append order, each once');
+    assert.equal(ids(got), [`${key}#1#0`, `${key}#1#1`, `${key}#3#0`]);
+  }));
+
+  test('outbox (embedded engines): an outbox left unrelayed by a failure is published once by the next engine', withHarness(async (h, key) => {
+    if (!h.failRelay) return;
+    const topic = topicOf('reopen');
+    await h.bus.ensureTopics([{ topic, partitions: 1 }]);
+    await h.journal.append(key, 1, [ev(1)], outbox(topic, 'a', 1));
+    h.failRelay();
+    await rejects(h.journal.append(key, 2, evs(2, 3), outbox(topic, 'b', 2)), ['unavailable'], 'failed relay');
+    await h.journal.close();
+    const again = await h.reopen();
+    assert.is(await again.highestSeq(key), 3);
+    await again.append(key, 4, [ev(4)], outbox(topic, 'c', 1));
+    const got = await published(h.bus, topic, 4);
+    assert.equal(values(got), ['a0', 'b0', 'b1', 'c0']);
+    assert.is(new Set(ids(got)).size, 4);
   }));
 
   test.run();

@@ -9,6 +9,10 @@
  *   leaves the batch uncommitted: kafkajs fetches it again (and restarts the consumer when its retries run
  *   out). `subscribe` resolves once the member joined the group and fixed its start offsets, so with
  *   `fromBeginning: false` every message published after it resolves is seen.
+ * - Consumers read with isolation read_committed, so messages the Kafka journal sent in an append's
+ *   transaction (its outbox, see journal/port.ts) are seen only once that transaction committed, and never
+ *   when it aborted. That is what makes the outbox exactly-once on Kafka: this adapter does not deduplicate
+ *   by `flead-outbox-id` (the memory bus does, for the embedded journal's relay).
  */
 import { Partitioners, type Consumer, type EachBatchPayload, type IHeaders, type Producer } from 'kafkajs';
 import { InfraError } from '../errors';
@@ -94,6 +98,7 @@ export function createKafkaBus(opts: KafkaBusOptions): Bus {
       sessionTimeout: kafkaBusDefaults.sessionTimeoutMs,
       heartbeatInterval: kafkaBusDefaults.heartbeatIntervalMs,
       maxWaitTimeInMs: kafkaBusDefaults.maxWaitTimeMs,
+      readUncommitted: false, // read_committed (the kafkajs default, spelled out): see the file comment
     });
     consumers.add(consumer);
     let failures = 0;

@@ -13,10 +13,16 @@
  * `dir/topics/<topic>/<partition>.log` and `dir/groups/<group>.log`, loaded on start-up (a torn last line
  * from a crash is dropped). One process at a time may open a directory. Compacted topics keep every record
  * (compaction is an optimisation; readers must tolerate the history).
+ *
+ * Idempotent publish (the journal's transactional outbox, see `journal/port.ts`): a message with a
+ * `flead-outbox-id` header whose id is already stored on that topic (or earlier in the same publish) is
+ * dropped silently, so an outbox relayed again after a failure or a crash is stored once. The ids are kept in
+ * a set per topic, rebuilt from the stored messages on open (durable across reopen with `dir`).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { InfraError } from '../errors';
+import { outboxIdHeader } from '../journal/port';
 import type { Bus, BusMessage, OutgoingMessage, SubscribeOptions, Subscription } from './port';
 
 export interface MemoryBusOptions {
@@ -55,6 +61,14 @@ interface Stored {
 interface TopicState {
   partitions: Stored[][];
   compacted: boolean;
+  /** `flead-outbox-id` headers of the stored messages: a message with one of them is not stored again */
+  outboxIds: Set<string>;
+}
+
+function outboxIdsOf(partitions: readonly Stored[][]): Set<string> {
+  const ids = new Set<string>();
+  for (const p of partitions) for (const s of p) if (s.headers[outboxIdHeader] !== undefined) ids.add(s.headers[outboxIdHeader]);
+  return ids;
 }
 type TP = { topic: string; partition: number };
 interface Member {
@@ -155,7 +169,7 @@ export function createMemoryBus(opts: MemoryBusOptions = {}): Bus {
     if (!Number.isInteger(partitions) || partitions < 1) {
       throw new Error(`memory-bus: topic ${topic} needs a positive integer of partitions, got ${partitions}`);
     }
-    const t: TopicState = { partitions: Array.from({ length: partitions }, () => []), compacted };
+    const t: TopicState = { partitions: Array.from({ length: partitions }, () => []), compacted, outboxIds: new Set() };
     topics.set(topic, t);
     store?.createTopic(topic, partitions, compacted);
     // members already subscribed to it get its partitions (not awaited: a handler may be the caller)
@@ -291,10 +305,13 @@ export function createMemoryBus(opts: MemoryBusOptions = {}): Bus {
     const t = topics.get(topic) ?? createTopic(topic, cfg.defaultPartitions, false);
     const now = Date.now();
     for (const m of prepared) {
+      const id = m.headers[outboxIdHeader];
+      if (id !== undefined && t.outboxIds.has(id)) continue; // already stored: a relayed outbox message seen again
       const partition = m.key === null ? roundRobin++ % t.partitions.length : partitionForKey(m.key, t.partitions.length);
       const stored: Stored = { ...m, timestamp: now };
       store?.append(topic, partition, stored);
       t.partitions[partition]!.push(stored);
+      if (id !== undefined) t.outboxIds.add(id);
     }
     signal.notify();
   }
@@ -399,7 +416,7 @@ class DiskStore {
           return { key: rec.k, value: Buffer.from(rec.v, 'base64'), headers: rec.h, timestamp: rec.t };
         }),
       );
-      out.push([topic, { partitions, compacted: meta.compacted }]);
+      out.push([topic, { partitions, compacted: meta.compacted, outboxIds: outboxIdsOf(partitions) }]);
     }
     return out;
   }

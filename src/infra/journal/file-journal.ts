@@ -2,7 +2,8 @@
  * Embedded journal engine, durable on local disk under one directory:
  *
  *   <dir>/writer.lock                 {"pid":…,"nonce":…,"since":…} of the engine that owns the directory
- *   <dir>/events/<key>.jsonl          one line per append: a JSON array of its JournalEnvelopes, fdatasync'ed
+ *   <dir>/events/<key>.jsonl          one line per append, fdatasync'ed: a JSON array of its JournalEnvelopes,
+ *                                     or {"events":[…],"outbox":[…]} for an append with an outbox
  *   <dir>/snapshots/<key>.json        the latest snapshot, replaced atomically (tmp file + fsync + rename)
  *
  * <key> is the persistence key with every byte outside [a-z0-9_-] written as %XX (so "Round/7" is
@@ -20,13 +21,21 @@
  *   a late append cannot be silently overwritten.
  * - A failed write (disk full, I/O error) rejects with InfraError('unavailable', retriable) and makes the
  *   engine re-learn the key from its file before its next append.
+ * - Outbox (see the port; needs the `relay` option): the stamped outbox messages are part of the append's
+ *   line, so they are durable exactly when the events are. After the line is synced the engine calls the
+ *   relay and resolves once it resolved. When the relay fails the append rejects (unavailable, retriable),
+ *   the outbox stays pending in memory and is relayed before the next append of the key (which writes nothing
+ *   while that fails). A key's appends are serialised and each waits for the earlier outbox, so after a crash
+ *   only the outbox of a key's LAST line can be unrelayed: opening an engine (not read-only) relays the outbox
+ *   of every key's last line again, and the bus drops the copies by their `flead-outbox-id`. (A failure of
+ *   that relay leaves it pending, as above; without a relay the outbox is left alone.)
  */
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { InfraError } from '../errors';
 import { JournalEnvelope, SnapshotEnvelope } from '../../protocols/journal';
-import type { Journal } from './port';
+import type { Journal, OutboxMessage, OutboxRelay } from './port';
 import {
   ReadFilter,
   buildEnvelopes,
@@ -34,6 +43,9 @@ import {
   conflictError,
   encodeEnvelope,
   encodeSnapshot,
+  relayError,
+  requireRelay,
+  stampOutbox,
   type FaultHook,
 } from './memory-journal';
 
@@ -42,6 +54,15 @@ export interface FileJournalOptions {
   readOnly?: boolean;
   /** test hook, see FaultHook; 'before-commit' writes half of the bytes, then fails (a torn write) */
   fault?: FaultHook;
+  /** publishes the outbox of each append (see the port); an append with an outbox needs it */
+  relay?: OutboxRelay;
+}
+
+/** An outbox that was stored with seq firstSeq..lastSeq and is not known to be relayed. */
+interface PendingOutbox {
+  firstSeq: number;
+  lastSeq: number;
+  messages: OutboxMessage[];
 }
 
 interface KeyState {
@@ -104,18 +125,69 @@ async function* completeLines(file: string, from = 0): AsyncGenerator<{ line: st
   }
 }
 
-/** The envelopes of one stored line (one append); InfraError('corrupt') when it is not one. */
-function decodeLine(line: string, where: string): JournalEnvelope[] {
+/** The last complete line of a file (the incomplete trailing line left out), read from the end. */
+async function lastCompleteLine(file: string): Promise<string | undefined> {
+  let fh: fs.promises.FileHandle;
+  try {
+    fh = await fs.promises.open(file, 'r');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw e;
+  }
+  try {
+    let pos = (await fh.stat()).size;
+    const chunks: Buffer[] = []; // the file from pos on
+    let end = -1; // file offset of the newline that ends the last complete line
+    while (pos > 0) {
+      const n = Math.min(1 << 20, pos);
+      pos -= n;
+      const buf = Buffer.alloc(n);
+      await fh.read(buf, 0, n, pos);
+      chunks.unshift(buf);
+      let before = n - 1; // where to look for the newline before the line
+      if (end < 0) {
+        const i = buf.lastIndexOf(10);
+        if (i < 0) continue;
+        end = pos + i;
+        before = i - 1;
+      }
+      const j = before >= 0 ? buf.lastIndexOf(10, before) : -1;
+      if (j >= 0) return Buffer.concat(chunks).toString('utf8', j + 1, end - pos);
+    }
+    return end < 0 ? undefined : Buffer.concat(chunks).toString('utf8', 0, end);
+  } finally {
+    await fh.close();
+  }
+}
+
+const isOutboxMessage = (v: unknown): v is OutboxMessage => {
+  const m = v as OutboxMessage;
+  return (
+    typeof m === 'object' && m !== null && typeof m.topic === 'string' && typeof m.value === 'string' &&
+    (m.key === null || typeof m.key === 'string') &&
+    (m.headers === undefined || (typeof m.headers === 'object' && m.headers !== null && Object.values(m.headers).every((h) => typeof h === 'string')))
+  );
+};
+
+/** One stored line (one append): its envelopes and outbox; InfraError('corrupt') when it is not one. */
+function decodeLine(line: string, where: string): { events: JournalEnvelope[]; outbox: OutboxMessage[] } {
   let value: unknown;
   try {
     value = JSON.parse(line);
   } catch (e) {
     throw new InfraError('corrupt', `${where}: not valid JSON (${(e as Error).message})`, false, e);
   }
-  if (!Array.isArray(value) || !value.every((v) => JournalEnvelope.is(v))) {
-    throw new InfraError('corrupt', `${where}: not an array of JournalEnvelopes`, false);
+  const record = Array.isArray(value) ? { events: value as unknown[], outbox: [] as unknown[] } : (value as { events?: unknown; outbox?: unknown } | null);
+  if (
+    !record ||
+    !Array.isArray(record.events) ||
+    !record.events.every((v) => JournalEnvelope.is(v)) ||
+    !Array.isArray(record.outbox) ||
+    !record.outbox.every(isOutboxMessage)
+  ) {
+    throw new InfraError('corrupt', `${where}: not an array of JournalEnvelopes nor an {events, outbox} record`, false);
   }
-  return value as JournalEnvelope[];
+  return { events: record.events as JournalEnvelope[], outbox: record.outbox as OutboxMessage[] };
 }
 
 export async function createFileJournal(dir: string, options: FileJournalOptions = {}): Promise<Journal> {
@@ -138,6 +210,9 @@ export async function createFileJournal(dir: string, options: FileJournalOptions
 
   const states = new Map<string, KeyState>();
   const queues = new Map<string, Promise<unknown>>();
+  /** key → the outbox of its last line when its relay failed (relayed before the key's next append) */
+  const pending = new Map<string, PendingOutbox>();
+  const relay = options.relay;
   let closed = false;
 
   const eventsFile = (key: string): string => path.join(eventsDir, `${encodeKey(key)}.jsonl`);
@@ -174,7 +249,7 @@ export async function createFileJournal(dir: string, options: FileJournalOptions
     let highest = 0;
     let size = 0;
     for await (const { line, end } of completeLines(file)) {
-      for (const env of decodeLine(line, `${file} at byte ${size}`)) if (env.seq > highest) highest = env.seq;
+      for (const env of decodeLine(line, `${file} at byte ${size}`).events) if (env.seq > highest) highest = env.seq;
       size = end;
     }
     if (forWrite) {
@@ -191,20 +266,60 @@ export async function createFileJournal(dir: string, options: FileJournalOptions
     return st && !st.stale ? st : learn(key, forWrite);
   };
 
+  /** Relays an outbox of key; on failure it stays pending and the rejection says the events are durable. */
+  async function relayOutbox(key: string, record: PendingOutbox, blockedSeq?: number): Promise<void> {
+    requireRelay(describe, relay, record.messages);
+    pending.set(key, record);
+    try {
+      await relay!(record.messages.map((m) => ({ ...m, headers: { ...m.headers } })));
+    } catch (e) {
+      throw relayError(key, record.firstSeq, record.lastSeq, e, blockedSeq);
+    }
+    if (pending.get(key) === record) pending.delete(key);
+  }
+
+  /** On open: relays the outbox of every key's last line again (it may not have been relayed before a crash). */
+  async function relayLastLines(): Promise<void> {
+    for (const name of (await fs.promises.readdir(eventsDir)).sort()) {
+      if (!name.endsWith('.jsonl')) continue;
+      const key = decodeKey(name.slice(0, -'.jsonl'.length));
+      const file = path.join(eventsDir, name);
+      const line = await lastCompleteLine(file);
+      if (line === undefined) continue;
+      let decoded: ReturnType<typeof decodeLine>;
+      try {
+        decoded = decodeLine(line, `last line of ${file}`);
+      } catch {
+        continue; // a corrupt line: reads and appends of that key report it, the other keys stay usable
+      }
+      const { events, outbox } = decoded;
+      if (outbox.length === 0 || events.length === 0) continue;
+      const record = { firstSeq: events[0]!.seq, lastSeq: events[events.length - 1]!.seq, messages: outbox };
+      await relayOutbox(key, record).catch(() => undefined); // stays pending: the key's next append retries it
+    }
+  }
+
+  if (!options.readOnly && relay) await relayLastLines();
+
   const journal: Journal = {
     describe,
-    append(key, expectedSeq, events) {
+    append(key, expectedSeq, events, outbox) {
       return serial(key, async () => {
         check();
         checkOwner();
+        const earlier = pending.get(key);
+        if (earlier) await relayOutbox(key, earlier, expectedSeq); // an earlier outbox goes out first, or nothing is written
         const file = eventsFile(key);
         let st = await knownState(key, true);
         const actual = await fs.promises.stat(file).then((s) => s.size, () => 0);
         if (actual !== st.size) st = await learn(key, true); // written behind our back, or torn
         if (expectedSeq !== st.highest + 1) throw conflictError(key, expectedSeq, st.highest);
         const envs = buildEnvelopes(key, expectedSeq, events);
+        const messages = stampOutbox(key, expectedSeq, envs.length, outbox);
+        requireRelay(describe, relay, messages);
         if (envs.length === 0) return [];
-        const buf = Buffer.from(`[${envs.map(encodeEnvelope).join(',')}]\n`, 'utf8');
+        const encoded = `[${envs.map(encodeEnvelope).join(',')}]`;
+        const buf = Buffer.from(messages.length ? `{"events":${encoded},"outbox":${JSON.stringify(messages)}}\n` : `${encoded}\n`, 'utf8');
         const isNew = actual === 0;
         let fh: fs.promises.FileHandle | undefined;
         try {
@@ -223,12 +338,18 @@ export async function createFileJournal(dir: string, options: FileJournalOptions
           if (isNew) await fsyncDir(eventsDir);
           st.highest += envs.length;
           st.size += buf.length;
-          fault('after-commit');
         } catch (e) {
           st.stale = true;
           await fh?.close().catch(() => undefined);
           if (e instanceof InfraError) throw e;
           throw new InfraError('unavailable', `journal ${key}: append of seq ${expectedSeq}..${expectedSeq + envs.length - 1} failed (${(e as Error).message})`, true, e);
+        }
+        if (messages.length > 0) await relayOutbox(key, { firstSeq: expectedSeq, lastSeq: expectedSeq + envs.length - 1, messages });
+        try {
+          fault('after-commit');
+        } catch (e) {
+          st.stale = true;
+          throw new InfraError('unavailable', `journal ${key}: append of seq ${expectedSeq}..${expectedSeq + envs.length - 1} outcome unknown (${(e as Error).message})`, true, e);
         }
         return envs;
       });
@@ -239,7 +360,7 @@ export async function createFileJournal(dir: string, options: FileJournalOptions
       const file = eventsFile(key);
       const filter = new ReadFilter(opts);
       for await (const { line, end } of completeLines(file)) {
-        for (const env of decodeLine(line, `${file} before byte ${end}`)) {
+        for (const env of decodeLine(line, `${file} before byte ${end}`).events) {
           const verdict = filter.accept(env);
           if (verdict === 'stop') return;
           if (verdict === 'yield') yield env;

@@ -19,6 +19,13 @@
  * before its next append (the outcome of a failed commit may be unknown). Events over `maxEventBytes` reject
  * with InfraError('too-large') before anything is sent. Appends of one engine are serialised.
  *
+ * Outbox (see the port): an append's outbox messages are sent in the append's transaction, after its events
+ * (any topics; keyed messages are placed by the Java-compatible murmur2 partitioner, like the Kafka bus), so
+ * they are committed or aborted with the events. Consumers that read with isolation read_committed (the
+ * kafkajs default, and the Kafka bus's consumers) see them exactly when the events are committed, and never
+ * see an aborted attempt; a retry after an unknown outcome is a 'conflict' once the events are there, so it
+ * sends nothing again. Idempotence on the bus side is not needed (nor done) for Kafka.
+ *
  * Reads: one long-lived read_committed consumer per engine (unique groupId, so it owns every partition) with
  * all partitions paused. A scan seeks one partition to a start offset, resumes it, and takes batches until the
  * partition's high watermark taken at the start of the call; other partitions stay paused. Scans of one
@@ -35,7 +42,7 @@ import { Partitioners, type Admin, type Consumer, type Kafka, type KafkaMessage,
 import { InfraError } from '../errors';
 import { createKafka } from '../kafka/client';
 import { SnapshotEnvelope } from '../../protocols/journal';
-import type { Journal } from './port';
+import type { Journal, OutboxMessage } from './port';
 import {
   ReadFilter,
   buildEnvelopes,
@@ -44,6 +51,7 @@ import {
   decodeEnvelope,
   encodeEnvelope,
   encodeSnapshot,
+  stampOutbox,
   type FaultHook,
 } from './memory-journal';
 
@@ -444,16 +452,37 @@ export async function createKafkaJournal(opts: KafkaJournalOptions): Promise<Jou
     }
   }
 
+  /** Sends outbox messages in txn, topic by topic (first-seen order), in produce requests of bounded size. */
+  async function sendOutbox(txn: Transaction, messages: readonly OutboxMessage[]): Promise<void> {
+    const byTopic = new Map<string, OutboxMessage[]>();
+    for (const m of messages) {
+      let list = byTopic.get(m.topic);
+      if (!list) byTopic.set(m.topic, (list = []));
+      list.push(m);
+    }
+    for (const [topic, list] of byTopic) {
+      for (let i = 0; i < list.length; ) {
+        const chunk: { key: string | null; value: string; headers: Record<string, string> }[] = [];
+        for (let bytes = 0; i < list.length && (chunk.length === 0 || (bytes + list[i]!.value.length <= kafkaJournalDefaults.sendChunkBytes && chunk.length < kafkaJournalDefaults.sendChunkEvents)); i++) {
+          bytes += list[i]!.value.length;
+          chunk.push({ key: list[i]!.key, value: list[i]!.value, headers: { ...list[i]!.headers } });
+        }
+        await txn.send({ topic, messages: chunk });
+      }
+    }
+  }
+
   const journal: Journal = {
     describe,
 
-    append(key, expectedSeq, events) {
+    append(key, expectedSeq, events, outbox) {
       return writeLock(async () => {
         check();
         const st = await keyState(key);
         if (expectedSeq !== st.highest + 1) throw conflictError(key, expectedSeq, st.highest);
         const envs = buildEnvelopes(key, expectedSeq, events);
         const values = envs.map(encodeEnvelope);
+        const messages = stampOutbox(key, expectedSeq, envs.length, outbox);
         if (envs.length === 0) return [];
         const known = index.get(key);
         const what = `append ${key} seq ${expectedSeq}..${expectedSeq + envs.length - 1}`;
@@ -476,6 +505,7 @@ export async function createKafkaJournal(opts: KafkaJournalOptions): Promise<Jou
               lastOffset = base + chunk.length - 1;
             }
             if (!known) await txn.send({ topic: indexTopic, messages: [{ key, value: JSON.stringify(first) }] });
+            await sendOutbox(txn, messages);
           });
         } catch (e) {
           st.stale = true;

@@ -7,12 +7,16 @@
  * each new engine on a store becomes its writer, and appends of an older engine on that store reject with
  * InfraError('fenced').
  *
+ * Outbox (see the port): with `relay`, an append's outbox is kept in the store as pending in the same step as
+ * its events are stored, relayed, and dropped from the store once the relay resolved; a pending outbox (the
+ * relay failed) is relayed before the next append of its key, by this engine or the next one on the store.
+ *
  * This file also holds the small helpers every engine shares (envelope building, the size limit, the
  * read filter), so the three engines enforce the contract with the same code.
  */
 import { InfraError } from '../errors';
 import { JournalEnvelope, SnapshotEnvelope } from '../../protocols/journal';
-import type { Journal, JournalEvent, ReadOptions } from './port';
+import { outboxId, outboxIdHeader, type Journal, type JournalEvent, type OutboxMessage, type OutboxRelay, type ReadOptions } from './port';
 
 // ---------------------------------------------------------------------------------------------------------
 // Shared by the engines
@@ -101,6 +105,55 @@ export class ReadFilter {
   }
 }
 
+/**
+ * The outbox of an append at firstSeq with `eventCount` events, each message stamped with its
+ * `flead-outbox-id` header (copies: the caller's objects are not touched). Throws a TypeError (a bug) for an
+ * outbox without events or a malformed message, InfraError('too-large') for a message over maxEventBytes.
+ */
+export function stampOutbox(key: string, firstSeq: number, eventCount: number, outbox: readonly OutboxMessage[] | undefined): OutboxMessage[] {
+  if (!outbox || outbox.length === 0) return [];
+  if (eventCount === 0) throw new TypeError(`journal ${key}: an outbox of ${outbox.length} message(s) needs at least one event to append`);
+  return outbox.map((m, i) => {
+    const headersOk = m.headers === undefined || (typeof m.headers === 'object' && m.headers !== null && Object.values(m.headers).every((h) => typeof h === 'string'));
+    if (typeof m.topic !== 'string' || m.topic.length === 0 || typeof m.value !== 'string' || (m.key !== null && typeof m.key !== 'string') || !headersOk) {
+      throw new TypeError(`journal ${key}: outbox message ${i} is not { topic, key: string | null, value: string, headers?: Record<string, string> }`);
+    }
+    const stamped: OutboxMessage = { topic: m.topic, key: m.key, value: m.value, headers: { ...(m.headers ?? {}), [outboxIdHeader]: outboxId(key, firstSeq, i) } };
+    const bytes = Buffer.byteLength(JSON.stringify(stamped), 'utf8');
+    if (bytes > maxEventBytes) {
+      throw new InfraError(
+        'too-large',
+        `journal ${key}: outbox message ${i} for topic ${m.topic} is ${bytes} bytes encoded, over the limit of ${maxEventBytes} bytes; nothing was appended`,
+        false,
+      );
+    }
+    return stamped;
+  });
+}
+
+/** Refuses an outbox given to an embedded engine that was opened without a relay (a wiring bug). */
+export function requireRelay(describe: string, relay: OutboxRelay | undefined, outbox: readonly OutboxMessage[]): void {
+  if (outbox.length > 0 && !relay) {
+    throw new TypeError(`journal ${describe} was opened without a relay, so it cannot publish an outbox (pass { relay } when creating it)`);
+  }
+}
+
+/**
+ * The rejection of an append whose events are durable but whose outbox could not be relayed (yet), or, with
+ * `blockedSeq`, of a later append at that seq that wrote nothing because that outbox still cannot be relayed.
+ */
+export function relayError(key: string, firstSeq: number, lastSeq: number, e: unknown, blockedSeq?: number): InfraError {
+  const why = `relaying the outbox of seq ${firstSeq}..${lastSeq} failed (${(e as Error)?.message ?? String(e)})`;
+  return new InfraError(
+    'unavailable',
+    blockedSeq === undefined
+      ? `journal ${key}: seq ${firstSeq}..${lastSeq} are appended, but ${why}; it is relayed again before the next append of this key`
+      : `journal ${key}: the append at seq ${blockedSeq} wrote nothing: ${why}, and it must go out first`,
+    true,
+    e,
+  );
+}
+
 /** Decodes one stored envelope; InfraError('corrupt') when it is not one. */
 export function decodeEnvelope(text: string, where: string): JournalEnvelope {
   let value: unknown;
@@ -121,15 +174,22 @@ export interface MemoryStore {
   epoch: number;
   readonly logs: Map<string, JournalEnvelope[]>;
   readonly snapshots: Map<string, SnapshotEnvelope>;
+  /**
+   * key → the outbox of its last append while it is not relayed yet. Set in the same step as the events are
+   * stored (the memory engine's "same atomic record"), deleted once the relay resolved.
+   */
+  readonly pendingOutbox: Map<string, { firstSeq: number; lastSeq: number; messages: OutboxMessage[] }>;
 }
 
-export const createMemoryStore = (): MemoryStore => ({ epoch: 0, logs: new Map(), snapshots: new Map() });
+export const createMemoryStore = (): MemoryStore => ({ epoch: 0, logs: new Map(), snapshots: new Map(), pendingOutbox: new Map() });
 
 export interface MemoryJournalOptions {
   /** share a store between engines (reopen, a second writer); a fresh one by default */
   store?: MemoryStore;
   /** test hook, see FaultHook */
   fault?: FaultHook;
+  /** publishes the outbox of each append (see the port); an append with an outbox needs it */
+  relay?: OutboxRelay;
 }
 
 export function createMemoryJournal(options: MemoryJournalOptions = {}): Journal {
@@ -143,28 +203,72 @@ export function createMemoryJournal(options: MemoryJournalOptions = {}): Journal
     if (closed) throw closedError(describe);
   };
 
+  const queues = new Map<string, Promise<unknown>>();
+  /** Serialises the appends of one key within this engine (a relay is awaited inside an append). */
+  function serial<T>(key: string, op: () => Promise<T>): Promise<T> {
+    const next = (queues.get(key) ?? Promise.resolve()).then(op, op);
+    const tail = next.catch(() => undefined);
+    queues.set(key, tail);
+    void tail.then(() => {
+      if (queues.get(key) === tail) queues.delete(key);
+    });
+    return next;
+  }
+
+  async function appendNow(
+    key: string,
+    expectedSeq: number,
+    events: readonly JournalEvent[],
+    outbox: readonly OutboxMessage[] | undefined,
+  ): Promise<JournalEnvelope[]> {
+    check();
+    if (store.epoch !== epoch) {
+      throw new InfraError('fenced', `journal ${describe}: writer ${store.epoch} has taken over this store`, false);
+    }
+    const pending = store.pendingOutbox.get(key);
+    if (pending) {
+      // an earlier append's outbox whose relay failed goes out first (and blocks this append until it does)
+      requireRelay(describe, options.relay, pending.messages);
+      try {
+        await options.relay!(pending.messages.map((m) => ({ ...m, headers: { ...m.headers } })));
+      } catch (e) {
+        throw relayError(key, pending.firstSeq, pending.lastSeq, e, expectedSeq);
+      }
+      if (store.pendingOutbox.get(key) === pending) store.pendingOutbox.delete(key);
+    }
+    const log = store.logs.get(key) ?? [];
+    if (expectedSeq !== log.length + 1) throw conflictError(key, expectedSeq, log.length);
+    const stored = buildEnvelopes(key, expectedSeq, events).map((e) => JSON.parse(encodeEnvelope(e)) as JournalEnvelope);
+    const messages = stampOutbox(key, expectedSeq, stored.length, outbox);
+    requireRelay(describe, options.relay, messages);
+    try {
+      fault('before-commit');
+    } catch (e) {
+      throw new InfraError('unavailable', `journal ${key}: append failed (${(e as Error).message})`, true, e);
+    }
+    if (stored.length > 0) store.logs.set(key, [...log, ...stored]);
+    if (messages.length > 0) {
+      const record = { firstSeq: expectedSeq, lastSeq: expectedSeq + stored.length - 1, messages };
+      store.pendingOutbox.set(key, record);
+      try {
+        await options.relay!(messages.map((m) => ({ ...m, headers: { ...m.headers } })));
+      } catch (e) {
+        throw relayError(key, record.firstSeq, record.lastSeq, e);
+      }
+      if (store.pendingOutbox.get(key) === record) store.pendingOutbox.delete(key);
+    }
+    try {
+      fault('after-commit');
+    } catch (e) {
+      throw new InfraError('unavailable', `journal ${key}: append outcome unknown (${(e as Error).message})`, true, e);
+    }
+    return stored.map((e) => ({ ...e }));
+  }
+
   return {
     describe,
-    async append(key, expectedSeq, events) {
-      check();
-      if (store.epoch !== epoch) {
-        throw new InfraError('fenced', `journal ${describe}: writer ${store.epoch} has taken over this store`, false);
-      }
-      const log = store.logs.get(key) ?? [];
-      if (expectedSeq !== log.length + 1) throw conflictError(key, expectedSeq, log.length);
-      const stored = buildEnvelopes(key, expectedSeq, events).map((e) => JSON.parse(encodeEnvelope(e)) as JournalEnvelope);
-      try {
-        fault('before-commit');
-      } catch (e) {
-        throw new InfraError('unavailable', `journal ${key}: append failed (${(e as Error).message})`, true, e);
-      }
-      if (stored.length > 0) store.logs.set(key, [...log, ...stored]);
-      try {
-        fault('after-commit');
-      } catch (e) {
-        throw new InfraError('unavailable', `journal ${key}: append outcome unknown (${(e as Error).message})`, true, e);
-      }
-      return stored.map((e) => ({ ...e }));
+    append(key, expectedSeq, events, outbox) {
+      return serial(key, () => appendNow(key, expectedSeq, events, outbox));
     },
     async *read(key, opts) {
       check();
