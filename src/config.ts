@@ -3,10 +3,9 @@
  * (`defaults`), cross-field checks that fail with a sentence. README's configuration table lists these.
  */
 import { isLeft, left, right, type Either } from 'fp-ts/Either';
-import * as t from 'io-ts';
-import { decodeWith } from './protocols/codec';
 import { topicNames, type TopicSet } from './protocols/topics';
-import { LayerShape } from './protocols/weights';
+import type { LayerShape } from './protocols/weights';
+import { modelLayers, type ModelSpec } from './actors/trainer/model';
 
 /** Environment variable → default. The single source for README's table (a test checks they agree). */
 export const defaults = {
@@ -24,10 +23,7 @@ export const defaults = {
   MAX_UPDATE_BYTES: '4194304',
   AGG_STRATEGY: 'fedavg',
   AGG_TRIM_RATIO: '0.2',
-  MODEL_LAYERS: JSON.stringify([
-    { name: 'encoder/kernel', shape: [2, 8] }, { name: 'encoder/bias', shape: [8] },
-    { name: 'decoder/kernel', shape: [8, 2] }, { name: 'decoder/bias', shape: [2] },
-  ]),
+  MODEL_SPEC: '{"kind":"autoencoder","inputs":2,"hidden":[8,3,8]}',
   MODEL_SEED: '42',
   SNAPSHOT_EVERY: '100',
   DATASET: 'wsn',
@@ -36,6 +32,16 @@ export const defaults = {
   PRODUCER_DEVICE_RATE: 'unlimited',
   PRODUCER_BATCH_SIZE: '500',
   PRODUCER_LINGER_MS: '100',
+  TRAIN_EVERY: '200',
+  TRAIN_WINDOW: '500',
+  TRAIN_MIN_SAMPLES: '50',
+  TRAIN_EPOCHS: '5',
+  TRAIN_BATCH_SIZE: '32',
+  TRAIN_LEARNING_RATE: '0.01',
+  ZSCORE_WINDOW: '100',
+  ZSCORE_THRESHOLD: '2.5',
+  ZSCORE_CRITICAL: '5',
+  ZSCORE_MIN_SAMPLES: '30',
   LOG_LEVEL: 'info',
 } as const;
 export type EnvName = keyof typeof defaults;
@@ -50,7 +56,11 @@ export interface Config {
   inspect: { host: string; port: number };
   round: { quorum: number; minUpdates: number; deadlineMs: number; intervalMs: number; maxUpdateBytes: number };
   strategy: { name: 'fedavg' | 'median' | 'trimmed-mean'; trimRatio: number | null };
-  model: { layers: LayerShape[]; seed: number };
+  model: { spec: ModelSpec; layers: LayerShape[]; seed: number };
+  trainer: {
+    trainEvery: number; window: number; minTrainSamples: number; epochs: number; batchSize: number; learningRate: number;
+    zscore: { window: number; threshold: number; critical: number; minSamples: number };
+  };
   snapshotEvery: number;
   producer: { dataset: 'wsn' | 'edge-iiotset' | 'generated'; datasetPath: string; rate: number; deviceRate: number; batchSize: number; lingerMs: number };
   logLevel: 'debug' | 'info' | 'warn' | 'error';
@@ -102,15 +112,32 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const batchSize = take(int(e, 'PRODUCER_BATCH_SIZE', 1), 500);
   const lingerMs = take(int(e, 'PRODUCER_LINGER_MS', 0), 100);
   const logLevel = take(oneOf(e, 'LOG_LEVEL', ['debug', 'info', 'warn', 'error'] as const), 'info');
+  let spec: ModelSpec = { kind: 'autoencoder', inputs: 2, hidden: [8, 3, 8] };
   let layers: LayerShape[] = [];
   try {
-    const parsed = decodeWith(t.array(LayerShape), JSON.parse(get('MODEL_LAYERS')));
-    if (isLeft(parsed)) errors.push(`MODEL_LAYERS: ${parsed.left}`);
-    else if (parsed.right.length === 0) errors.push('MODEL_LAYERS must name at least one layer');
-    else layers = parsed.right;
-  } catch {
-    errors.push('MODEL_LAYERS must be JSON: [{"name":"dense/kernel","shape":[2,8]}, …]');
+    spec = JSON.parse(get('MODEL_SPEC')) as ModelSpec;
+    layers = modelLayers(spec);
+  } catch (err) {
+    errors.push(`MODEL_SPEC must be JSON like {"kind":"autoencoder","inputs":2,"hidden":[8,3,8]} or {"kind":"classifier","inputs":2,"hidden":[8],"classes":2}: ${(err as Error).message}`);
   }
+  const positive = (name: EnvName): number => {
+    const raw = get(name);
+    const n = /^\s*\d+(\.\d+)?([eE]-?\d+)?\s*$/.test(raw) ? Number(raw) : NaN;
+    if (!(n > 0)) errors.push(`${name} must be a positive number, got "${raw}"`);
+    return n;
+  };
+  const trainer = {
+    trainEvery: take(int(e, 'TRAIN_EVERY', 1), 1),
+    window: take(int(e, 'TRAIN_WINDOW', 2), 2),
+    minTrainSamples: take(int(e, 'TRAIN_MIN_SAMPLES', 1), 1),
+    epochs: take(int(e, 'TRAIN_EPOCHS', 1), 1),
+    batchSize: take(int(e, 'TRAIN_BATCH_SIZE', 1), 1),
+    learningRate: positive('TRAIN_LEARNING_RATE'),
+    zscore: { window: take(int(e, 'ZSCORE_WINDOW', 2), 2), threshold: positive('ZSCORE_THRESHOLD'), critical: positive('ZSCORE_CRITICAL'), minSamples: take(int(e, 'ZSCORE_MIN_SAMPLES', 2), 2) },
+  };
+  if (trainer.minTrainSamples > trainer.window) errors.push(`TRAIN_MIN_SAMPLES (${trainer.minTrainSamples}) cannot exceed TRAIN_WINDOW (${trainer.window}): no training would ever start`);
+  if (trainer.zscore.minSamples > trainer.zscore.window) errors.push(`ZSCORE_MIN_SAMPLES (${trainer.zscore.minSamples}) cannot exceed ZSCORE_WINDOW (${trainer.zscore.window})`);
+  if (trainer.zscore.critical < trainer.zscore.threshold) errors.push(`ZSCORE_CRITICAL (${trainer.zscore.critical}) must be at least ZSCORE_THRESHOLD (${trainer.zscore.threshold})`);
   if (!isLeft(quorumR) && !isLeft(minUpdatesR) && minUpdates > quorum) errors.push(`ROUND_MIN_UPDATES (${minUpdates}) cannot exceed ROUND_QUORUM (${quorum}): a round could never close on its deadline with fewer than a quorum`);
   if (strategyName === 'trimmed-mean' && !(trim >= 0 && trim < 0.5)) errors.push(`AGG_TRIM_RATIO must be in [0, 0.5) for trimmed-mean, got "${get('AGG_TRIM_RATIO')}"`);
   if (dataset === 'edge-iiotset' && !get('DATASET_PATH')) errors.push('DATASET_PATH must name an Edge-IIoTset CSV file or a directory of device_N.csv files when DATASET is edge-iiotset (the data set is not redistributable)');
@@ -126,7 +153,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     inspect: { host: get('INSPECT_HOST'), port },
     round: { quorum, minUpdates, deadlineMs, intervalMs, maxUpdateBytes },
     strategy: { name: strategyName, trimRatio: strategyName === 'trimmed-mean' ? trim : null },
-    model: { layers, seed },
+    model: { spec, layers, seed },
+    trainer,
     snapshotEvery,
     producer: { dataset, datasetPath: get('DATASET_PATH'), rate: producerRate, deviceRate, batchSize, lingerMs },
     logLevel,

@@ -1,75 +1,120 @@
+import { randomBytes } from 'node:crypto';
+import { isLeft } from 'fp-ts/Either';
 import type { CommandSpec } from './args';
 import { loadConfig, type Config } from '../config';
 import { createLogger } from '../infra/log';
 import { openInfra } from '../infra/profile';
-import { startInspectionServer } from '../infra/http/inspection-server';
+import { startInspectionServer, type InspectionRoute } from '../infra/http/inspection-server';
 import { startAggregator } from '../actors/aggregator/service';
-import { startSimulatedClients } from '../actors/simulator/clients';
+import { startProducer } from '../actors/producer/service';
+import { startTrainer } from '../actors/trainer/service';
+import { startLiveEvaluation } from '../actors/evaluation/live';
 import type { RoundState } from '../actors/aggregator/round.state';
-import { isLeft } from 'fp-ts/Either';
+import type { ActorRegistry } from '../actors/runtime/registry';
+import { datasetFor } from './producer';
 
 export const embeddedSpec: CommandSpec = {
   name: 'flead embedded',
-  summary: 'Run the aggregator and simulated federated clients in one process: on-disk journal and bus under FLEAD_DATA_DIR, no Kafka, no Docker. Stops after --rounds more global versions; run it again to resume from the journal.',
+  summary: 'Run the whole federated loop in one process: producer → per-device trainers → aggregator, with the on-disk journal and bus under FLEAD_DATA_DIR (no Kafka, no Docker). Prints the detection quality when the data is exhausted; Ctrl-C stops, a second run resumes from the journal.',
   options: [
-    { name: 'rounds', type: 'int', default: 5, description: 'global versions to publish before stopping' },
-    { name: 'clients', type: 'int', default: 4, description: 'simulated clients' },
+    { name: 'dataset', type: 'string', choices: ['wsn', 'generated'], default: 'wsn', description: 'wsn = the Suthaharan sensor data (4 motes, labelled); generated = Edge-IIoTset-shaped rows' },
+    { name: 'rows', type: 'int', default: 20000, description: 'rows to generate (--dataset generated)' },
+    { name: 'devices', type: 'int', default: 4, description: 'devices to generate (--dataset generated)' },
+    { name: 'seed', type: 'int', default: 7, description: 'generator seed (--dataset generated)' },
+    { name: 'rate', type: 'string', default: 'unlimited', description: 'readings per second in total, or "unlimited"' },
     { name: 'inspect-port', type: 'int', description: 'port of the inspection endpoint (0 = ephemeral)', env: 'INSPECT_PORT' },
   ],
 };
 
+/** One inspection endpoint over several services in one process. */
+function mergedRoutes(services: Array<{ routes: InspectionRoute[]; registry: ActorRegistry }>, health: () => unknown): InspectionRoute[] {
+  const seen = new Set<string>(['/health', '/actors', '/actors/*path', '/supervision']);
+  const routes: InspectionRoute[] = [
+    { pattern: '/health', handler: health },
+    { pattern: '/actors', handler: () => services.flatMap((s) => s.registry.list()) },
+    { pattern: '/actors/*path', handler: (p) => services.map((s) => s.registry.get(p.path!)).find((x) => x), notFound: (p) => `no actor at path ${p.path}` },
+  ];
+  for (const s of services) for (const r of s.routes) if (!seen.has(r.pattern)) { seen.add(r.pattern); routes.push(r); }
+  return routes;
+}
+
+const pct = (x: number) => x.toFixed(3);
+
 export async function runEmbedded(values: Record<string, unknown>, envConfig: Config): Promise<number> {
-  const clients = values.clients as number;
-  const rounds = values.rounds as number;
+  const dataset = values.dataset as 'wsn' | 'generated';
   const decoded = loadConfig(process.env, {
     FLEAD_PROFILE: 'embedded',
-    ROUND_QUORUM: process.env.ROUND_QUORUM ?? String(Math.max(1, clients)),
-    ROUND_MIN_UPDATES: process.env.ROUND_MIN_UPDATES ?? String(Math.max(1, Math.min(2, clients))),
-    ROUND_DEADLINE_MS: process.env.ROUND_DEADLINE_MS ?? '10000',
+    DATASET: dataset,
+    PRODUCER_RATE: values.rate as string,
+    PRODUCER_BATCH_SIZE: process.env.PRODUCER_BATCH_SIZE ?? '250',
+    ROUND_QUORUM: process.env.ROUND_QUORUM ?? String(dataset === 'wsn' ? 4 : (values.devices as number)),
+    ROUND_MIN_UPDATES: process.env.ROUND_MIN_UPDATES ?? '2',
+    ROUND_DEADLINE_MS: process.env.ROUND_DEADLINE_MS ?? '15000',
     ROUND_INTERVAL_MS: process.env.ROUND_INTERVAL_MS ?? '200',
+    MODEL_SPEC: process.env.MODEL_SPEC ?? (dataset === 'wsn' ? undefined : undefined),
     INSPECT_PORT: String(envConfig.inspect.port),
   });
   if (isLeft(decoded)) { process.stderr.write(`flead embedded: configuration error: ${decoded.left}\n`); return 2; }
   const config = decoded.right;
   const log = createLogger('embedded', config.logLevel);
-  const infra = await openInfra(config, 'aggregator');
-  log.info(`embedded profile: journal ${infra.journal.describe}; bus ${infra.bus.describe}; models ${infra.store.dir}`);
-  const svc = await startAggregator({ config, ...infra, log: log.child('aggregator') });
-  const sims = await startSimulatedClients({ clients, seed: config.model.seed, bus: infra.bus, topics: config.topics, groupId: 'flead-simulated-clients', log: log.child('clients') });
-  const http = await startInspectionServer({ host: config.inspect.host, port: config.inspect.port, routes: svc.routes, log });
-  await svc.ready;
-  log.info(`inspection endpoint ${http.url} (GET /health /actors /rounds /models); Ctrl-C stops, a second run resumes`);
+  const adapter = datasetFor(config, values);
+  const infra = await openInfra(config, 'embedded');
+  log.info(`embedded profile: journal ${infra.journal.describe}; bus ${infra.bus.describe}; models ${infra.store.dir}; data set ${adapter.name}`);
+  const started = Date.now();
+  const aggregator = await startAggregator({ config, ...infra, log: log.child('aggregator') });
+  const trainer = await startTrainer({ config, journal: infra.journal, bus: infra.bus, log: log.child('trainer'), instanceId: 'embedded' });
+  const evaluation = await startLiveEvaluation(infra.bus, config.topics, `embedded-${randomBytes(4).toString('hex')}-`);
+  const producer = await startProducer({ config, adapter, journal: infra.journal, bus: infra.bus, log: log.child('producer') });
+  const roundState = () => aggregator.registry.get('aggregator/round')?.state as RoundState | undefined;
+  const health = () => ({ status: 'ok', profile: 'embedded', producer: producer.progress(), devices: trainer.devices().length, version: roundState()?.version ?? null });
+  const http = await startInspectionServer({ host: config.inspect.host, port: config.inspect.port, routes: mergedRoutes([aggregator, trainer, producer], health), log });
+  await Promise.all([aggregator.ready, trainer.ready]);
+  log.info(`inspection endpoint ${http.url} (GET /health /actors /rounds /models /devices /sources); Ctrl-C stops, a second run resumes`);
 
-  const state = () => svc.registry.get('aggregator/round')?.state as RoundState | undefined;
-  const start = Date.now();
-  let startVersion: number | null = null;
   let interrupted = false;
   const onSignal = () => { interrupted = true; };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
+  let done = false;
+  void producer.done.then(() => { done = true; });
+  // Data exhausted → wait until the trainers have scored every reading the producer published (a resumed run
+  // whose data was already exhausted has nothing new: then the trainers' intake just stays still).
+  const consumed = () => (trainer.registry.get('trainer/ingest')?.state as { readings?: number } | undefined)?.readings ?? 0;
+  let last = { consumed: -1, at: Date.now() };
   while (!interrupted) {
-    const s = state();
-    if (s && s.version !== null && startVersion === null && s.phase !== 'Uninitialised') startVersion = s.version;
-    if (s && startVersion !== null && s.version !== null && s.version >= startVersion + rounds) break;
-    await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, 250));
+    const c = consumed();
+    if (c !== last.consumed) last = { consumed: c, at: Date.now() };
+    if (!done) continue;
+    const p = producer.progress();
+    const scored = trainer.devices().reduce((n, id) => n + (((trainer.routes.find((r) => r.pattern === '/devices/:id')!.handler({ id }, new URLSearchParams()) as { seen?: number } | undefined)?.seen) ?? 0), 0);
+    const still = Date.now() - last.at > 2000;
+    if ((scored >= p.published && still) || (still && Date.now() - last.at > 4000)) break;
   }
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);
-  await svc.stop();
-  await sims.stop();
+  const table = evaluation.table();
+  const s = roundState();
+  await producer.stop();
+  await trainer.stop();
+  await aggregator.stop();
+  await evaluation.stop();
   await http.close();
   await infra.close();
 
-  const s = state();
-  if (s) {
-    const lines = ['round  status      accepted  rejected  version  hash'];
-    for (const r of s.rounds.slice(-Math.max(rounds, 1) - 2)) {
-      const rejected = Object.values(r.rejected).reduce((a, b) => a + (b ?? 0), 0);
-      const hash = r.version === null ? '' : (s.models.find((m) => m.version === r.version)?.hash.slice(0, 16) ?? '');
-      lines.push(`${String(r.round).padStart(5)}  ${r.status.padEnd(10)}  ${String(r.accepted.length).padStart(8)}  ${String(rejected).padStart(8)}  ${String(r.version ?? '-').padStart(7)}  ${hash}`);
-    }
-    process.stdout.write(`${lines.join('\n')}\n`);
-    process.stdout.write(`${interrupted ? 'interrupted' : 'done'}: global version ${s.version} after ${s.rounds.length} rounds in total (${((Date.now() - start) / 1000).toFixed(1)} s this run); journal and models are under ${config.dataDir} and ${config.modelsDir}; run again to resume\n`);
+  const lines = [
+    `${interrupted ? 'interrupted' : 'data exhausted'} after ${((Date.now() - started) / 1000).toFixed(1)} s: ${producer.progress().published} readings from ${trainer.devices().length || producer.progress().sources} devices, ${evaluation.anomalies()} anomalies, global version ${s?.version ?? '-'} after ${s?.rounds.length ?? 0} rounds`,
+    '',
+    'detector     precision  recall  F1      TP     FP     FN      TN   (label 1 = anomaly; every reading streamed, no train/test split)',
+  ];
+  for (const [d, m] of Object.entries(table)) {
+    lines.push(`${d.padEnd(11)}  ${pct(m.precision).padStart(9)}  ${pct(m.recall).padStart(6)}  ${pct(m.f1).padEnd(6)}  ${String(m.tp).padStart(5)}  ${String(m.fp).padStart(5)}  ${String(m.fn).padStart(5)}  ${String(m.tn).padStart(6)}`);
   }
+  if (s) {
+    lines.push('', 'round  status      accepted  version');
+    for (const r of s.rounds.slice(-8)) lines.push(`${String(r.round).padStart(5)}  ${r.status.padEnd(10)}  ${String(r.accepted.length).padStart(8)}  ${String(r.version ?? '-').padStart(7)}`);
+  }
+  lines.push('', `journal, bus and models are under ${config.dataDir} and ${config.modelsDir}; run again to resume (flead evaluate compares federated, z-score and centralized models on a time-ordered split)`);
+  process.stdout.write(`${lines.join('\n')}\n`);
   return 0;
 }

@@ -8,6 +8,8 @@ import { runAggregator, aggregatorSpec } from './aggregator';
 import { runReplay, replaySpec } from './replay';
 import { runEmbedded, embeddedSpec } from './embedded';
 import { runProducer, producerSpec, producerOverrides } from './producer';
+import { runEvaluate, evaluateSpec } from './evaluate';
+import { runTrainer, trainerSpec } from './trainer';
 import { loadConfig, type Config, type EnvName } from '../config';
 
 export interface Command {
@@ -20,8 +22,10 @@ export interface Command {
 const commands: Record<string, Command> = {
   aggregator: { spec: aggregatorSpec, run: runAggregator, overrides: (v) => ({ INSPECT_PORT: v['inspect-port'] === undefined ? undefined : String(v['inspect-port']), FLEAD_PROFILE: v.profile as string | undefined }) },
   producer: { spec: producerSpec, run: runProducer, overrides: producerOverrides },
+  trainer: { spec: trainerSpec, run: runTrainer, overrides: (v) => ({ FLEAD_PROFILE: v.profile as string | undefined, INSPECT_PORT: v['inspect-port'] === undefined ? undefined : String(v['inspect-port']) }) },
   replay: { spec: replaySpec, run: runReplay, overrides: (v) => ({ FLEAD_PROFILE: v.profile as string | undefined }) },
   embedded: { spec: embeddedSpec, run: runEmbedded, overrides: (v) => ({ INSPECT_PORT: v['inspect-port'] === undefined ? undefined : String(v['inspect-port']) }) },
+  evaluate: { spec: evaluateSpec, run: runEvaluate },
 };
 
 export const usage = `flead: federated anomaly detection on edge IoT streams (event-sourced actors on Kafka)
@@ -31,8 +35,10 @@ usage: flead <command> [options]        flead <command> --help for its options
 commands:
   aggregator   run the aggregator service: FedAvg / robust rounds over local-model-updates (Kafka)
   producer     stream a data set (WSN, Edge-IIoTset files, generated rows) into edge-iiot-stream
+  trainer      score every reading per device (z-score + federated model), emit anomalies, train locally
   replay       rebuild a service's state from its journal, print it, optionally diff it with a live service
   embedded     run the aggregator with simulated clients in one process, no Kafka, no Docker (npm start)
+  evaluate     run the federated loop on a labelled data set; compare with the z-score baseline and a centralized model
 
 configuration comes from environment variables (see README "Configuration").
 `;

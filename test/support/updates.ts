@@ -3,11 +3,10 @@ import { initialWeights } from '../../src/actors/aggregator/initial-model';
 import { mulberry32 } from '../../src/actors/aggregator/initial-model';
 import type { LocalModelUpdate } from '../../src/protocols/models';
 import { encodeWeights, type LayerShape } from '../../src/protocols/weights';
+import { modelLayers } from '../../src/actors/trainer/model';
 
-export const testLayers: LayerShape[] = [
-  { name: 'encoder/kernel', shape: [2, 8] }, { name: 'encoder/bias', shape: [8] },
-  { name: 'decoder/kernel', shape: [8, 2] }, { name: 'decoder/bias', shape: [2] },
-];
+/** The default model's layers (MODEL_SPEC's default), as the aggregator derives them. */
+export const testLayers: LayerShape[] = modelLayers({ kind: 'autoencoder', inputs: 2, hidden: [8, 3, 8] });
 
 export function makeUpdate(opts: { client: number; round: number; baseVersion: number; seed?: number; layers?: LayerShape[]; base?: Float32Array; mutate?: (w: Float32Array) => void; sampleCount?: number; updateId?: string }): LocalModelUpdate {
   const layers = opts.layers ?? testLayers;

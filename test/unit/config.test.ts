@@ -35,11 +35,18 @@ Defaults('an empty environment gives the documented defaults', () => {
     round: { quorum: 3, minUpdates: 2, deadlineMs: 60_000, intervalMs: 1_000, maxUpdateBytes: 4_194_304 },
     strategy: { name: 'fedavg', trimRatio: null },
     model: {
+      spec: { kind: 'autoencoder', inputs: 2, hidden: [8, 3, 8] },
       layers: [
-        { name: 'encoder/kernel', shape: [2, 8] }, { name: 'encoder/bias', shape: [8] },
-        { name: 'decoder/kernel', shape: [8, 2] }, { name: 'decoder/bias', shape: [2] },
+        { name: 'dense_1/kernel', shape: [2, 8] }, { name: 'dense_1/bias', shape: [8] },
+        { name: 'dense_2/kernel', shape: [8, 3] }, { name: 'dense_2/bias', shape: [3] },
+        { name: 'dense_3/kernel', shape: [3, 8] }, { name: 'dense_3/bias', shape: [8] },
+        { name: 'dense_4/kernel', shape: [8, 2] }, { name: 'dense_4/bias', shape: [2] },
       ],
       seed: 42,
+    },
+    trainer: {
+      trainEvery: 200, window: 500, minTrainSamples: 50, epochs: 5, batchSize: 32, learningRate: 0.01,
+      zscore: { window: 100, threshold: 2.5, critical: 5, minSamples: 30 },
     },
     snapshotEvery: 100,
     producer: { dataset: 'wsn', datasetPath: '', rate: 10, deviceRate: Infinity, batchSize: 500, lingerMs: 100 },
@@ -152,26 +159,19 @@ Cross.run();
 
 // ---------------------------------------------------------------------------------------------------------
 
-const Layers = suite('MODEL_LAYERS');
+const Layers = suite('MODEL_SPEC');
 
-Layers('a JSON list of named shapes is the model', () => {
-  assert.equal(ok(loadConfig({ MODEL_LAYERS: '[{"name":"d/k","shape":[3,4]},{"name":"d/b","shape":[4]}]' })).model.layers, [{ name: 'd/k', shape: [3, 4] }, { name: 'd/b', shape: [4] }]);
+Layers('the model spec gives the aggregator its layer shapes', () => {
+  const c = ok(loadConfig({ MODEL_SPEC: '{"kind":"classifier","inputs":3,"hidden":[4],"classes":2}' }));
+  assert.equal(c.model.layers.map((l) => l.shape), [[3, 4], [4], [4, 1], [1]]);
 });
 
 Layers('text that is not JSON is refused with an example', () => {
-  assert.is(errorFor('MODEL_LAYERS', '[{name: d}]'), 'MODEL_LAYERS must be JSON: [{"name":"dense/kernel","shape":[2,8]}, …]');
+  assert.match(errorFor('MODEL_SPEC', '{kind: autoencoder}'), /^MODEL_SPEC must be JSON like \{"kind":"autoencoder"/);
 });
 
-Layers('JSON of the wrong shape is refused, naming the variable and the field', () => {
-  const e = errorFor('MODEL_LAYERS', '[{"name":"d/k","shape":[2,-1]}]');
-  assert.ok(e.startsWith('MODEL_LAYERS: '), e);
-  assert.ok(e.includes('shape'), `the field is named: ${e}`);
-  assert.ok(errorFor('MODEL_LAYERS', '{"name":"d/k","shape":[2]}').startsWith('MODEL_LAYERS: '));
-  assert.ok(errorFor('MODEL_LAYERS', '[{"shape":[2]}]').includes('name'));
-});
-
-Layers('an empty list is refused', () => {
-  assert.is(errorFor('MODEL_LAYERS', '[]'), 'MODEL_LAYERS must name at least one layer');
+Layers('a spec the model cannot build is refused with the reason', () => {
+  assert.match(errorFor('MODEL_SPEC', '{"kind":"classifier","inputs":3,"hidden":[4],"classes":1}'), /MODEL_SPEC.*classes/);
 });
 
 Layers.run();

@@ -14,7 +14,7 @@ import { LocalModelUpdate } from '../../protocols/models';
 import { decodeWeights } from '../../protocols/weights';
 import { hashWeights } from '../../protocols/weights';
 import { nactEngine } from '../runtime/journal-engine';
-import { startSystem, stop as stopActor } from '../runtime/nact';
+import { startSystem, stopWhenIdle } from '../runtime/nact';
 import { ActorRegistry } from '../runtime/registry';
 import { restartWithBackoff } from '../runtime/supervision';
 import { journalSupervisionLog } from '../runtime/supervision-log';
@@ -167,7 +167,7 @@ export async function startAggregator(deps: AggregatorDeps): Promise<AggregatorS
       round.stopTimers();
       await ready.catch(() => undefined);
       await subscription?.stop();
-      stopActor(round.ref);
+      await stopWhenIdle([round.ref]);
     },
   };
 }

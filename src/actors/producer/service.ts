@@ -11,7 +11,7 @@ import type { Journal } from '../../infra/journal/port';
 import type { Logger } from '../../infra/log';
 import type { Config } from '../../config';
 import { nactEngine } from '../runtime/journal-engine';
-import { startSystem, stop as stopActor } from '../runtime/nact';
+import { startSystem, stopWhenIdle } from '../runtime/nact';
 import { ActorRegistry } from '../runtime/registry';
 import { restartWithBackoff } from '../runtime/supervision';
 import { journalSupervisionLog } from '../runtime/supervision-log';
@@ -124,7 +124,7 @@ export async function startProducer(deps: ProducerDeps): Promise<ProducerService
     async stop() {
       clearInterval(ticker);
       await Promise.all(actors.map((a) => a.stopPump()));
-      for (const a of actors) stopActor(a.ref);
+      await stopWhenIdle(actors.map((a) => a.ref));
     },
   };
 }

@@ -37,6 +37,11 @@ export interface EventSourcedSpec<C, E extends { type: string }, S> {
   decodeState?(data: unknown): S;
   snapshotEvery?: number;
   /**
+   * Live only (never on replay): complete a command with facts that need I/O or are not reproducible, such as
+   * a model's scores; `decide` then records them in events.
+   */
+  enrich?(command: C, state: S): C | Promise<C>;
+  /**
    * Messages to publish if and only if the command's events are persisted (the journal's transactional
    * outbox): e.g. the readings a producer batch publishes together with its new file offset.
    */
@@ -85,13 +90,16 @@ export function spawnEventSourced<C, E extends { type: string }, S>(parent: Ref<
     }
     const m = msg as Envelope<C, E>;
     if (m.kind === 'recovered') return state;
-    const events = decider.decide(m.command, state);
+    // Live only: facts that need I/O or are not reproducible (model scores) are added to the command here,
+    // so the events record them and replay never recomputes them.
+    const command = spec.enrich ? await spec.enrich(m.command, state) : m.command;
+    const events = decider.decide(command, state);
     // One decision's events (and the messages they cause) are persisted atomically, then applied.
-    await persistEvents(self, events, events.length && spec.outbox ? spec.outbox(m.command, events) : undefined);
+    await persistEvents(self, events, events.length && spec.outbox ? spec.outbox(command, events) : undefined);
     let next = state;
     for (const e of events) next = decider.evolve(next, e);
     registry.update(path, { status: 'running', seq: journalSeq(self) }, spec.summarize(next));
-    if (events.length && spec.effects) await spec.effects(effectCtx(self), events, next, m.command);
+    if (events.length && spec.effects) await spec.effects(effectCtx(self), events, next, command);
     if (m.replyTo) dispatch(m.replyTo, { ok: true, events });
     return next;
   }

@@ -147,6 +147,19 @@ export async function persistEvents(ref: Ref<unknown>, events: readonly unknown[
   if (actor.messagesToNextSnapshot !== undefined) actor.messagesToNextSnapshot -= events.length;
 }
 
+/** True when the actor handles no message and has none waiting (or is gone). */
+export function isIdle(ref: Ref<unknown>): boolean {
+  const actor = systemMap.find(ref.system.name, ref);
+  return !actor || actor.stopped === true || (!actor.busy && (actor.mailbox?.length ?? 0) === 0);
+}
+
+/** Wait until every actor is idle (or timeoutMs passed), then stop them: no message is cut off mid-way. */
+export async function stopWhenIdle(refs: ReadonlyArray<Ref<unknown>>, timeoutMs = 15_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until && !refs.every(isIdle)) await new Promise((r) => setTimeout(r, 20));
+  for (const r of refs) nact.stop(r);
+}
+
 export const isAlive = (ref: Ref<unknown>): boolean => {
   const actor = systemMap.find(ref.system.name, ref);
   return !!actor && !actor.stopped;

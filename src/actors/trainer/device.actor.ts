@@ -1,0 +1,130 @@
+/**
+ * Wiring of a device actor: the decider, plus what needs TensorFlow.js (scoring with the device's current
+ * model, computing thresholds, local training), and the messages the events cause (anomalies; the local model
+ * update for an open round), published atomically with the events through the journal outbox.
+ */
+import type { Logger } from '../../infra/log';
+import { encodeJson } from '../../protocols/codec';
+import { LocalModelUpdate } from '../../protocols/models';
+import { Anomaly } from '../../protocols/readings';
+import type { TopicSet } from '../../protocols/topics';
+import { fromLittleEndianBytes, hashWeights, toLittleEndianBytes, type LayerShape } from '../../protocols/weights';
+import { decodeOrThrow } from '../runtime/decode';
+import { spawnEventSourced, type EventSourcedRef } from '../runtime/event-sourced';
+import type { OutboxLike, Ref } from '../runtime/nact';
+import type { ActorRegistry } from '../runtime/registry';
+import type { RestartPolicy } from '../runtime/supervision';
+import type { SupervisionLog } from '../runtime/supervision-log';
+import { deviceDecider, toVector } from './device.decider';
+import { DeviceEvent, type DeviceCommand } from './device.events';
+import { deviceSummary, type DeviceSettings, type DeviceState } from './device.state';
+import type { ModelPool } from './model-pool';
+import { Scaler } from './scaler';
+import { modelThreshold } from './threshold';
+
+export interface TrainingSettings { epochs: number; batchSize: number; learningRate: number }
+
+export interface DeviceActorDeps {
+  service: string;
+  settings: DeviceSettings;
+  training: TrainingSettings;
+  layers: LayerShape[];
+  pool: ModelPool;
+  topics: TopicSet;
+  log: Logger;
+  clock: () => number;
+  registry: ActorRegistry;
+  supervisionLog: SupervisionLog;
+  policy: RestartPolicy;
+  snapshotEvery: number;
+  actorName: string;
+}
+
+export type DeviceActor = EventSourcedRef<DeviceCommand, DeviceEvent>;
+
+const b64ToFloats = (b64: string): Float32Array => fromLittleEndianBytes(Buffer.from(b64, 'base64'));
+const floatsToB64 = (w: Float32Array): string => Buffer.from(toLittleEndianBytes(w)).toString('base64');
+
+function standardised(s: DeviceState, rows: number[][]): number[][] | null {
+  if (!s.scaler || rows.length === 0) return null;
+  const scaler = Scaler.fromJSON(s.scaler);
+  return rows.map((x) => scaler.transform(x));
+}
+
+const seedOf = (id: string, n: number) => { let h = 2166136261 ^ n; for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 16777619); return h >>> 0; };
+
+export function spawnDeviceActor(parent: Ref<unknown>, deps: DeviceActorDeps): DeviceActor {
+  const { settings, pool, clock } = deps;
+
+  async function scoreRows(weights: string, xs: number[][]): Promise<Float32Array> {
+    return pool.use((m) => { m.setWeights(b64ToFloats(weights)); return m.score(xs); });
+  }
+
+  async function train(tell: (c: DeviceCommand) => void, s: DeviceState): Promise<void> {
+    const xs = standardised(s, s.window);
+    if (!xs || !s.model.weights || s.model.version === null) return;
+    const result = await pool.use(async (m) => {
+      m.setWeights(b64ToFloats(s.model.weights!));
+      const r = await m.train(xs, undefined, { ...deps.training, seed: seedOf(settings.deviceId, s.counters.trainings) });
+      const w = m.getWeights();
+      return { ...r, weights: w, scores: m.score(xs) };
+    });
+    if (!result.weights.every(Number.isFinite)) { deps.log.warn(`${settings.deviceId}: local training diverged (non-finite weights); keeping the model`); return; }
+    tell({
+      type: 'RecordTraining', baseVersion: s.model.version, weights: floatsToB64(result.weights), hash: hashWeights(result.weights),
+      loss: Number.isFinite(result.loss) ? result.loss : 0, samples: result.samples, threshold: modelThreshold(result.scores), now: clock(),
+    });
+  }
+
+  const dueForTraining = (s: DeviceState) => s.model.weights !== null && s.window.length >= settings.minTrainSamples;
+
+  return spawnEventSourced(parent, {
+    kind: 'device',
+    name: deps.actorName,
+    persistenceKey: `${deps.service}/device/${settings.deviceId}`,
+    decider: deviceDecider(settings),
+    decodeEvent: (d) => decodeOrThrow(DeviceEvent, d),
+    snapshotEvery: deps.snapshotEvery,
+    summarize: deviceSummary,
+    enrich: async (c, s) => {
+      if (c.type === 'ScoreBatch' && s.model.weights && s.featureNames && s.scaler) {
+        const xs = standardised(s, c.readings.map((r) => toVector(s.featureNames!, r.features)))!;
+        const scores = await scoreRows(s.model.weights, xs);
+        return { ...c, modelScores: Array.from(scores, (v) => (Number.isFinite(v) ? v : null)) };
+      }
+      if (c.type === 'ApplyGlobal' && c.threshold === null) {
+        const xs = standardised(s, s.window);
+        if (xs && xs.length >= settings.minTrainSamples) return { ...c, threshold: modelThreshold(await scoreRows(c.weights, xs)) };
+      }
+      return c;
+    },
+    outbox: (c, events) => {
+      const out: OutboxLike[] = [];
+      for (const e of events) {
+        if (e.type === 'ReadingsScored') {
+          for (const a of e.anomalies) out.push({ topic: deps.topics.anomalies, key: a.deviceId, value: encodeJson(Anomaly, a) });
+        }
+        if (e.type === 'LocalModelTrained' && e.sentForRound !== null && c.type === 'RecordTraining') {
+          const update: LocalModelUpdate = {
+            updateId: e.updateId!, clientId: settings.deviceId, round: e.sentForRound, baseVersion: e.baseVersion, sampleCount: e.samples,
+            weights: { dtype: 'float32', byteOrder: 'little', layers: deps.layers, data: e.weights }, metrics: { loss: e.loss }, sentAt: e.at,
+          };
+          out.push({ topic: deps.topics.localUpdates, key: settings.deviceId, value: encodeJson(LocalModelUpdate, update) });
+        }
+      }
+      return out;
+    },
+    effects: async (ctx, events, s) => {
+      for (const e of events) {
+        if (e.type === 'LocalModelTrained' && e.sentForRound !== null) deps.log.debug(`${settings.deviceId}: sent update for round ${e.sentForRound} (base ${e.baseVersion}, ${e.samples} samples, loss ${e.loss.toFixed(4)})`);
+      }
+      const trained = events.some((e) => e.type === 'ReadingsScored') && s.sinceTraining >= settings.trainEvery;
+      const joined = events.some((e) => e.type === 'RoundJoined') && s.round && s.model.version === s.round.baseVersion;
+      const applied = events.some((e) => e.type === 'GlobalModelApplied') && s.round && !s.round.sent && s.model.version === s.round.baseVersion;
+      if ((trained || joined || applied) && dueForTraining(s)) await train(ctx.tell, s);
+    },
+    policy: deps.policy,
+    supervisionLog: deps.supervisionLog,
+    registry: deps.registry,
+  });
+}

@@ -1,0 +1,142 @@
+/**
+ * The device decider: scores each reading with the z-score baseline (computed here, pure and
+ * deterministic) and records the model score the wiring computed; drops redelivered readings (offset at or
+ * below the last one applied for its partition); applies global models; joins rounds; records local
+ * trainings and, when a round is open on the same base version, sends the update (the event's outbox).
+ */
+import type { Anomaly } from '../../protocols/readings';
+import type { Decider } from '../runtime/decider';
+import type { DeviceCommand, DeviceEvent, IncomingReading, ScoredReading } from './device.events';
+import { initialDeviceState, type DeviceSettings, type DeviceState } from './device.state';
+import { Scaler } from './scaler';
+import { severityOf, ZScoreDetector } from './zscore';
+
+const after = (offset: string, last: string | undefined): boolean => last === undefined || BigInt(offset) > BigInt(last);
+
+export const toVector = (names: readonly string[], f: Readonly<Record<string, number>>): number[] => names.map((n) => f[n] ?? 0);
+export const toRecord = (names: readonly string[], x: readonly number[]): Record<string, number> => Object.fromEntries(names.map((n, i) => [n, x[i]!]));
+
+/** Readings not yet applied, in order (a batch may repeat an offset it already holds). */
+export function freshReadings(state: DeviceState, readings: readonly IncomingReading[]): IncomingReading[] {
+  const last = { ...state.lastOffsets };
+  const out: IncomingReading[] = [];
+  for (const r of readings) {
+    if (!after(r.offset, last[r.partition])) continue;
+    last[r.partition] = r.offset;
+    out.push(r);
+  }
+  return out;
+}
+
+function scoreBatch(settings: DeviceSettings, state: DeviceState, c: Extract<DeviceCommand, { type: 'ScoreBatch' }>): DeviceEvent[] {
+  const events: DeviceEvent[] = [];
+  let names = state.featureNames;
+  if (!names) {
+    if (c.readings.length === 0) return [];
+    names = Object.keys(c.readings[0]!.features).sort();
+    events.push({ type: 'FeaturesFixed', featureNames: names });
+  }
+  const fresh = freshReadings(state, c.readings);
+  const duplicates = c.readings.length - fresh.length;
+  if (fresh.length === 0) return duplicates ? [...events, { type: 'ReadingsScored', readings: [], anomalies: [], duplicates, at: c.now }] : events;
+  const detector = ZScoreDetector.fromJSON(state.zscore);
+  const scores = new Map(c.readings.map((r, i) => [r.readingId, c.modelScores?.[i] ?? null]));
+  const readings: ScoredReading[] = [];
+  const anomalies: Anomaly[] = [];
+  for (const r of fresh) {
+    const x = toVector(names, r.features);
+    const zr = detector.observe(toRecord(names, x));
+    const m = scores.get(r.readingId) ?? null;
+    readings.push({ readingId: r.readingId, ts: r.ts, partition: r.partition, offset: r.offset, x, label: r.label, z: zr.score, m });
+    if (zr.score !== null && zr.severity) {
+      anomalies.push({ deviceId: settings.deviceId, readingId: r.readingId, ts: r.ts, score: zr.score, threshold: settings.zscore.threshold, detector: 'zscore', modelVersion: null, severity: zr.severity });
+    }
+    const t = state.model.threshold;
+    const sev = m !== null && t !== null && t > 0 ? severityOf(m, t) : null;
+    if (m !== null && t !== null && sev) {
+      anomalies.push({ deviceId: settings.deviceId, readingId: r.readingId, ts: r.ts, score: m, threshold: t, detector: 'autoencoder', modelVersion: state.model.version, severity: sev });
+    }
+  }
+  return [...events, { type: 'ReadingsScored', readings, anomalies, duplicates, at: c.now }];
+}
+
+export function decideDevice(settings: DeviceSettings) {
+  return (c: DeviceCommand, s: DeviceState): DeviceEvent[] => {
+    switch (c.type) {
+      case 'ScoreBatch':
+        return scoreBatch(settings, s, c);
+      case 'ApplyGlobal':
+        if (s.model.version !== null && c.version <= s.model.version) return [];
+        return [{ type: 'GlobalModelApplied', version: c.version, hash: c.hash, weights: c.weights, threshold: c.threshold, at: c.now }];
+      case 'JoinRound':
+        if (s.round && c.round <= s.round.round) return [];
+        return [{ type: 'RoundJoined', round: c.round, baseVersion: c.baseVersion, deadline: c.deadline, at: c.now }];
+      case 'RecordTraining': {
+        const open = s.round && !s.round.sent && s.round.baseVersion === c.baseVersion && c.now <= s.round.deadline ? s.round.round : null;
+        return [{
+          type: 'LocalModelTrained', baseVersion: c.baseVersion, weights: c.weights, hash: c.hash, loss: c.loss, samples: c.samples, threshold: c.threshold,
+          sentForRound: open, updateId: open === null ? null : `${settings.deviceId}-r${open}-v${c.baseVersion}`, at: c.now,
+        }];
+      }
+      default: {
+        const never: never = c;
+        throw new Error(`unknown command ${JSON.stringify(never)}`);
+      }
+    }
+  };
+}
+
+export function evolveDevice(settings: DeviceSettings) {
+  return (s: DeviceState, e: DeviceEvent): DeviceState => {
+    switch (e.type) {
+      case 'FeaturesFixed':
+        return { ...s, featureNames: e.featureNames };
+      case 'ReadingsScored': {
+        if (e.readings.length === 0) return { ...s, counters: { ...s.counters, duplicates: s.counters.duplicates + e.duplicates } };
+        const scaler = s.scaler ? Scaler.fromJSON(s.scaler) : new Scaler(e.readings[0]!.x.length);
+        const detector = ZScoreDetector.fromJSON(s.zscore);
+        const names = s.featureNames ?? [];
+        const lastOffsets = { ...s.lastOffsets };
+        for (const r of e.readings) {
+          scaler.update(r.x);
+          detector.add(toRecord(names, r.x));
+          lastOffsets[r.partition] = r.offset;
+        }
+        const window = [...s.window, ...e.readings.map((r) => r.x)].slice(-settings.window);
+        const z = e.anomalies.filter((a) => a.detector === 'zscore').length;
+        return {
+          ...s,
+          seen: s.seen + e.readings.length,
+          lastOffsets,
+          scaler: scaler.toJSON(),
+          zscore: detector.toJSON(),
+          window,
+          sinceTraining: s.sinceTraining + e.readings.length,
+          counters: { ...s.counters, zscoreAnomalies: s.counters.zscoreAnomalies + z, modelAnomalies: s.counters.modelAnomalies + e.anomalies.length - z, duplicates: s.counters.duplicates + e.duplicates },
+        };
+      }
+      case 'GlobalModelApplied':
+        return { ...s, model: { version: e.version, hash: e.hash, weights: e.weights, source: 'global', threshold: e.threshold ?? s.model.threshold } };
+      case 'RoundJoined':
+        return { ...s, round: { round: e.round, baseVersion: e.baseVersion, deadline: e.deadline, sent: false } };
+      case 'LocalModelTrained':
+        return {
+          ...s,
+          sinceTraining: 0,
+          model: { version: e.baseVersion, hash: e.hash, weights: e.weights, source: 'local', threshold: e.threshold ?? s.model.threshold },
+          round: s.round && e.sentForRound === s.round.round ? { ...s.round, sent: true } : s.round,
+          counters: { ...s.counters, trainings: s.counters.trainings + 1, updatesSent: s.counters.updatesSent + (e.sentForRound === null ? 0 : 1) },
+        };
+      default: {
+        const never: never = e;
+        throw new Error(`unknown event ${JSON.stringify(never)}`);
+      }
+    }
+  };
+}
+
+export const deviceDecider = (settings: DeviceSettings): Decider<DeviceCommand, DeviceEvent, DeviceState> => ({
+  initialState: initialDeviceState(settings.deviceId, settings.zscore),
+  decide: decideDevice(settings),
+  evolve: evolveDevice(settings),
+});

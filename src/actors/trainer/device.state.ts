@@ -1,0 +1,56 @@
+/** A device actor's state (plain JSON: it is snapshotted as is). */
+import { ZSCORE_DEFAULTS, ZScoreDetector, type ZScoreConfig, type ZScoreSnapshot } from './zscore';
+import type { ScalerSnapshot } from './scaler';
+
+export interface DeviceSettings {
+  deviceId: string;
+  zscore: ZScoreConfig;
+  /** readings kept for local training */
+  window: number;
+  /** train after this many new readings */
+  trainEvery: number;
+  /** no training before the window holds this many readings */
+  minTrainSamples: number;
+  layersSignature: string;
+}
+
+export interface DeviceState {
+  deviceId: string;
+  featureNames: string[] | null;
+  seen: number;
+  /** last offset applied per partition (decimal strings), for dropping redelivered readings */
+  lastOffsets: Record<string, string>;
+  scaler: ScalerSnapshot | null;
+  zscore: ZScoreSnapshot;
+  window: number[][];
+  sinceTraining: number;
+  model: { version: number | null; hash: string | null; weights: string | null; source: 'global' | 'local' | null; threshold: number | null };
+  round: { round: number; baseVersion: number; deadline: number; sent: boolean } | null;
+  counters: { zscoreAnomalies: number; modelAnomalies: number; trainings: number; updatesSent: number; duplicates: number };
+}
+
+export const initialDeviceState = (deviceId: string, zscore: ZScoreConfig = ZSCORE_DEFAULTS): DeviceState => ({
+  deviceId,
+  featureNames: null,
+  seen: 0,
+  lastOffsets: {},
+  scaler: null,
+  zscore: new ZScoreDetector(zscore).toJSON(),
+  window: [],
+  sinceTraining: 0,
+  model: { version: null, hash: null, weights: null, source: null, threshold: null },
+  round: null,
+  counters: { zscoreAnomalies: 0, modelAnomalies: 0, trainings: 0, updatesSent: 0, duplicates: 0 },
+});
+
+export const deviceSummary = (s: DeviceState) => ({
+  deviceId: s.deviceId,
+  featureNames: s.featureNames,
+  seen: s.seen,
+  lastOffsets: s.lastOffsets,
+  windowSize: s.window.length,
+  sinceTraining: s.sinceTraining,
+  model: { version: s.model.version, hash: s.model.hash, source: s.model.source, threshold: s.model.threshold },
+  round: s.round,
+  counters: s.counters,
+});

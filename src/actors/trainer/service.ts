@@ -1,0 +1,188 @@
+/**
+ * The trainer service: one consumer group on `edge-iiot-stream` (run more processes to scale; Kafka moves
+ * partitions between them), one event-sourced actor per device, created on the device's first reading and
+ * recovered from the journal wherever it lands. Every process also follows `global-model-updates` (its own
+ * group) and passes each new global model and round to its devices.
+ */
+import os from 'node:os';
+import { isLeft } from 'fp-ts/Either';
+import type { Bus, BusMessage, Subscription } from '../../infra/bus/port';
+import { decodeOrDeadLetter } from '../../infra/bus/dead-letter';
+import type { InspectionRoute } from '../../infra/http/inspection-server';
+import type { Journal } from '../../infra/journal/port';
+import type { Logger } from '../../infra/log';
+import type { Config } from '../../config';
+import { decodeJson } from '../../protocols/codec';
+import { GlobalTopicMessage, type GlobalModel, type RoundNotice } from '../../protocols/models';
+import { SensorReading } from '../../protocols/readings';
+import { nactEngine } from '../runtime/journal-engine';
+import { startSystem, stop as stopActor, stopWhenIdle } from '../runtime/nact';
+import { ActorRegistry } from '../runtime/registry';
+import { restartWithBackoff } from '../runtime/supervision';
+import { journalSupervisionLog } from '../runtime/supervision-log';
+import { spawnDeviceActor, type DeviceActor } from './device.actor';
+import type { IncomingReading } from './device.events';
+import type { DeviceState } from './device.state';
+import { ModelPool } from './model-pool';
+
+export interface TrainerService {
+  registry: ActorRegistry;
+  routes: InspectionRoute[];
+  ready: Promise<void>;
+  devices(): string[];
+  stop(): Promise<void>;
+}
+
+export interface TrainerDeps {
+  config: Config;
+  journal: Journal;
+  bus: Bus;
+  log: Logger;
+  clock?: () => number;
+  service?: string;
+  /** this process's name in logs and in its Kafka journal writer id (TRAINER_ID, default host-pid) */
+  instanceId?: string;
+}
+
+const actorName = (deviceId: string) => `device-${deviceId.replace(/[^a-z0-9-_.]/gi, '_')}`;
+const sameLayers = (a: ReadonlyArray<{ name: string; shape: readonly number[] }>, b: ReadonlyArray<{ name: string; shape: readonly number[] }>) =>
+  a.length === b.length && a.every((l, i) => l.name === b[i]!.name && l.shape.join('x') === b[i]!.shape.join('x'));
+
+export async function startTrainer(deps: TrainerDeps): Promise<TrainerService> {
+  const { config, journal, bus, log } = deps;
+  const service = deps.service ?? 'trainer';
+  const clock = deps.clock ?? Date.now;
+  const instance = deps.instanceId ?? `${os.hostname()}-${process.pid}`;
+  const registry = new ActorRegistry();
+  const supervisionLog = journalSupervisionLog(journal, service, log.child('supervision'));
+  const pool = new ModelPool(config.model.spec, config.model.seed);
+  const runtime = await pool.init();
+  log.info(`TensorFlow.js backend: ${runtime.backend} (simd ${runtime.simd}, threads ${runtime.threads})`);
+  const system = startSystem(service, nactEngine(journal, { onSnapshot: (key, seq) => registry.snapshotAt(key, seq) }));
+  await bus.ensureTopics([
+    { topic: config.topics.readings, partitions: 6 },
+    { topic: config.topics.anomalies, partitions: 3 },
+    { topic: config.topics.localUpdates, partitions: 3 },
+    { topic: config.topics.globalModels, partitions: 1 },
+    { topic: config.topics.deadLetters, partitions: 1 },
+  ]);
+
+  const devices = new Map<string, { actor: DeviceActor; partition: number }>();
+  let latestModel: GlobalModel | null = null;
+  let latestNotice: RoundNotice | null = null;
+
+  const applyTo = (actor: DeviceActor) => {
+    const now = clock();
+    const m = latestNotice && (!latestModel || latestNotice.model.version >= latestModel.version) ? latestNotice.model : latestModel;
+    if (m) actor.tell({ type: 'ApplyGlobal', version: m.version, hash: m.hash, weights: m.weights.data, threshold: null, now });
+    if (latestNotice) actor.tell({ type: 'JoinRound', round: latestNotice.round, baseVersion: latestNotice.baseVersion, deadline: latestNotice.deadline, now });
+  };
+
+  const device = (deviceId: string, partition: number): DeviceActor => {
+    const known = devices.get(deviceId);
+    if (known) { known.partition = partition; return known.actor; }
+    const actor = spawnDeviceActor(system, {
+      service, actorName: actorName(deviceId), layers: config.model.layers, pool, topics: config.topics, log: log.child(deviceId), clock,
+      settings: { deviceId, zscore: config.trainer.zscore, window: config.trainer.window, trainEvery: config.trainer.trainEvery, minTrainSamples: config.trainer.minTrainSamples, layersSignature: '' },
+      training: { epochs: config.trainer.epochs, batchSize: config.trainer.batchSize, learningRate: config.trainer.learningRate },
+      registry, supervisionLog, policy: restartWithBackoff(), snapshotEvery: config.snapshotEvery,
+    });
+    devices.set(deviceId, { actor, partition });
+    applyTo(actor);
+    return actor;
+  };
+
+  const counts = { readings: 0, deadLettered: 0, batches: 0, globalModels: 0, rounds: 0 };
+  const ingestPath = `${service}/ingest`;
+  registry.register(ingestPath, 'consumer', null);
+
+  async function handleReadings(messages: readonly BusMessage[]): Promise<void> {
+    const byDevice = new Map<string, { partition: number; readings: IncomingReading[] }>();
+    for (const m of messages) {
+      const r = await decodeOrDeadLetter(bus, service, SensorReading, m, config.topics.deadLetters);
+      if (!r) { counts.deadLettered++; continue; }
+      counts.readings++;
+      const entry = byDevice.get(r.deviceId) ?? { partition: m.partition, readings: [] };
+      entry.readings.push({ readingId: r.readingId, ts: r.ts, partition: m.partition, offset: m.offset, features: r.features, label: typeof r.label === 'number' ? r.label : null });
+      byDevice.set(r.deviceId, entry);
+    }
+    await Promise.all([...byDevice].map(([id, e]) => device(id, e.partition).ask({ type: 'ScoreBatch', readings: e.readings, modelScores: null, now: clock() }, 300_000)));
+    counts.batches++;
+    registry.update(ingestPath, { status: 'running' }, { ...counts, devices: devices.size });
+  }
+
+  function handleGlobal(m: BusMessage): void {
+    const d = decodeJson(GlobalTopicMessage, m.value);
+    if (isLeft(d)) { log.warn(`ignoring a message on ${m.topic} at ${m.partition}/${m.offset}: ${d.left}`); return; }
+    const msg = d.right;
+    const model = msg.kind === 'global-model' ? msg : msg.model;
+    if (!sameLayers(model.weights.layers, config.model.layers)) {
+      log.error(`global model v${model.version} has layers that do not match MODEL_SPEC; ignoring it`);
+      return;
+    }
+    if (msg.kind === 'global-model') {
+      if (latestModel && msg.version <= latestModel.version) return;
+      latestModel = msg;
+      counts.globalModels++;
+    } else {
+      if (latestNotice && msg.round <= latestNotice.round) return;
+      latestNotice = msg;
+      counts.rounds++;
+    }
+    for (const { actor } of devices.values()) applyTo(actor);
+  }
+
+  let readingsSub: Subscription | undefined;
+  let globalSub: Subscription | undefined;
+  const ready = (async () => {
+    globalSub = await bus.subscribe({
+      groupId: `${config.topicPrefix}flead-trainer-global-${instance}`,
+      topics: [config.topics.globalModels],
+      fromBeginning: true,
+      eachBatch: async (ms) => { for (const m of ms) handleGlobal(m); },
+    });
+    readingsSub = await bus.subscribe({
+      groupId: `${config.topicPrefix}flead-trainer`,
+      topics: [config.topics.readings],
+      fromBeginning: true,
+      eachBatch: handleReadings,
+      onAssignment: (assigned) => {
+        const mine = new Set(assigned.filter((a) => a.topic === config.topics.readings).map((a) => a.partition));
+        for (const [id, d] of devices) {
+          if (!mine.has(d.partition)) { stopActor(d.actor.ref); registry.remove(d.actor.path); devices.delete(id); }
+        }
+        log.info(`partitions of ${config.topics.readings}: [${[...mine].sort((a, b) => a - b).join(', ')}]; ${devices.size} device actors kept`);
+      },
+    });
+    registry.update(ingestPath, { status: 'running' }, { ...counts, devices: devices.size });
+  })();
+
+  const state = (id: string) => registry.get(devices.get(id)?.actor.path ?? '')?.state as ReturnType<typeof import('./device.state').deviceSummary> | undefined;
+  const routes: InspectionRoute[] = [
+    { pattern: '/health', handler: () => {
+      const bad = registry.list().filter((a) => a.status === 'crashed' || a.status === 'stopped');
+      return { status: bad.length ? 'degraded' : 'ok', service, instance, profile: config.profile, journal: journal.describe, bus: bus.describe, tf: { backend: runtime.backend, simd: runtime.simd, threads: runtime.threads }, devices: devices.size, latestGlobalVersion: latestModel?.version ?? latestNotice?.baseVersion ?? null, latestRound: latestNotice?.round ?? null, problems: bad.map((a) => `${a.path} is ${a.status}`) };
+    } },
+    { pattern: '/actors', handler: () => registry.list() },
+    { pattern: '/actors/*path', handler: (p) => registry.get(p.path!), notFound: (p) => `no actor at path ${p.path}` },
+    { pattern: '/devices', handler: () => [...devices.keys()].sort().map((id) => state(id)) },
+    { pattern: '/devices/:id', handler: (p) => state(p.id!), notFound: (p) => `no device ${p.id} in this trainer process` },
+    { pattern: '/supervision', handler: () => supervisionLog.recent() },
+  ];
+
+  return {
+    registry,
+    routes,
+    ready,
+    devices: () => [...devices.keys()].sort(),
+    async stop() {
+      await ready.catch(() => undefined);
+      await readingsSub?.stop();
+      await globalSub?.stop();
+      await stopWhenIdle([...devices.values()].map((d) => d.actor.ref));
+      pool.dispose();
+    },
+  };
+}
+
+export type { DeviceState };
