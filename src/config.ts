@@ -32,7 +32,9 @@ export const defaults = {
   PRODUCER_DEVICE_RATE: 'unlimited',
   PRODUCER_BATCH_SIZE: '500',
   PRODUCER_LINGER_MS: '100',
+  MODEL_FEATURES: '',
   TRAIN_EVERY: '200',
+  TRAIN_INTERVAL_MS: '60000',
   TRAIN_WINDOW: '500',
   TRAIN_MIN_SAMPLES: '50',
   TRAIN_EPOCHS: '5',
@@ -56,9 +58,10 @@ export interface Config {
   inspect: { host: string; port: number };
   round: { quorum: number; minUpdates: number; deadlineMs: number; intervalMs: number; maxUpdateBytes: number };
   strategy: { name: 'fedavg' | 'median' | 'trimmed-mean'; trimRatio: number | null };
-  model: { spec: ModelSpec; layers: LayerShape[]; seed: number };
+  /** features: fixed order (MODEL_FEATURES), or null = each device's first reading's keys, sorted */
+  model: { spec: ModelSpec; layers: LayerShape[]; seed: number; features: string[] | null };
   trainer: {
-    trainEvery: number; window: number; minTrainSamples: number; epochs: number; batchSize: number; learningRate: number;
+    trainEvery: number; trainIntervalMs: number; window: number; minTrainSamples: number; epochs: number; batchSize: number; learningRate: number;
     zscore: { window: number; threshold: number; critical: number; minSamples: number };
   };
   snapshotEvery: number;
@@ -128,6 +131,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   };
   const trainer = {
     trainEvery: take(int(e, 'TRAIN_EVERY', 1), 1),
+    trainIntervalMs: take(int(e, 'TRAIN_INTERVAL_MS', 1), 60_000),
     window: take(int(e, 'TRAIN_WINDOW', 2), 2),
     minTrainSamples: take(int(e, 'TRAIN_MIN_SAMPLES', 1), 1),
     epochs: take(int(e, 'TRAIN_EPOCHS', 1), 1),
@@ -135,6 +139,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     learningRate: positive('TRAIN_LEARNING_RATE'),
     zscore: { window: take(int(e, 'ZSCORE_WINDOW', 2), 2), threshold: positive('ZSCORE_THRESHOLD'), critical: positive('ZSCORE_CRITICAL'), minSamples: take(int(e, 'ZSCORE_MIN_SAMPLES', 2), 2) },
   };
+  const features = get('MODEL_FEATURES').split(',').map((f) => f.trim()).filter(Boolean);
+  if (features.length && layers.length && features.length !== spec.inputs) errors.push(`MODEL_FEATURES names ${features.length} features but MODEL_SPEC has ${spec.inputs} inputs`);
   if (trainer.minTrainSamples > trainer.window) errors.push(`TRAIN_MIN_SAMPLES (${trainer.minTrainSamples}) cannot exceed TRAIN_WINDOW (${trainer.window}): no training would ever start`);
   if (trainer.zscore.minSamples > trainer.zscore.window) errors.push(`ZSCORE_MIN_SAMPLES (${trainer.zscore.minSamples}) cannot exceed ZSCORE_WINDOW (${trainer.zscore.window})`);
   if (trainer.zscore.critical < trainer.zscore.threshold) errors.push(`ZSCORE_CRITICAL (${trainer.zscore.critical}) must be at least ZSCORE_THRESHOLD (${trainer.zscore.threshold})`);
@@ -153,7 +159,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     inspect: { host: get('INSPECT_HOST'), port },
     round: { quorum, minUpdates, deadlineMs, intervalMs, maxUpdateBytes },
     strategy: { name: strategyName, trimRatio: strategyName === 'trimmed-mean' ? trim : null },
-    model: { spec, layers, seed },
+    model: { spec, layers, seed, features: features.length ? features : null },
     trainer,
     snapshotEvery,
     producer: { dataset, datasetPath: get('DATASET_PATH'), rate: producerRate, deviceRate, batchSize, lingerMs },

@@ -42,7 +42,17 @@ const pct = (x: number) => x.toFixed(3);
 
 export async function runEmbedded(values: Record<string, unknown>, envConfig: Config): Promise<number> {
   const dataset = values.dataset as 'wsn' | 'generated';
+  // Generated Edge-IIoTset rows carry many features and labels: one planning pass fixes the feature order for
+  // every device (so all models have the same shape), and the model is a binary classifier on the labels.
+  let modelOverrides: { MODEL_FEATURES?: string; MODEL_SPEC?: string } = {};
+  if (dataset === 'generated' && !process.env.MODEL_SPEC) {
+    const probe = datasetFor({ ...envConfig, producer: { ...envConfig.producer, dataset: 'generated' } }, values);
+    for await (const _ of probe.rows()) { /* learn the one-hot vocabulary */ }
+    const names = [...probe.featureNames];
+    modelOverrides = { MODEL_FEATURES: names.join(','), MODEL_SPEC: JSON.stringify({ kind: 'classifier', inputs: names.length, hidden: [32, 16], classes: 2 }) };
+  }
   const decoded = loadConfig(process.env, {
+    ...modelOverrides,
     FLEAD_PROFILE: 'embedded',
     DATASET: dataset,
     PRODUCER_RATE: values.rate as string,
@@ -51,7 +61,6 @@ export async function runEmbedded(values: Record<string, unknown>, envConfig: Co
     ROUND_MIN_UPDATES: process.env.ROUND_MIN_UPDATES ?? '2',
     ROUND_DEADLINE_MS: process.env.ROUND_DEADLINE_MS ?? '15000',
     ROUND_INTERVAL_MS: process.env.ROUND_INTERVAL_MS ?? '200',
-    MODEL_SPEC: process.env.MODEL_SPEC ?? (dataset === 'wsn' ? undefined : undefined),
     INSPECT_PORT: String(envConfig.inspect.port),
   });
   if (isLeft(decoded)) { process.stderr.write(`flead embedded: configuration error: ${decoded.left}\n`); return 2; }
@@ -93,7 +102,7 @@ export async function runEmbedded(values: Record<string, unknown>, envConfig: Co
   }
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);
-  const table = evaluation.table();
+  const table = evaluation.table(['zscore', config.model.spec.kind]);
   const s = roundState();
   await producer.stop();
   await trainer.stop();

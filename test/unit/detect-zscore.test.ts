@@ -222,6 +222,14 @@ Json('a partly filled window round-trips too', () => {
   assert.equal(restored.toJSON().features['t']!.values, [3, 1, 4, 1, 5, 9]);
 });
 
+Json('a constant feature longer than the window still snapshots and restores (run capped at the window)', () => {
+  const d = new ZScoreDetector({ window: 10, threshold: 2.5, critical: 5, minSamples: 3 });
+  for (let i = 0; i < 25; i++) d.observe({ a: 0, b: i });
+  const restored = ZScoreDetector.fromJSON(JSON.parse(JSON.stringify(d.toJSON())));
+  assert.equal(restored.toJSON(), d.toJSON());
+  assert.is(restored.score({ a: 0, b: 25 }).z.a, undefined, 'std 0: the constant feature is skipped');
+});
+
 Json('a malformed snapshot is refused with a sentence', () => {
   const good = filled(EIGHT).toJSON();
   assert.throws(() => ZScoreDetector.fromJSON({ ...good, version: 2 }), /z-score snapshot: .*at version: expected 1, got 2/);

@@ -63,18 +63,23 @@ export function spawnDeviceActor(parent: Ref<unknown>, deps: DeviceActorDeps): D
   async function train(tell: (c: DeviceCommand) => void, s: DeviceState): Promise<void> {
     const xs = standardised(s, s.window);
     if (!xs || !s.model.weights || s.model.version === null) return;
+    const labels = settings.modelKind === 'classifier' ? s.windowLabels.map((l) => (l === null ? null : l > 0 ? 1 : 0)) : null;
+    if (labels && labels.some((l) => l === null)) return; // classifier mode trains on labelled readings only
     const result = await pool.use(async (m) => {
       m.setWeights(b64ToFloats(s.model.weights!));
-      const r = await m.train(xs, undefined, { ...deps.training, seed: seedOf(settings.deviceId, s.counters.trainings) });
+      const r = await m.train(xs, labels ? (labels as number[]) : undefined, { ...deps.training, seed: seedOf(settings.deviceId, s.counters.trainings) });
       const w = m.getWeights();
       return { ...r, weights: w, scores: m.score(xs) };
     });
     if (!result.weights.every(Number.isFinite)) { deps.log.warn(`${settings.deviceId}: local training diverged (non-finite weights); keeping the model`); return; }
     tell({
       type: 'RecordTraining', baseVersion: s.model.version, weights: floatsToB64(result.weights), hash: hashWeights(result.weights),
-      loss: Number.isFinite(result.loss) ? result.loss : 0, samples: result.samples, threshold: modelThreshold(result.scores), now: clock(),
+      loss: Number.isFinite(result.loss) ? result.loss : 0, samples: result.samples, threshold: thresholdOf(result.scores), now: clock(),
     });
   }
+
+  /** autoencoder: a quantile of the training window's reconstruction errors; classifier: probability 0.5 */
+  const thresholdOf = (scores: ArrayLike<number>): number | null => (settings.modelKind === 'classifier' ? 0.5 : modelThreshold(scores));
 
   const dueForTraining = (s: DeviceState) => s.model.weights !== null && s.window.length >= settings.minTrainSamples;
 
@@ -94,7 +99,7 @@ export function spawnDeviceActor(parent: Ref<unknown>, deps: DeviceActorDeps): D
       }
       if (c.type === 'ApplyGlobal' && c.threshold === null) {
         const xs = standardised(s, s.window);
-        if (xs && xs.length >= settings.minTrainSamples) return { ...c, threshold: modelThreshold(await scoreRows(c.weights, xs)) };
+        if (xs && xs.length >= settings.minTrainSamples) return { ...c, threshold: thresholdOf(await scoreRows(c.weights, xs)) };
       }
       return c;
     },
@@ -118,7 +123,8 @@ export function spawnDeviceActor(parent: Ref<unknown>, deps: DeviceActorDeps): D
       for (const e of events) {
         if (e.type === 'LocalModelTrained' && e.sentForRound !== null) deps.log.debug(`${settings.deviceId}: sent update for round ${e.sentForRound} (base ${e.baseVersion}, ${e.samples} samples, loss ${e.loss.toFixed(4)})`);
       }
-      const trained = events.some((e) => e.type === 'ReadingsScored') && s.sinceTraining >= settings.trainEvery;
+      const fresh = events.some((e) => e.type === 'ReadingsScored') && s.sinceTraining > 0;
+      const trained = fresh && (s.sinceTraining >= settings.trainEvery || (s.lastTrainedAt !== null && clock() - s.lastTrainedAt >= settings.trainIntervalMs));
       const joined = events.some((e) => e.type === 'RoundJoined') && s.round && s.model.version === s.round.baseVersion;
       const applied = events.some((e) => e.type === 'GlobalModelApplied') && s.round && !s.round.sent && s.model.version === s.round.baseVersion;
       if ((trained || joined || applied) && dueForTraining(s)) await train(ctx.tell, s);

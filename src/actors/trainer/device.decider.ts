@@ -33,7 +33,7 @@ function scoreBatch(settings: DeviceSettings, state: DeviceState, c: Extract<Dev
   let names = state.featureNames;
   if (!names) {
     if (c.readings.length === 0) return [];
-    names = Object.keys(c.readings[0]!.features).sort();
+    names = settings.features ?? Object.keys(c.readings[0]!.features).sort();
     events.push({ type: 'FeaturesFixed', featureNames: names });
   }
   const fresh = freshReadings(state, c.readings);
@@ -54,7 +54,7 @@ function scoreBatch(settings: DeviceSettings, state: DeviceState, c: Extract<Dev
     const t = state.model.threshold;
     const sev = m !== null && t !== null && t > 0 ? severityOf(m, t) : null;
     if (m !== null && t !== null && sev) {
-      anomalies.push({ deviceId: settings.deviceId, readingId: r.readingId, ts: r.ts, score: m, threshold: t, detector: 'autoencoder', modelVersion: state.model.version, severity: sev });
+      anomalies.push({ deviceId: settings.deviceId, readingId: r.readingId, ts: r.ts, score: m, threshold: t, detector: settings.modelKind, modelVersion: state.model.version, severity: sev });
     }
   }
   return [...events, { type: 'ReadingsScored', readings, anomalies, duplicates, at: c.now }];
@@ -103,6 +103,7 @@ export function evolveDevice(settings: DeviceSettings) {
           lastOffsets[r.partition] = r.offset;
         }
         const window = [...s.window, ...e.readings.map((r) => r.x)].slice(-settings.window);
+        const windowLabels = [...s.windowLabels, ...e.readings.map((r) => r.label)].slice(-settings.window);
         const z = e.anomalies.filter((a) => a.detector === 'zscore').length;
         return {
           ...s,
@@ -111,6 +112,7 @@ export function evolveDevice(settings: DeviceSettings) {
           scaler: scaler.toJSON(),
           zscore: detector.toJSON(),
           window,
+          windowLabels,
           sinceTraining: s.sinceTraining + e.readings.length,
           counters: { ...s.counters, zscoreAnomalies: s.counters.zscoreAnomalies + z, modelAnomalies: s.counters.modelAnomalies + e.anomalies.length - z, duplicates: s.counters.duplicates + e.duplicates },
         };
@@ -123,6 +125,7 @@ export function evolveDevice(settings: DeviceSettings) {
         return {
           ...s,
           sinceTraining: 0,
+          lastTrainedAt: e.at,
           model: { version: e.baseVersion, hash: e.hash, weights: e.weights, source: 'local', threshold: e.threshold ?? s.model.threshold },
           round: s.round && e.sentForRound === s.round.round ? { ...s.round, sent: true } : s.round,
           counters: { ...s.counters, trainings: s.counters.trainings + 1, updatesSent: s.counters.updatesSent + (e.sentForRound === null ? 0 : 1) },

@@ -11,7 +11,12 @@ export interface DeviceSettings {
   trainEvery: number;
   /** no training before the window holds this many readings */
   minTrainSamples: number;
-  layersSignature: string;
+  /** train at least this often (when new readings arrived) */
+  trainIntervalMs: number;
+  /** fixed feature order, or null: the sorted keys of the device's first reading */
+  features: string[] | null;
+  /** 'classifier' trains on the readings' labels; 'autoencoder' on the readings alone */
+  modelKind: 'autoencoder' | 'classifier';
 }
 
 export interface DeviceState {
@@ -23,7 +28,10 @@ export interface DeviceState {
   scaler: ScalerSnapshot | null;
   zscore: ZScoreSnapshot;
   window: number[][];
+  /** labels of the window's readings (classifier mode), null when unlabelled */
+  windowLabels: Array<number | null>;
   sinceTraining: number;
+  lastTrainedAt: number | null;
   model: { version: number | null; hash: string | null; weights: string | null; source: 'global' | 'local' | null; threshold: number | null };
   round: { round: number; baseVersion: number; deadline: number; sent: boolean } | null;
   counters: { zscoreAnomalies: number; modelAnomalies: number; trainings: number; updatesSent: number; duplicates: number };
@@ -37,7 +45,9 @@ export const initialDeviceState = (deviceId: string, zscore: ZScoreConfig = ZSCO
   scaler: null,
   zscore: new ZScoreDetector(zscore).toJSON(),
   window: [],
+  windowLabels: [],
   sinceTraining: 0,
+  lastTrainedAt: null,
   model: { version: null, hash: null, weights: null, source: null, threshold: null },
   round: null,
   counters: { zscoreAnomalies: 0, modelAnomalies: 0, trainings: 0, updatesSent: 0, duplicates: 0 },
@@ -50,6 +60,7 @@ export const deviceSummary = (s: DeviceState) => ({
   lastOffsets: s.lastOffsets,
   windowSize: s.window.length,
   sinceTraining: s.sinceTraining,
+  lastTrainedAt: s.lastTrainedAt,
   model: { version: s.model.version, hash: s.model.hash, source: s.model.source, threshold: s.model.threshold },
   round: s.round,
   counters: s.counters,

@@ -107,7 +107,8 @@ class Rolling {
   }
 
   add(x: number): void {
-    this.run = this.count > 0 && x === this.newest() ? this.run + 1 : 1;
+    // the run of equal newest values never exceeds the window (older equal values have left it)
+    this.run = this.count > 0 && x === this.newest() ? Math.min(this.run + 1, this.size) : 1;
     if (this.count < this.size) {
       this.ring[this.head] = x;
       this.count++;
