@@ -33,6 +33,9 @@ export const defaults = {
   PRODUCER_BATCH_SIZE: '500',
   PRODUCER_LINGER_MS: '100',
   MODEL_FEATURES: '',
+  FEATURE_TRANSFORM: 'raw',
+  RESIDUAL_WINDOW: '120',
+  THRESHOLD_QUANTILE: '0.99',
   TRAIN_EVERY: '200',
   TRAIN_INTERVAL_MS: '60000',
   TRAIN_WINDOW: '500',
@@ -61,6 +64,7 @@ export interface Config {
   /** features: fixed order (MODEL_FEATURES), or null = each device's first reading's keys, sorted */
   model: { spec: ModelSpec; layers: LayerShape[]; seed: number; features: string[] | null };
   trainer: {
+    transform: 'raw' | 'residual'; residualWindow: number; thresholdQuantile: number;
     trainEvery: number; trainIntervalMs: number; window: number; minTrainSamples: number; epochs: number; batchSize: number; learningRate: number;
     zscore: { window: number; threshold: number; critical: number; minSamples: number };
   };
@@ -130,6 +134,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     return n;
   };
   const trainer = {
+    transform: take(oneOf(e, 'FEATURE_TRANSFORM', ['raw', 'residual'] as const), 'raw'),
+    residualWindow: take(int(e, 'RESIDUAL_WINDOW', 2), 120),
+    thresholdQuantile: positive('THRESHOLD_QUANTILE'),
     trainEvery: take(int(e, 'TRAIN_EVERY', 1), 1),
     trainIntervalMs: take(int(e, 'TRAIN_INTERVAL_MS', 1), 60_000),
     window: take(int(e, 'TRAIN_WINDOW', 2), 2),
@@ -141,6 +148,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   };
   const features = get('MODEL_FEATURES').split(',').map((f) => f.trim()).filter(Boolean);
   if (features.length && layers.length && features.length !== spec.inputs) errors.push(`MODEL_FEATURES names ${features.length} features but MODEL_SPEC has ${spec.inputs} inputs`);
+  if (trainer.thresholdQuantile > 1) errors.push(`THRESHOLD_QUANTILE must be in (0, 1], got ${trainer.thresholdQuantile}`);
   if (trainer.minTrainSamples > trainer.window) errors.push(`TRAIN_MIN_SAMPLES (${trainer.minTrainSamples}) cannot exceed TRAIN_WINDOW (${trainer.window}): no training would ever start`);
   if (trainer.zscore.minSamples > trainer.zscore.window) errors.push(`ZSCORE_MIN_SAMPLES (${trainer.zscore.minSamples}) cannot exceed ZSCORE_WINDOW (${trainer.zscore.window})`);
   if (trainer.zscore.critical < trainer.zscore.threshold) errors.push(`ZSCORE_CRITICAL (${trainer.zscore.critical}) must be at least ZSCORE_THRESHOLD (${trainer.zscore.threshold})`);

@@ -36,6 +36,7 @@ Defaults('an empty environment gives the documented defaults', () => {
     strategy: { name: 'fedavg', trimRatio: null },
     model: {
       spec: { kind: 'autoencoder', inputs: 2, hidden: [8, 3, 8] },
+      features: null,
       layers: [
         { name: 'dense_1/kernel', shape: [2, 8] }, { name: 'dense_1/bias', shape: [8] },
         { name: 'dense_2/kernel', shape: [8, 3] }, { name: 'dense_2/bias', shape: [3] },
@@ -45,7 +46,8 @@ Defaults('an empty environment gives the documented defaults', () => {
       seed: 42,
     },
     trainer: {
-      trainEvery: 200, window: 500, minTrainSamples: 50, epochs: 5, batchSize: 32, learningRate: 0.01,
+      transform: 'raw', residualWindow: 120, thresholdQuantile: 0.99,
+      trainEvery: 200, trainIntervalMs: 60_000, window: 500, minTrainSamples: 50, epochs: 5, batchSize: 32, learningRate: 0.01,
       zscore: { window: 100, threshold: 2.5, critical: 5, minSamples: 30 },
     },
     snapshotEvery: 100,

@@ -15,7 +15,8 @@ import type { OutboxLike, Ref } from '../runtime/nact';
 import type { ActorRegistry } from '../runtime/registry';
 import type { RestartPolicy } from '../runtime/supervision';
 import type { SupervisionLog } from '../runtime/supervision-log';
-import { deviceDecider, toVector } from './device.decider';
+import { deviceDecider, toRecord, toVector } from './device.decider';
+import { residuals } from '../evaluation/evaluate';
 import { DeviceEvent, type DeviceCommand } from './device.events';
 import { deviceSummary, type DeviceSettings, type DeviceState } from './device.state';
 import type { ModelPool } from './model-pool';
@@ -38,6 +39,11 @@ export interface DeviceActorDeps {
   policy: RestartPolicy;
   snapshotEvery: number;
   actorName: string;
+  /** model inputs: 'raw' (standardised features) or 'residual' (minus the median of the previous readings) */
+  transform: 'raw' | 'residual';
+  residualWindow: number;
+  /** autoencoder threshold: this quantile of the training window's reconstruction errors */
+  thresholdQuantile: number;
 }
 
 export type DeviceActor = EventSourcedRef<DeviceCommand, DeviceEvent>;
@@ -45,10 +51,29 @@ export type DeviceActor = EventSourcedRef<DeviceCommand, DeviceEvent>;
 const b64ToFloats = (b64: string): Float32Array => fromLittleEndianBytes(Buffer.from(b64, 'base64'));
 const floatsToB64 = (w: Float32Array): string => Buffer.from(toLittleEndianBytes(w)).toString('base64');
 
-function standardised(s: DeviceState, rows: number[][]): number[][] | null {
-  if (!s.scaler || rows.length === 0) return null;
-  const scaler = Scaler.fromJSON(s.scaler);
-  return rows.map((x) => scaler.transform(x));
+/** Residuals: each feature minus the median of the device's previous `window` raw readings (causal). */
+function residualRows(history: readonly number[][], rows: readonly number[][], window: number): number[][] {
+  const names = (rows[0] ?? history[0] ?? []).map((_, i) => String(i));
+  const stream = [...history, ...rows].map((x) => toRecord(names, x));
+  const res = residuals(stream, names, window);
+  return res.slice(history.length).map((r) => names.map((n) => r[n]!));
+}
+
+/**
+ * The model's inputs for `rows` (readings after the window, or the window itself when `rows` is omitted):
+ * 'raw' = standardised with the device's running scaler; 'residual' = residuals, standardised with the
+ * statistics of the window's residuals. Null before the device has statistics.
+ */
+function modelInputs(s: DeviceState, transform: 'raw' | 'residual', window: number, rows?: number[][]): number[][] | null {
+  if (!s.scaler || s.window.length === 0) return null;
+  if (transform === 'raw') {
+    const scaler = Scaler.fromJSON(s.scaler);
+    return (rows ?? s.window).map((x) => scaler.transform(x));
+  }
+  const train = residualRows([], s.window, window);
+  const scaler = new Scaler(train[0]!.length);
+  for (const x of train) scaler.update(x);
+  return (rows ? residualRows(s.window, rows, window) : train).map((x) => scaler.transform(x));
 }
 
 const seedOf = (id: string, n: number) => { let h = 2166136261 ^ n; for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 16777619); return h >>> 0; };
@@ -61,7 +86,7 @@ export function spawnDeviceActor(parent: Ref<unknown>, deps: DeviceActorDeps): D
   }
 
   async function train(tell: (c: DeviceCommand) => void, s: DeviceState): Promise<void> {
-    const xs = standardised(s, s.window);
+    const xs = modelInputs(s, deps.transform, deps.residualWindow);
     if (!xs || !s.model.weights || s.model.version === null) return;
     const labels = settings.modelKind === 'classifier' ? s.windowLabels.map((l) => (l === null ? null : l > 0 ? 1 : 0)) : null;
     if (labels && labels.some((l) => l === null)) return; // classifier mode trains on labelled readings only
@@ -79,7 +104,7 @@ export function spawnDeviceActor(parent: Ref<unknown>, deps: DeviceActorDeps): D
   }
 
   /** autoencoder: a quantile of the training window's reconstruction errors; classifier: probability 0.5 */
-  const thresholdOf = (scores: ArrayLike<number>): number | null => (settings.modelKind === 'classifier' ? 0.5 : modelThreshold(scores));
+  const thresholdOf = (scores: ArrayLike<number>): number | null => (settings.modelKind === 'classifier' ? 0.5 : modelThreshold(scores, { kind: 'quantile', q: deps.thresholdQuantile }));
 
   const dueForTraining = (s: DeviceState) => s.model.weights !== null && s.window.length >= settings.minTrainSamples;
 
@@ -93,12 +118,12 @@ export function spawnDeviceActor(parent: Ref<unknown>, deps: DeviceActorDeps): D
     summarize: deviceSummary,
     enrich: async (c, s) => {
       if (c.type === 'ScoreBatch' && s.model.weights && s.featureNames && s.scaler) {
-        const xs = standardised(s, c.readings.map((r) => toVector(s.featureNames!, r.features)))!;
+        const xs = modelInputs(s, deps.transform, deps.residualWindow, c.readings.map((r) => toVector(s.featureNames!, r.features)))!;
         const scores = await scoreRows(s.model.weights, xs);
         return { ...c, modelScores: Array.from(scores, (v) => (Number.isFinite(v) ? v : null)) };
       }
       if (c.type === 'ApplyGlobal' && c.threshold === null) {
-        const xs = standardised(s, s.window);
+        const xs = modelInputs(s, deps.transform, deps.residualWindow);
         if (xs && xs.length >= settings.minTrainSamples) return { ...c, threshold: thresholdOf(await scoreRows(c.weights, xs)) };
       }
       return c;

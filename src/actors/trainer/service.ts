@@ -89,6 +89,7 @@ export async function startTrainer(deps: TrainerDeps): Promise<TrainerService> {
       },
       training: { epochs: config.trainer.epochs, batchSize: config.trainer.batchSize, learningRate: config.trainer.learningRate },
       registry, supervisionLog, policy: restartWithBackoff(), snapshotEvery: config.snapshotEvery,
+      transform: config.trainer.transform, residualWindow: config.trainer.residualWindow, thresholdQuantile: config.trainer.thresholdQuantile,
     });
     devices.set(deviceId, { actor, partition });
     applyTo(actor);
