@@ -1,17 +1,8 @@
 /** The initial global model (version 0): Glorot-uniform weights from a seeded PRNG, zero biases. */
 import { parameterCount, type LayerShape } from '../../protocols/weights';
+import { mulberry32 } from '../../infra/prng';
+export { mulberry32 };
 
-/** mulberry32: small, fast, deterministic. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export function initialWeights(layers: readonly LayerShape[], seed: number): Float32Array {
   const out = new Float32Array(parameterCount(layers));

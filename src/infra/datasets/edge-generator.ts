@@ -19,6 +19,8 @@ import { createWriteStream, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { csvLine } from './csv';
 import { EDGE_IIOTSET_CLASSES, EDGE_IIOTSET_HEADER, type EdgeClass, type EdgeColumn } from './edge-iiotset';
+import { mulberry32 } from '../prng';
+export { mulberry32 };
 
 export type EdgeAttack = Exclude<EdgeClass, 'Normal'>;
 export const EDGE_ATTACK_TYPES = EDGE_IIOTSET_CLASSES.filter((c): c is EdgeAttack => c !== 'Normal');
@@ -67,17 +69,6 @@ export interface EdgeGeneratedRecord {
   shifted: boolean;
 }
 
-/** mulberry32: a small seeded PRNG, uniform in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function check(opts: EdgeGeneratorOptions): void {
   const { rows, devices, attackFraction, seed } = opts;
