@@ -8,6 +8,9 @@
  * - actor-recovery: `latestSnapshot` + `read` of the tail for a key with 5 × `events` events (default
  *   1,000,000) and a snapshot 100 events before the end, on a freshly started engine; against replaying the
  *   whole key without the snapshot.
+ * - journal-group-commit: appends/s of 2,000 single-event appends to 200 keys issued concurrently (200 loops of
+ *   10 appends each, every loop awaiting its append before the next, like per-device actors), with group commit
+ *   (the default) against the same workload on an engine with `groupCommit: false` (one transaction each).
  * FLEAD_BENCH_EVENTS lowers `events` for a quick run.
  */
 import { randomBytes } from 'node:crypto';
@@ -44,6 +47,22 @@ async function count(j: Journal, key: string, afterSeq = 0): Promise<{ n: number
     n++;
   }
   return { n, ms: Date.now() - t0, last };
+}
+
+/** `loops` concurrent loops, each appending `perLoop` single-event appends to its own key; ms for all. */
+async function concurrentAppends(j: Journal, prefix: string, loops: number, perLoop: number): Promise<number> {
+  const t0 = Date.now();
+  await Promise.all(
+    Array.from({ length: loops }, async (_, d) => {
+      for (let seq = 1; seq <= perLoop; seq++) await j.append(`${prefix}/device-${d}`, seq, [ev(seq)]);
+    }),
+  );
+  const ms = Date.now() - t0;
+  for (const d of [0, loops - 1]) {
+    const got = await count(j, `${prefix}/device-${d}`);
+    if (got.n !== perLoop) throw new Error(`${prefix}/device-${d}: read ${got.n} of ${perLoop} events`);
+  }
+  return ms;
 }
 
 /** Raw kafkajs: a transactional producer sending the values the journal would send, in the same batches. */
@@ -115,7 +134,31 @@ export async function run(print: (line: string) => void): Promise<void> {
     const rawRate = events / (rawMs / 1000);
     print(`bench journal-replay: ${fmt(rate)} events/s (${fmt(rate / rawRate, 2)}x raw kafkajs consumer, ${fmt(rawRate)} events/s)`);
 
-    // (b) recovery of a long-lived actor
+    // (b) group commit: many actors appending one event at a time
+    {
+      const loops = 200;
+      const perLoop = 10;
+      const n = loops * perLoop;
+      const grouped = await createKafkaJournal({ brokers, writerId: `bench-group-${id}`, ...topics });
+      const single = await createKafkaJournal({ brokers, writerId: `bench-single-${id}`, ...topics, groupCommit: false });
+      try {
+        await concurrentAppends(grouped, 'bench/warm-group', 10, 2);
+        await concurrentAppends(single, 'bench/warm-single', 10, 2);
+        const t0 = grouped.stats().transactions;
+        const groupMs = await concurrentAppends(grouped, 'bench/group', loops, perLoop);
+        const txns = grouped.stats().transactions - t0;
+        const singleMs = await concurrentAppends(single, 'bench/single', loops, perLoop);
+        const rate = n / (groupMs / 1000);
+        const singleRate = n / (singleMs / 1000);
+        print(
+          `bench journal-group-commit: ${fmt(rate)} appends/s (${fmt(rate / singleRate, 1)}x one-transaction-per-append, ${fmt(singleRate)} appends/s; ${n} appends to ${loops} keys in ${txns} transactions)`,
+        );
+      } finally {
+        await Promise.all([grouped.close(), single.close()]);
+      }
+    }
+
+    // (c) recovery of a long-lived actor
     const actor = 'bench/actor';
     const writeMs = await appendMany(writer, actor, 1, recoveryEvents - tail);
     await writer.saveSnapshot({ key: actor, seq: recoveryEvents - tail, timestamp: Date.now(), schemaVersion: 1, data: { total: recoveryEvents - tail } });

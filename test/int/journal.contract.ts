@@ -39,7 +39,7 @@ const ev = (i: number, extra: Record<string, unknown> = {}): JournalEvent => ({
 });
 const evs = (from: number, to: number): JournalEvent[] => Array.from({ length: to - from + 1 }, (_, k) => ev(from + k));
 
-async function readAll(j: Journal, key: string, options?: ReadOptions): Promise<JournalEnvelope[]> {
+export async function readAll(j: Journal, key: string, options?: ReadOptions): Promise<JournalEnvelope[]> {
   const out: JournalEnvelope[] = [];
   for await (const e of j.read(key, options)) out.push(e);
   return out;
@@ -66,7 +66,7 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
  * Every message on topic, read by a fresh consumer group from the beginning: waits until at least `atLeast`
  * arrived, then `settleMs` longer, so that a duplicate would show too.
  */
-async function published(bus: Bus, topic: string, atLeast: number, settleMs = 300): Promise<BusMessage[]> {
+export async function published(bus: Bus, topic: string, atLeast: number, settleMs = 300): Promise<BusMessage[]> {
   const got: BusMessage[] = [];
   const sub = await bus.subscribe({
     groupId: `outbox-reader-${randomBytes(6).toString('hex')}`,
@@ -402,6 +402,70 @@ export function journalContract(name: string, make: () => Promise<JournalHarness
     const got = await published(h.bus, topic, 4);
     assert.equal(values(got), ['a0', 'b0', 'b1', 'c0']);
     assert.is(new Set(ids(got)).size, 4);
+  }));
+
+  // Concurrency: appends issued without waiting for each other (the Kafka engine commits them in groups).
+
+  test('concurrent appends to 200 keys all land, each key in order', withHarness(async ({ journal }) => {
+    const n = ns();
+    const keys = Array.from({ length: 200 }, (_, i) => `${n}/device-${i}`);
+    await Promise.all(
+      keys.map(async (key, i) => {
+        for (let seq = 1; seq <= 3; seq++) {
+          const written = await journal.append(key, seq, [ev(seq, { device: i })]);
+          assert.equal(seqs(written), [seq]);
+        }
+      }),
+    );
+    const back = await Promise.all(keys.map((key) => readAll(journal, key)));
+    back.forEach((got, i) => {
+      assert.equal(seqs(got), [1, 2, 3], keys[i]);
+      assert.ok(got.every((e) => (e.data as { device: number }).device === i), `${keys[i]} holds only its own events`);
+    });
+    for (const key of keys.slice(0, 5)) assert.is(await journal.highestSeq(key), 3);
+  }));
+
+  test('appends of one key issued without waiting chain in order', withHarness(async ({ journal }, key) => {
+    const other = `${key}-other`;
+    const results = await Promise.all([
+      journal.append(key, 1, evs(1, 2)),
+      journal.append(other, 1, [ev(1)]),
+      journal.append(key, 3, [ev(3)]),
+      journal.append(key, 4, evs(4, 6)),
+    ]);
+    assert.equal(results.map(seqs), [[1, 2], [1], [3], [4, 5, 6]]);
+    assert.equal(seqs(await readAll(journal, key)), range(1, 6));
+    assert.equal(seqs(await readAll(journal, other)), [1]);
+    assert.is(await journal.highestSeq(key), 6);
+  }));
+
+  test('a conflicting append among concurrent ones is rejected alone', withHarness(async ({ journal }, key) => {
+    const others = Array.from({ length: 10 }, (_, i) => `${key}-${i}`);
+    await journal.append(key, 1, [ev(1, { who: 'first' })]);
+    const settled = await Promise.allSettled([
+      ...others.slice(0, 5).map((k) => journal.append(k, 1, [ev(1)])),
+      journal.append(key, 1, [ev(1, { who: 'duplicate' })]),
+      journal.append(key, 2, [ev(2)]),
+      ...others.slice(5).map((k) => journal.append(k, 1, evs(1, 2))),
+    ]);
+    const failed = settled.flatMap((r, i) => (r.status === 'rejected' ? [i] : []));
+    assert.equal(failed, [5], 'only the duplicate is rejected');
+    await rejects(Promise.reject((settled[5] as PromiseRejectedResult).reason), ['conflict'], 'duplicate');
+    assert.equal((await readAll(journal, key)).map((e) => e.data), [{ i: 1, who: 'first' }, { i: 2 }]);
+    for (const [i, k] of others.entries()) assert.equal(seqs(await readAll(journal, k)), i < 5 ? [1] : [1, 2]);
+  }));
+
+  test('outbox: the outboxes of concurrent appends are each published exactly once', withHarness(async ({ journal, bus }) => {
+    const n = ns();
+    const topic = topicOf('concurrent');
+    await bus.ensureTopics([{ topic, partitions: 2 }]);
+    const keys = Array.from({ length: 40 }, (_, i) => `${n}/producer-${i}`);
+    await Promise.all(keys.map((key, i) => journal.append(key, 1, evs(1, 2), outbox(topic, `k${i}-`, 3))));
+    const got = await published(bus, topic, 120);
+    assert.is(got.length, 120, 'no message lost or published twice');
+    assert.equal(new Set(ids(got)).size, 120);
+    const expected = keys.flatMap((key, i) => [0, 1, 2].map((j) => `${key}#1#${j}=k${i}-${j}`)).sort();
+    assert.equal(got.map((m) => `${m.headers[outboxIdHeader]}=${m.value.toString('utf8')}`).sort(), expected);
   }));
 
   test.run();

@@ -2,7 +2,7 @@
  * Runs the journal contract against every engine: memory (shared store), file (a temp directory) and Kafka
  * (the real broker on KAFKA_BROKERS, topics unique to this run). The embedded engines relay their outbox to a
  * memory bus (durable for the file engine, as in the embedded profile); the Kafka engine's outbox is read back
- * through the Kafka bus. Plus the file engine's crash cases.
+ * through the Kafka bus. Plus the file engine's crash cases and the Kafka engine's group commit.
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -15,10 +15,12 @@ import { createMemoryBus } from '../../src/infra/bus/memory-bus';
 import type { Bus, BusMessage } from '../../src/infra/bus/port';
 import { relayToBus } from '../../src/infra/profile';
 import { createFileJournal, encodeKey } from '../../src/infra/journal/file-journal';
-import { createKafkaJournal } from '../../src/infra/journal/kafka-journal';
+import type { JournalEnvelope } from '../../src/protocols/journal';
+import { createKafkaJournal, type KafkaJournalOptions, type TransactionReport } from '../../src/infra/journal/kafka-journal';
 import { createMemoryJournal, createMemoryStore, type FaultHook, type FaultPoint } from '../../src/infra/journal/memory-journal';
 import { outboxIdHeader, type Journal, type OutboxMessage, type OutboxRelay } from '../../src/infra/journal/port';
-import { journalContract, type JournalHarness } from './journal.contract';
+import { InfraError } from '../../src/infra/errors';
+import { journalContract, published, readAll, type JournalHarness } from './journal.contract';
 
 /** A one-shot fault: `arm(point)` makes the next pass through that point throw. */
 function oneShotFault(): { hook: FaultHook; arm: (p: FaultPoint) => void } {
@@ -304,3 +306,225 @@ crash.after(() => {
 });
 
 crash.run();
+
+// ---------------------------------------------------------------------------------------------------------
+// Kafka engine: group commit (appends that arrive while a transaction is in flight share the next one)
+
+const group = suite('kafka journal: group commit');
+const gTopics = { journalTopic: `flead-journal-test-${run}`, snapshotTopic: `flead-snapshots-test-${run}`, partitions: 3 };
+const openGroup = async (extra: Partial<KafkaJournalOptions> = {}) => {
+  const reports: TransactionReport[] = [];
+  const j = await createKafkaJournal({ brokers: brokersFromEnv(), writerId: `group-${run}-${++writers}`, ...gTopics, onTransaction: (r) => reports.push(r), ...extra });
+  return { j, reports };
+};
+const gev = (i: number, data: Record<string, unknown> = {}) => ({ type: 'Counted', schemaVersion: 1, timestamp: 1_700_000_000_000 + i, data: { i, ...data } });
+const gkey = (what: string) => `group-${run}-${Math.random().toString(36).slice(2, 8)}/${what}`;
+const seqsOf = async (j: Journal, key: string) => (await readAll(j, key)).map((e) => e.seq);
+/** Awaits every promise; returns the rejection reasons by index (undefined where it resolved). */
+const settle = async (ps: Promise<unknown>[]) => (await Promise.allSettled(ps)).map((r) => (r.status === 'rejected' ? (r.reason as Error) : undefined));
+
+group('200 keys appending concurrently: every append lands, in far fewer transactions than appends', async () => {
+  const { j, reports } = await openGroup();
+  try {
+    const prefix = gkey('many');
+    const keys = Array.from({ length: 200 }, (_, i) => `${prefix}/device-${i}`);
+    const perKey = 5;
+    const t0 = j.stats();
+    await Promise.all(
+      keys.map(async (key, d) => {
+        for (let seq = 1; seq <= perKey; seq++) assert.equal((await j.append(key, seq, [gev(seq, { d })])).map((e) => e.seq), [seq]);
+      }),
+    );
+    const s = j.stats();
+    const appends = keys.length * perKey;
+    assert.is(s.appends - t0.appends, appends);
+    assert.is(s.failed, 0);
+    const txns = s.transactions - t0.transactions;
+    assert.ok(txns <= appends / 20, `${txns} transactions for ${appends} appends`);
+    assert.ok(s.largestGroup >= 100, `largest group ${s.largestGroup}`);
+    assert.is(reports.reduce((n, r) => n + r.appends, 0), appends);
+    const back = await Promise.all(keys.map((key) => readAll(j, key)));
+    for (const [d, got] of back.entries()) {
+      assert.equal(got.map((e) => e.seq), [1, 2, 3, 4, 5], keys[d]);
+      assert.ok(got.every((e) => (e.data as { d: number }).d === d));
+    }
+    assert.equal(await j.keys(`${prefix}/`), [...keys].sort(), 'every key is in the index');
+  } finally {
+    await j.close();
+  }
+});
+
+group('two appends of the same key in one group both succeed, in order; a snapshot joins the group', async () => {
+  const { j, reports } = await openGroup();
+  try {
+    const key = gkey('twice');
+    const others = Array.from({ length: 5 }, (_, i) => gkey(`other-${i}`));
+    const before = j.stats().transactions;
+    const [a, b] = await Promise.all([
+      j.append(key, 1, [gev(1), gev(2)]),
+      j.append(key, 3, [gev(3)]),
+      j.saveSnapshot({ key, seq: 3, timestamp: 1, schemaVersion: 1, data: { sum: 6 } }),
+      ...others.map((k) => j.append(k, 1, [gev(1)])),
+    ]);
+    assert.is(j.stats().transactions - before, 1, 'one transaction');
+    assert.equal({ appends: reports.at(-1)!.appends, snapshots: reports.at(-1)!.snapshots, events: reports.at(-1)!.events }, { appends: 7, snapshots: 1, events: 8 });
+    assert.equal([a, b].map((w) => (w as JournalEnvelope[]).map((e) => e.seq)), [[1, 2], [3]]);
+    assert.equal(await seqsOf(j, key), [1, 2, 3]);
+    await j.append(key, 4, [gev(4)]);
+    await j.close();
+    // a fresh engine recovers from the snapshot (whose position is just after seq 3) plus the tail
+    const again = await createKafkaJournal({ brokers: brokersFromEnv(), writerId: `group-${run}-${++writers}`, ...gTopics });
+    try {
+      const snap = await again.latestSnapshot(key);
+      assert.equal(snap?.data, { sum: 6 });
+      assert.equal(await seqsOf(again, key), [1, 2, 3, 4]);
+      assert.equal((await readAll(again, key, { afterSeq: snap!.seq })).map((e) => e.seq), [4]);
+      assert.is(await again.highestSeq(key), 4);
+    } finally {
+      await again.close();
+    }
+  } finally {
+    await j.close();
+  }
+});
+
+group('a conflicting append in a group is rejected alone; the others commit in the same transaction', async () => {
+  const { j } = await openGroup();
+  try {
+    const key = gkey('conflict');
+    await j.append(key, 1, [gev(1, { who: 'first' })]);
+    const others = Array.from({ length: 20 }, (_, i) => gkey(`ok-${i}`));
+    const before = j.stats().transactions;
+    const errors = await settle([
+      ...others.slice(0, 10).map((k) => j.append(k, 1, [gev(1)])),
+      j.append(key, 1, [gev(1, { who: 'second' })]),
+      j.append(key, 3, [gev(3)]), // a gap
+      j.append(key, 2, [gev(2)]),
+      ...others.slice(10).map((k) => j.append(k, 1, [gev(1)])),
+    ]);
+    assert.is(j.stats().transactions - before, 1);
+    assert.equal(errors.map((e) => (e as InfraError | undefined)?.kind), [...Array(10).fill(undefined), 'conflict', 'conflict', undefined, ...Array(10).fill(undefined)]);
+    assert.equal((await readAll(j, key)).map((e) => e.data), [{ i: 1, who: 'first' }, { i: 2 }]);
+    assert.equal(await Promise.all(others.map((k) => seqsOf(j, k))), others.map(() => [1]));
+  } finally {
+    await j.close();
+  }
+});
+
+group('a failed group transaction rejects all its appends alike; re-learned, the retries land once, outbox too', async () => {
+  const f = oneShotFault();
+  const { j, reports } = await openGroup({ fault: f.hook });
+  const bus = createKafkaBus({ brokers: brokersFromEnv(), clientId: `journal-group-reader-${process.pid}` });
+  try {
+    const topic = `flead-outbox-test-group-${run}-${Math.random().toString(36).slice(2, 8)}`;
+    await bus.ensureTopics([{ topic, partitions: 2 }]);
+    const keys = Array.from({ length: 30 }, (_, i) => gkey(`fail-${i}`));
+    const box = (key: string, seq: number): OutboxMessage[] => [{ topic, key, value: `${key}@${seq}` }];
+    await Promise.all(keys.map((k) => j.append(k, 1, [gev(1)], box(k, 1))));
+
+    // before the commit: nothing is written, every append rejects with the same retriable error
+    f.arm('before-commit');
+    const failed = await settle(keys.map((k) => j.append(k, 2, [gev(2), gev(3)], box(k, 2))));
+    assert.is(reports.at(-1)!.outcome, 'failed');
+    assert.is(reports.at(-1)!.appends, 30, 'the whole group was in the failed transaction');
+    assert.ok(failed.every((e) => e === failed[0]), 'one error for the group');
+    assert.instance(failed[0], InfraError);
+    assert.is((failed[0] as InfraError).kind, 'unavailable');
+    assert.is((failed[0] as InfraError).retriable, true);
+    assert.equal(await Promise.all(keys.map((k) => j.highestSeq(k))), keys.map(() => 1), 're-learned: nothing written');
+    await Promise.all(keys.map((k) => j.append(k, 2, [gev(2), gev(3)], box(k, 2))));
+
+    // after the commit (unknown outcome): all reject, the re-learned seq shows the events, a blind retry conflicts
+    f.arm('after-commit');
+    const unknown = await settle(keys.map((k) => j.append(k, 4, [gev(4)], box(k, 4))));
+    assert.ok(unknown.every((e) => e === unknown[0] && (e as InfraError).kind === 'unavailable'));
+    assert.equal(await Promise.all(keys.map((k) => j.highestSeq(k))), keys.map(() => 4));
+    const retried = await settle(keys.map((k) => j.append(k, 4, [gev(4)], box(k, 4))));
+    assert.ok(retried.every((e) => (e as InfraError).kind === 'conflict'));
+    await Promise.all(keys.map((k) => j.append(k, 5, [gev(5)], box(k, 5))));
+
+    assert.equal(await Promise.all(keys.map((k) => seqsOf(j, k))), keys.map(() => [1, 2, 3, 4, 5]), 'no loss, no duplicate');
+    const got = await published(bus, topic, keys.length * 4, 800);
+    const values = got.map((m) => m.value.toString('utf8')).sort();
+    assert.equal(values, keys.flatMap((k) => [1, 2, 4, 5].map((s) => `${k}@${s}`)).sort(), 'every outbox message exactly once');
+  } finally {
+    await j.close();
+    await bus.close();
+  }
+});
+
+group('outbox messages of a grouped transaction are all published, exactly once, with their ids', async () => {
+  const { j } = await openGroup();
+  const bus = createKafkaBus({ brokers: brokersFromEnv(), clientId: `journal-group-reader-${process.pid}` });
+  try {
+    const readings = `flead-outbox-test-gr-${run}-${Math.random().toString(36).slice(2, 8)}`;
+    const alerts = `${readings}-alerts`;
+    await bus.ensureTopics([{ topic: readings, partitions: 3 }, { topic: alerts, partitions: 1 }]);
+    const keys = Array.from({ length: 100 }, (_, i) => gkey(`producer-${i}`));
+    const before = j.stats().transactions;
+    await Promise.all(
+      keys.map((k, i) =>
+        j.append(k, 1, [gev(1), gev(2)], [
+          { topic: readings, key: `dev-${i % 7}`, value: `${k}:r0` },
+          { topic: alerts, key: null, value: `${k}:a1` },
+          { topic: readings, key: `dev-${i % 5}`, value: `${k}:r2`, headers: { kind: 'reading' } },
+        ]),
+      ),
+    );
+    assert.is(j.stats().transactions - before, 1, 'one transaction for the 100 appends');
+    const r = await published(bus, readings, 200, 800);
+    const a = await published(bus, alerts, 100, 300);
+    assert.is(r.length, 200);
+    assert.is(a.length, 100);
+    const idOf = (m: BusMessage) => `${m.headers[outboxIdHeader]}=${m.value.toString('utf8')}`;
+    assert.equal(r.map(idOf).sort(), keys.flatMap((k) => [`${k}#1#0=${k}:r0`, `${k}#1#2=${k}:r2`]).sort());
+    assert.equal(a.map(idOf).sort(), keys.map((k) => `${k}#1#1=${k}:a1`).sort());
+    // per device (one partition), the messages keep the order of the appends in the group
+    const byDevice = new Map<string, number[]>();
+    for (const m of r.filter((m) => m.value.toString('utf8').endsWith(':r0'))) {
+      const list = byDevice.get(m.key!) ?? [];
+      list.push(keys.indexOf(m.value.toString('utf8').slice(0, -3)));
+      byDevice.set(m.key!, list);
+    }
+    for (const list of byDevice.values()) assert.equal(list, [...list].sort((x, y) => x - y));
+  } finally {
+    await j.close();
+    await bus.close();
+  }
+});
+
+group('a fenced engine rejects every append of its group with fenced', async () => {
+  const writerId = `group-${run}-${++writers}`;
+  const old = await createKafkaJournal({ brokers: brokersFromEnv(), writerId, ...gTopics });
+  try {
+    const keys = Array.from({ length: 10 }, (_, i) => gkey(`fenced-${i}`));
+    await Promise.all(keys.map((k) => old.append(k, 1, [gev(1)])));
+    const next = await createKafkaJournal({ brokers: brokersFromEnv(), writerId, ...gTopics });
+    try {
+      const errors = await settle(keys.map((k) => old.append(k, 2, [gev(2)])));
+      assert.equal(errors.map((e) => (e as InfraError).kind), keys.map(() => 'fenced'));
+      await Promise.all(keys.map((k) => next.append(k, 2, [gev(2, { who: 'next' })])));
+      assert.equal(await Promise.all(keys.map((k) => seqsOf(next, k))), keys.map(() => [1, 2]));
+    } finally {
+      await next.close();
+    }
+  } finally {
+    await old.close();
+  }
+});
+
+group('groupCommit: false makes one transaction per append', async () => {
+  const { j } = await openGroup({ groupCommit: false });
+  try {
+    const keys = Array.from({ length: 20 }, (_, i) => gkey(`single-${i}`));
+    const before = j.stats().transactions;
+    await Promise.all(keys.map((k) => j.append(k, 1, [gev(1)])));
+    assert.is(j.stats().transactions - before, 20);
+    assert.is(j.stats().largestGroup, 1);
+    assert.equal(await Promise.all(keys.map((k) => seqsOf(j, k))), keys.map(() => [1]));
+  } finally {
+    await j.close();
+  }
+});
+
+group.run();

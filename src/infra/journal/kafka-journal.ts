@@ -12,48 +12,47 @@
  *   only the tail.
  *
  * Writes: one kafkajs transactional producer per engine, transactionalId `flead-journal-<writerId>`
- * (idempotent, maxInFlightRequests 1). Each `append` (and each `saveSnapshot`) is one transaction, so it is
- * atomic; any failure aborts it. Starting an engine with the same writerId fences the older one: its next
- * append rejects with InfraError('fenced', retriable=false). Broker failures and timeouts reject with
- * InfraError('unavailable', retriable=true) and make the engine re-learn the key's highest seq from the log
- * before its next append (the outcome of a failed commit may be unknown). Events over `maxEventBytes` reject
- * with InfraError('too-large') before anything is sent. Appends of one engine are serialised.
+ * (idempotent, maxInFlightRequests 1), and one transaction at a time. Group commit (`kafka-group-commit.ts`):
+ * the appends and snapshots that arrive while a transaction is in flight queue up, and the next transaction
+ * takes all of them (for any keys, with their outboxes; at most `groupMaxAppends` operations and about
+ * `groupMaxBytes`). Each append is checked on its own before the transaction: its expectedSeq against its
+ * key's highest seq plus the appends of that key accepted earlier in the group (so appends of one key chain
+ * within a group); a conflicting or invalid append rejects alone and the others go on. A group commits or
+ * aborts as a whole, so each append stays atomic. Starting an engine with the same writerId fences the older
+ * one: its next transaction rejects every append of it with InfraError('fenced', retriable=false). Broker
+ * failures and timeouts reject every append of the group with the same InfraError('unavailable',
+ * retriable=true) and make the engine re-learn each of their keys' highest seq from the log before the key's
+ * next append (the outcome of a failed commit may be unknown). Events over `maxEventBytes` reject with
+ * InfraError('too-large') before anything is sent. `groupCommit: false` makes every append (and snapshot) a
+ * transaction of its own. `highestSeq` is answered by the writer too, after the transaction in flight.
  *
- * Outbox (see the port): an append's outbox messages are sent in the append's transaction, after its events
- * (any topics; keyed messages are placed by the Java-compatible murmur2 partitioner, like the Kafka bus), so
- * they are committed or aborted with the events. Consumers that read with isolation read_committed (the
- * kafkajs default, and the Kafka bus's consumers) see them exactly when the events are committed, and never
- * see an aborted attempt; a retry after an unknown outcome is a 'conflict' once the events are there, so it
- * sends nothing again. Idempotence on the bus side is not needed (nor done) for Kafka.
+ * Outbox (see the port): an append's outbox messages are sent in the append's transaction, after the group's
+ * events (any topics; keyed messages are placed by the Java-compatible murmur2 partitioner, like the Kafka
+ * bus), so they are committed or aborted with the events. Consumers that read with isolation read_committed
+ * (the kafkajs default, and the Kafka bus's consumers) see them exactly when the events are committed, and
+ * never see an aborted attempt; a retry after an unknown outcome is a 'conflict' once the events are there, so
+ * it sends nothing again. Idempotence on the bus side is not needed (nor done) for Kafka.
  *
- * Reads: one long-lived read_committed consumer per engine (unique groupId, so it owns every partition) with
- * all partitions paused. A scan seeks one partition to a start offset, resumes it, and takes batches until the
- * partition's high watermark taken at the start of the call; other partitions stay paused. Scans of one
- * partition are serialised; a slow reader pauses its partition instead of buffering without bound. The start
- * offset is the snapshot's position when the caller reads after the snapshot, else the key's first offset from
- * the index. Readers drop a repeated seq and stop at untilSeq/untilTime.
+ * Reads (`kafka-scanner.ts`): one long-lived read_committed consumer per engine with all partitions paused;
+ * a scan reads one partition from a start offset up to the partition's high watermark taken at the start of
+ * the call. The start offset is the snapshot's position when the caller reads after the snapshot, else the
+ * key's first offset from the index. Readers drop a repeated seq and stop at untilSeq/untilTime.
  *
  * Caches: the index and the snapshots are loaded at start and topped up from their topics (from where the
  * engine left off) on a miss, on `keys()` and on `latestSnapshot()`; the highest seq of a key is learned on
  * first use and kept up to date by this engine's own appends (one writer per key is the deployment's job).
  */
 import { randomBytes } from 'node:crypto';
-import { Partitioners, type Admin, type Consumer, type Kafka, type KafkaMessage, type Producer, type Transaction } from 'kafkajs';
+import { Partitioners, type Admin, type Consumer, type Kafka, type PartitionMetadata, type Producer, type Transaction } from 'kafkajs';
 import { InfraError } from '../errors';
 import { createKafka } from '../kafka/client';
-import { SnapshotEnvelope } from '../../protocols/journal';
-import type { Journal, OutboxMessage } from './port';
-import {
-  ReadFilter,
-  buildEnvelopes,
-  closedError,
-  conflictError,
-  decodeEnvelope,
-  encodeEnvelope,
-  encodeSnapshot,
-  stampOutbox,
-  type FaultHook,
-} from './memory-journal';
+import { SnapshotEnvelope, type JournalEnvelope } from '../../protocols/journal';
+import type { Journal } from './port';
+import { ReadFilter, buildEnvelopes, closedError, decodeEnvelope, encodeEnvelope, encodeSnapshot, stampOutbox, type FaultHook } from './memory-journal';
+import { PartitionScanner } from './kafka-scanner';
+import { KeyCache, type Position, type SnapshotRecord } from './kafka-key-cache';
+import { GroupQueue, planAppends, sendChunked, type GroupOp, type OutRecord, type PreparedAppend } from './kafka-group-commit';
+import { ensureTopics, isFencing } from './kafka-admin';
 
 export interface KafkaJournalOptions {
   /** comma-separated host:port list */
@@ -68,8 +67,46 @@ export interface KafkaJournalOptions {
   partitions?: number;
   /** a scan that makes no progress for this long rejects with InfraError('unavailable') */
   readTimeoutMs?: number;
-  /** test hook, see FaultHook */
+  /**
+   * Group commit (default true): the writes that arrive while a transaction is in flight share the next one.
+   * false: one transaction per append / snapshot. An object sets the group bounds.
+   */
+  groupCommit?: boolean | { maxAppends?: number; maxBytes?: number };
+  /** called after every write transaction (committed or failed): metrics, tests */
+  onTransaction?: (report: TransactionReport) => void;
+  /** test hook, see FaultHook: called once per transaction (a group), so one armed fault fails a whole group */
   fault?: FaultHook;
+}
+
+/** One write transaction of the engine (a group). */
+export interface TransactionReport {
+  /** appends (with events) and snapshots in the transaction */
+  appends: number;
+  snapshots: number;
+  events: number;
+  outbox: number;
+  /** 'failed' also when the commit went through but the after-commit fault hook threw */
+  outcome: 'committed' | 'failed';
+  ms: number;
+  error?: InfraError;
+}
+
+export interface KafkaJournalStats {
+  /** write transactions begun (committed + failed) */
+  transactions: number;
+  committed: number;
+  failed: number;
+  /** appends (with events) / snapshots / events written by committed transactions */
+  appends: number;
+  snapshots: number;
+  events: number;
+  /** most appends in one transaction */
+  largestGroup: number;
+}
+
+/** The Kafka engine: a Journal, plus its write statistics. */
+export interface KafkaJournal extends Journal {
+  stats(): KafkaJournalStats;
 }
 
 export const kafkaJournalDefaults = {
@@ -78,174 +115,30 @@ export const kafkaJournalDefaults = {
   partitions: 6,
   readTimeoutMs: 30_000,
   transactionTimeoutMs: 15_000,
-  /** bytes / events per produce request inside one append transaction (kafkajs encodes big requests slowly) */
+  /** bytes / records per produce request inside one transaction (kafkajs encodes big requests slowly) */
   sendChunkBytes: 512 * 1024,
   sendChunkEvents: 1000,
+  /** bounds of a group commit: operations, estimated bytes (a group always takes one at least) */
+  groupMaxAppends: 1000,
+  groupMaxBytes: 4 * 1024 * 1024,
   /** buffered messages above which a scan pauses its partition until the reader catches up */
   scanHighWater: 50_000,
 } as const;
 
-interface Position {
-  partition: number;
-  offset: number;
-}
-interface KeyState {
-  highest: number;
-  /** offset of the event with seq `highest`, when known */
-  lastOffset?: number;
-  stale: boolean;
-}
-interface SnapshotRecord {
-  snapshot: SnapshotEnvelope;
-  position?: Position;
-}
+/** A queued write (or `highestSeq`), settled by the group that takes it. */
+type WriteOp = GroupOp &
+  (
+    | { kind: 'append'; key: string; expectedSeq: number; prepared: PreparedAppend | { error: unknown }; resolve: (envs: JournalEnvelope[]) => void }
+    | { kind: 'snapshot'; snapshot: SnapshotEnvelope; invalid?: { error: unknown }; resolve: () => void }
+    | { kind: 'highest'; key: string; resolve: (seq: number) => void }
+  );
+type AppendOp = Extract<WriteOp, { kind: 'append' }> & { prepared: PreparedAppend };
+type SnapshotOp = Extract<WriteOp, { kind: 'snapshot' }>;
 
-const fencingTypes = new Set(['INVALID_PRODUCER_EPOCH', 'PRODUCER_FENCED', 'INVALID_PRODUCER_ID_MAPPING']);
+/** The longest position a snapshot record can carry: validating with it bounds the real record's size. */
+const longestPosition = { position: { partition: 2 ** 31 - 1, offset: Number.MAX_SAFE_INTEGER } };
 
-/** True when e (or an error it wraps) says another producer with our transactionalId took over. */
-function isFencing(e: unknown, depth = 0): boolean {
-  if (!e || typeof e !== 'object' || depth > 5) return false;
-  const x = e as { type?: string; code?: number; message?: string; cause?: unknown; originalError?: unknown; errors?: unknown[] };
-  if ((x.type && fencingTypes.has(x.type)) || x.code === 47 || x.code === 90) return true;
-  if (typeof x.message === 'string' && /fenced|producer epoch/i.test(x.message)) return true;
-  return [x.cause, x.originalError, ...(Array.isArray(x.errors) ? x.errors : [])].some((c) => isFencing(c, depth + 1));
-}
-
-/** Serialises async operations. */
-function mutex(): <T>(op: () => Promise<T>) => Promise<T> {
-  let tail: Promise<unknown> = Promise.resolve();
-  return <T>(op: () => Promise<T>) => {
-    const run = tail.then(op, op);
-    tail = run.catch(() => undefined);
-    return run;
-  };
-}
-
-interface ScanState {
-  next: number;
-  until: number;
-  chunks: KafkaMessage[][];
-  buffered: number;
-  held: boolean;
-  progressAt: number;
-  wake?: () => void;
-  error?: Error;
-}
-
-/** One paused read_committed consumer that scans single partitions on demand (see the file comment). */
-class PartitionScanner {
-  private readonly scans = new Map<string, ScanState>();
-  private readonly locks = new Map<string, <T>(op: () => Promise<T>) => Promise<T>>();
-
-  constructor(
-    private readonly consumer: Consumer,
-    private readonly partitions: ReadonlyMap<string, number[]>,
-    private readonly timeoutMs: number,
-    private readonly highWater: number,
-  ) {}
-
-  async start(): Promise<void> {
-    for (const topic of this.partitions.keys()) await this.consumer.subscribe({ topic, fromBeginning: false });
-    this.consumer.on(this.consumer.events.END_BATCH_PROCESS, ({ payload }) => {
-      // batches of only control records / aborted messages never reach eachBatch, but still move us on
-      const s = this.scans.get(`${payload.topic}:${payload.partition}`);
-      if (s && payload.batchSize === 0) this.progress(s, Number(payload.lastOffset) + 1);
-    });
-    this.consumer.on(this.consumer.events.CRASH, ({ payload }) => {
-      for (const s of this.scans.values()) {
-        s.error = new InfraError('unavailable', `journal reader crashed: ${payload.error.message}`, true, payload.error);
-        s.wake?.();
-      }
-    });
-    await this.consumer.run({
-      autoCommit: false,
-      eachBatchAutoResolve: true,
-      eachBatch: async ({ batch }) => {
-        const s = this.scans.get(`${batch.topic}:${batch.partition}`);
-        if (!s) return;
-        const fetched = Number((batch as unknown as { fetchedOffset: string }).fetchedOffset);
-        if (fetched > s.next) return; // fetched before a seek
-        const msgs = batch.messages.filter((m) => {
-          const o = Number(m.offset);
-          return o >= s.next && o < s.until;
-        });
-        if (msgs.length) {
-          s.chunks.push(msgs);
-          s.buffered += msgs.length;
-        }
-        this.progress(s, Number(batch.lastOffset()) + 1);
-        if (s.buffered > this.highWater && s.next < s.until && !s.held) {
-          s.held = true;
-          this.consumer.pause([{ topic: batch.topic, partitions: [batch.partition] }]);
-        }
-      },
-    });
-    this.consumer.pause([...this.partitions].map(([topic, partitions]) => ({ topic, partitions })));
-  }
-
-  private progress(s: ScanState, next: number): void {
-    if (next > s.next) s.next = next;
-    s.progressAt = Date.now();
-    s.wake?.();
-  }
-
-  /** Messages of topic/partition with from <= offset < until, in offset order, chunk by chunk. */
-  async *scan(topic: string, partition: number, from: number, until: number): AsyncGenerator<KafkaMessage[]> {
-    if (from >= until) return;
-    const id = `${topic}:${partition}`;
-    let lock = this.locks.get(id);
-    if (!lock) this.locks.set(id, (lock = mutex()));
-    let release!: () => void;
-    const released = new Promise<void>((r) => (release = r));
-    await new Promise<void>((acquired) => void lock!(() => (acquired(), released)));
-    const s: ScanState = { next: from, until, chunks: [], buffered: 0, held: false, progressAt: Date.now() };
-    this.scans.set(id, s);
-    try {
-      this.consumer.seek({ topic, partition, offset: String(from) });
-      this.consumer.resume([{ topic, partitions: [partition] }]);
-      for (;;) {
-        const chunk = s.chunks.shift();
-        if (chunk) {
-          s.buffered -= chunk.length;
-          if (s.held && s.buffered <= this.highWater / 2) {
-            s.held = false;
-            this.consumer.resume([{ topic, partitions: [partition] }]);
-          }
-          yield chunk;
-          continue;
-        }
-        if (s.next >= s.until) return;
-        if (s.error) throw s.error;
-        const idle = Date.now() - s.progressAt;
-        if (idle >= this.timeoutMs) {
-          throw new InfraError('unavailable', `journal read of ${topic}/${partition} made no progress for ${idle} ms (at offset ${s.next}, until ${until})`, true);
-        }
-        await new Promise<void>((wake) => {
-          const t = setTimeout(wake, this.timeoutMs - idle);
-          s.wake = () => {
-            clearTimeout(t);
-            wake();
-          };
-        });
-        s.wake = undefined;
-      }
-    } finally {
-      this.scans.delete(id);
-      this.consumer.pause([{ topic, partitions: [partition] }]);
-      release();
-    }
-  }
-
-  /** Fails the running scans (on close). */
-  abort(error: Error): void {
-    for (const s of this.scans.values()) {
-      s.error = error;
-      s.wake?.();
-    }
-  }
-}
-
-export async function createKafkaJournal(opts: KafkaJournalOptions): Promise<Journal> {
+export async function createKafkaJournal(opts: KafkaJournalOptions): Promise<KafkaJournal> {
   const journalTopic = opts.journalTopic ?? kafkaJournalDefaults.journalTopic;
   const snapshotTopic = opts.snapshotTopic ?? kafkaJournalDefaults.snapshotTopic;
   const indexTopic = opts.indexTopic ?? `${journalTopic}-index`;
@@ -253,6 +146,15 @@ export async function createKafkaJournal(opts: KafkaJournalOptions): Promise<Jou
   const describe = `kafka ${opts.brokers} ${journalTopic} (writer ${opts.writerId})`;
   const transactionalId = `flead-journal-${opts.writerId}`;
   const kafka: Kafka = createKafka({ brokers: opts.brokers, clientId: `flead-journal-${opts.writerId}` });
+  const grouping = opts.groupCommit ?? true;
+  const limits =
+    grouping === false
+      ? { maxOps: 1, maxBytes: 0 }
+      : {
+          maxOps: (grouping === true ? undefined : grouping.maxAppends) ?? kafkaJournalDefaults.groupMaxAppends,
+          maxBytes: (grouping === true ? undefined : grouping.maxBytes) ?? kafkaJournalDefaults.groupMaxBytes,
+        };
+  const chunk = { bytes: kafkaJournalDefaults.sendChunkBytes, records: kafkaJournalDefaults.sendChunkEvents };
 
   const admin: Admin = kafka.admin();
   let producer: Producer | undefined;
@@ -299,131 +201,28 @@ export async function createKafkaJournal(opts: KafkaJournalOptions): Promise<Jou
     throw unavailable('start', e);
   }
 
-  const index = new Map<string, Position>();
-  const snapshots = new Map<string, SnapshotRecord>();
-  const states = new Map<string, KeyState>();
-  const consumedUpTo = new Map<string, number[]>(); // topic → next offset per partition, for index/snapshots
-  // journal partition → offset after the last event this engine committed. Commit markers are written after
-  // commit() resolves, so the partition's last stable offset may lag our own write for a moment; reads wait
-  // for it instead of stopping short (read-your-writes).
-  const writtenUpTo = new Map<number, number>();
-  const writeLock = mutex();
-  const refreshLocks = new Map([[indexTopic, mutex()], [snapshotTopic, mutex()]]);
+  const cache = new KeyCache(admin, scanner, { journal: journalTopic, index: indexTopic, snapshots: snapshotTopic }, unavailable);
+  const { index, snapshots, states } = cache;
   let closed = false;
   let fenced: InfraError | undefined;
   let producerBroken = false;
+  const stats: KafkaJournalStats = { transactions: 0, committed: 0, failed: 0, appends: 0, snapshots: 0, events: 0, largestGroup: 0 };
 
-  async function highWatermarks(topic: string): Promise<Map<number, number>> {
-    try {
-      const offsets = await admin.fetchTopicOffsets(topic);
-      return new Map(offsets.map((o) => [o.partition, Number(o.high)]));
-    } catch (e) {
-      throw unavailable(`offsets of ${topic}`, e);
-    }
-  }
-
-  /** Reads what was added to a compacted topic since the last refresh. */
-  function refresh(topic: string, apply: (m: KafkaMessage, partition: number, offset: number) => void): Promise<void> {
-    return refreshLocks.get(topic)!(async () => {
-      const hw = await highWatermarks(topic);
-      const from = consumedUpTo.get(topic) ?? [];
-      await Promise.all(
-        [...hw].map(async ([p, until]) => {
-          for await (const chunk of scanner.scan(topic, p, from[p] ?? 0, until)) {
-            for (const m of chunk) apply(m, p, Number(m.offset));
-          }
-          from[p] = Math.max(from[p] ?? 0, until);
-        }),
-      );
-      consumedUpTo.set(topic, from);
-    });
-  }
-
-  const refreshIndex = (): Promise<void> =>
-    refresh(indexTopic, (m) => {
-      if (!m.key || !m.value) return;
-      const pos = JSON.parse(m.value.toString()) as Position;
-      index.set(m.key.toString(), pos);
-    });
-
-  const refreshSnapshots = (): Promise<void> =>
-    refresh(snapshotTopic, (m, p, o) => {
-      if (!m.key || !m.value) return;
-      const rec = JSON.parse(m.value.toString()) as SnapshotRecord;
-      if (!SnapshotEnvelope.is(rec.snapshot)) throw new InfraError('corrupt', `${snapshotTopic}/${p}@${o}: not a snapshot record`, false);
-      const current = snapshots.get(rec.snapshot.key);
-      if (!current || current.snapshot.seq <= rec.snapshot.seq) snapshots.set(rec.snapshot.key, rec);
-    });
+  // The partition of a key's first event is what the producer's partitioner would pick (we set it explicitly,
+  // to know every record's offset in a produce response); later events go where the index says.
+  const partitioner = Partitioners.DefaultPartitioner();
+  const journalPartitions: PartitionMetadata[] = (partitions.get(journalTopic) ?? []).map((partitionId) => ({ partitionId, leader: 0, partitionErrorCode: 0, replicas: [], isr: [] }));
+  const partitionFor = (key: string): number => index.get(key)?.partition ?? partitioner({ topic: journalTopic, partitionMetadata: journalPartitions, message: { key, value: null } });
 
   try {
-    await Promise.all([refreshIndex(), refreshSnapshots()]);
+    await Promise.all([cache.refreshIndex(), cache.refreshSnapshots()]);
   } catch (e) {
     await Promise.allSettled([admin.disconnect(), producer.disconnect(), consumer.disconnect()]);
     throw unavailable('loading the index and snapshots', e);
   }
 
-  /** Where a read of a journal partition stops: its last stable offset now, or past our own last write. */
-  async function journalEnd(partition: number): Promise<number> {
-    const lso = (await highWatermarks(journalTopic)).get(partition) ?? 0;
-    return Math.max(lso, writtenUpTo.get(partition) ?? 0);
-  }
-
-  async function positionOf(key: string): Promise<Position | undefined> {
-    if (!index.has(key)) await refreshIndex();
-    return index.get(key);
-  }
-
-  /** Where reading `key` after `afterSeq` may start, with what is known below it. */
-  function startOffset(key: string, first: Position, afterSeq: number): { offset: number; seq: number } {
-    let start = { offset: first.offset, seq: 0 };
-    const snap = snapshots.get(key);
-    if (snap?.position && snap.position.partition === first.partition && snap.snapshot.seq <= afterSeq && snap.position.offset > start.offset) {
-      start = { offset: snap.position.offset, seq: snap.snapshot.seq };
-    }
-    const st = states.get(key);
-    if (st && !st.stale && st.lastOffset !== undefined && st.highest <= afterSeq && st.lastOffset > start.offset) {
-      start = { offset: st.lastOffset, seq: st.highest - 1 };
-    }
-    return start;
-  }
-
-  async function learn(key: string): Promise<KeyState> {
-    const first = await positionOf(key);
-    const st: KeyState = { highest: 0, stale: false };
-    if (first) {
-      const known = states.get(key);
-      const start = startOffset(key, first, Math.max(known?.highest ?? 0, snapshots.get(key)?.snapshot.seq ?? 0));
-      st.highest = start.seq;
-      const until = await journalEnd(first.partition);
-      const keyBuf = Buffer.from(key);
-      for await (const chunk of scanner.scan(journalTopic, first.partition, start.offset, until)) {
-        for (const m of chunk) {
-          if (!m.key?.equals(keyBuf)) continue;
-          const h = m.headers?.seq;
-          const seq = h ? Number(h.toString()) : decodeEnvelope(m.value?.toString() ?? '', `${journalTopic}/${first.partition}@${m.offset}`).seq;
-          if (seq >= st.highest) {
-            st.highest = seq;
-            st.lastOffset = Number(m.offset);
-          }
-        }
-      }
-    }
-    states.set(key, st);
-    return st;
-  }
-
-  const keyState = async (key: string): Promise<KeyState> => {
-    const st = states.get(key);
-    return st && !st.stale ? st : learn(key);
-  };
-
-  const check = (): void => {
-    if (closed) throw closedError(describe);
-    if (fenced) throw fenced;
-  };
-
   /** Runs body in one transaction; aborts it on any failure and maps the error. */
-  async function inTransaction<T>(what: string, body: (txn: Transaction) => Promise<T>): Promise<T> {
+  async function inTransaction(what: string, body: (txn: Transaction) => Promise<void>): Promise<void> {
     if (producerBroken) {
       await producer!.disconnect().catch(() => undefined);
       producer = newProducer();
@@ -437,10 +236,9 @@ export async function createKafkaJournal(opts: KafkaJournalOptions): Promise<Jou
     let txn: Transaction | undefined;
     try {
       txn = await producer!.transaction();
-      const result = await body(txn);
+      await body(txn);
       fault('before-commit');
       await txn.commit();
-      return result;
     } catch (e) {
       if (txn) await txn.abort().catch(() => (producerBroken = !isFencing(e)));
       else producerBroken = !isFencing(e);
@@ -452,85 +250,188 @@ export async function createKafkaJournal(opts: KafkaJournalOptions): Promise<Jou
     }
   }
 
-  /** Sends outbox messages in txn, topic by topic (first-seen order), in produce requests of bounded size. */
-  async function sendOutbox(txn: Transaction, messages: readonly OutboxMessage[]): Promise<void> {
-    const byTopic = new Map<string, OutboxMessage[]>();
-    for (const m of messages) {
-      let list = byTopic.get(m.topic);
-      if (!list) byTopic.set(m.topic, (list = []));
-      list.push(m);
+  const describeAppend = (a: PreparedAppend): string => `append ${a.key} seq ${a.expectedSeq}..${a.expectedSeq + a.envs.length - 1}`;
+  const describeSnapshot = (s: SnapshotEnvelope): string => `snapshot ${s.key} at seq ${s.seq}`;
+  function describeGroup(appends: readonly AppendOp[], snaps: readonly SnapshotOp[]): string {
+    const parts = [...appends.map((a) => describeAppend(a.prepared)), ...snaps.map((s) => describeSnapshot(s.snapshot))];
+    if (parts.length === 1) return parts[0]!;
+    const shown = parts.slice(0, 3).join(', ') + (parts.length > 3 ? `, … (${parts.length - 3} more)` : '');
+    return `group commit of ${appends.length} append(s) and ${snaps.length} snapshot(s): ${shown}`;
+  }
+
+  /**
+   * One group (see kafka-group-commit.ts): the checks, one transaction for the appends and snapshots that
+   * passed, and the `highestSeq` answers (after the commit for the keys the group writes or must learn).
+   */
+  async function runGroup(group: WriteOp[]): Promise<void> {
+    if (closed) {
+      for (const op of group) op.fail(closedError(describe));
+      return;
     }
-    for (const [topic, list] of byTopic) {
-      for (let i = 0; i < list.length; ) {
-        const chunk: { key: string | null; value: string; headers: Record<string, string> }[] = [];
-        for (let bytes = 0; i < list.length && (chunk.length === 0 || (bytes + list[i]!.value.length <= kafkaJournalDefaults.sendChunkBytes && chunk.length < kafkaJournalDefaults.sendChunkEvents)); i++) {
-          bytes += list[i]!.value.length;
-          chunk.push({ key: list[i]!.key, value: list[i]!.value, headers: { ...list[i]!.headers } });
+    const appendOps = group.filter((op): op is Extract<WriteOp, { kind: 'append' }> => op.kind === 'append');
+    const accepted: AppendOp[] = [];
+    const acceptedSnaps: SnapshotOp[] = [];
+    if (fenced) {
+      for (const op of group) if (op.kind !== 'highest') op.fail(fenced);
+    } else {
+      const failed = await cache.learn(appendOps.map((op) => op.key));
+      const verdicts = planAppends(appendOps, (key) => (failed.has(key) ? { error: failed.get(key) } : states.get(key)!.highest));
+      appendOps.forEach((op, i) => {
+        const v = verdicts[i]!;
+        if (v.verdict === 'reject') op.fail(v.error);
+        else if (v.verdict === 'empty') op.resolve([]);
+        else accepted.push(op as AppendOp);
+      });
+      const snapSeq = new Map<string, number>();
+      for (const op of group) {
+        if (op.kind !== 'snapshot') continue;
+        const current = snapSeq.get(op.snapshot.key) ?? snapshots.get(op.snapshot.key)?.snapshot.seq;
+        if (current !== undefined && current > op.snapshot.seq) op.resolve(); // an older snapshot saved late: kept out
+        else if (op.invalid) op.fail(op.invalid.error);
+        else {
+          acceptedSnaps.push(op);
+          snapSeq.set(op.snapshot.key, op.snapshot.seq);
         }
-        await txn.send({ topic, messages: chunk });
+      }
+    }
+    let highest = group.filter((op): op is Extract<WriteOp, { kind: 'highest' }> => op.kind === 'highest');
+    if (accepted.length > 0 || acceptedSnaps.length > 0) {
+      // a key this group does not write, and whose highest seq is known, need not wait for the commit
+      const writing = new Set(accepted.map((a) => a.key));
+      const now = (key: string): boolean => !writing.has(key) && states.get(key)?.stale === false;
+      for (const op of highest) if (now(op.key)) op.resolve(states.get(op.key)!.highest);
+      highest = highest.filter((op) => !now(op.key));
+      await commitGroup(accepted, acceptedSnaps);
+    }
+    if (highest.length > 0) {
+      const failed = await cache.learn(highest.map((op) => op.key));
+      for (const op of highest) {
+        if (failed.has(op.key)) op.fail(failed.get(op.key));
+        else op.resolve(states.get(op.key)!.highest);
       }
     }
   }
 
-  const journal: Journal = {
-    describe,
-
-    append(key, expectedSeq, events, outbox) {
-      return writeLock(async () => {
-        check();
-        const st = await keyState(key);
-        if (expectedSeq !== st.highest + 1) throw conflictError(key, expectedSeq, st.highest);
-        const envs = buildEnvelopes(key, expectedSeq, events);
-        const values = envs.map(encodeEnvelope);
-        const messages = stampOutbox(key, expectedSeq, envs.length, outbox);
-        if (envs.length === 0) return [];
-        const known = index.get(key);
-        const what = `append ${key} seq ${expectedSeq}..${expectedSeq + envs.length - 1}`;
-        let first: Position | undefined;
-        let lastOffset = -1;
-        try {
-          await inTransaction(what, async (txn) => {
-            let partition = known?.partition;
-            for (let i = 0; i < values.length; ) {
-              const chunk: { key: string; value: string; partition?: number; headers: { seq: string } }[] = [];
-              for (let bytes = 0; i < values.length && (chunk.length === 0 || (bytes + values[i]!.length <= kafkaJournalDefaults.sendChunkBytes && chunk.length < kafkaJournalDefaults.sendChunkEvents)); i++) {
-                bytes += values[i]!.length;
-                chunk.push({ key, value: values[i]!, partition, headers: { seq: String(envs[i]!.seq) } });
-              }
-              const [meta] = await txn.send({ topic: journalTopic, messages: chunk });
-              if (!meta || meta.baseOffset === undefined) throw new Error(`no offset in the produce response for ${journalTopic}`);
-              partition = meta.partition;
-              const base = Number(meta.baseOffset);
-              first ??= { partition, offset: base };
-              lastOffset = base + chunk.length - 1;
-            }
-            if (!known) await txn.send({ topic: indexTopic, messages: [{ key, value: JSON.stringify(first) }] });
-            await sendOutbox(txn, messages);
+  /** Writes the accepted appends and snapshots of a group in one transaction and settles them. */
+  async function commitGroup(appends: AppendOp[], snaps: SnapshotOp[]): Promise<void> {
+    const what = describeGroup(appends, snaps);
+    const t0 = Date.now();
+    // where each append's events went: partition, offsets of its first and last event
+    const written: { partition: number; first: number; last: number }[] = [];
+    const texts: string[] = [];
+    const events = appends.reduce((n, a) => n + a.prepared.envs.length, 0);
+    const outbox = appends.reduce((n, a) => n + a.prepared.outbox.length, 0);
+    let error: InfraError | undefined;
+    try {
+      await inTransaction(what, async (txn) => {
+        const records: OutRecord[] = [];
+        const owner: number[] = [];
+        appends.forEach(({ prepared: a }, i) => {
+          const partition = partitionFor(a.key);
+          a.values.forEach((value, k) => {
+            records.push({ topic: journalTopic, message: { key: a.key, value, partition, headers: { seq: String(a.envs[k]!.seq) } } });
+            owner.push(i);
           });
-        } catch (e) {
-          st.stale = true;
-          throw e;
+        });
+        const offsets = await sendChunked(txn, records, chunk);
+        offsets.forEach((offset, k) => {
+          const w = written[owner[k]!];
+          if (w) w.last = offset!;
+          else written[owner[k]!] = { partition: records[k]!.message.partition!, first: offset!, last: offset! };
+        });
+        const rest: OutRecord[] = [];
+        const indexed = new Set<string>();
+        appends.forEach(({ key }, i) => {
+          if (index.has(key) || indexed.has(key)) return;
+          indexed.add(key);
+          const first: Position = { partition: written[i]!.partition, offset: written[i]!.first };
+          rest.push({ topic: indexTopic, message: { key, value: JSON.stringify(first) } });
+        });
+        for (const { snapshot } of snaps) {
+          const position = snapshotPosition(snapshot, appends, written);
+          texts.push(encodeSnapshot(snapshot, position ? { position } : {}));
+          rest.push({ topic: snapshotTopic, message: { key: snapshot.key, value: texts.at(-1)! } });
         }
-        st.highest += envs.length;
-        st.lastOffset = lastOffset;
-        if (first) writtenUpTo.set(first.partition, Math.max(writtenUpTo.get(first.partition) ?? 0, lastOffset + 1));
-        if (!known && first) index.set(key, first);
+        for (const { prepared } of appends) {
+          for (const m of prepared.outbox) rest.push({ topic: m.topic, message: { key: m.key, value: m.value, headers: { ...m.headers } } });
+        }
+        await sendChunked(txn, rest, chunk);
+      });
+    } catch (e) {
+      error = unavailable(what, e);
+    }
+    if (!error) {
+      appends.forEach(({ key, prepared }, i) => cache.written(key, written[i]!.partition, written[i]!.first, written[i]!.last, prepared.envs.at(-1)!.seq));
+      snaps.forEach((s, i) => snapshots.set(s.snapshot.key, JSON.parse(texts[i]!) as SnapshotRecord));
+      snaps.forEach((s) => s.resolve());
+      if (appends.length > 0) {
         try {
           fault('after-commit');
         } catch (e) {
-          st.stale = true;
-          throw unavailable(what, e);
+          error = unavailable(what, e);
         }
-        return envs;
-      });
+      }
+    } else {
+      snaps.forEach((s) => s.fail(error));
+    }
+    if (error) {
+      for (const a of appends) states.get(a.key)!.stale = true;
+      for (const a of appends) a.fail(error);
+    } else {
+      for (const a of appends) a.resolve(a.prepared.envs);
+    }
+    stats.transactions++;
+    if (error) stats.failed++;
+    else {
+      stats.committed++;
+      stats.appends += appends.length;
+      stats.snapshots += snaps.length;
+      stats.events += events;
+    }
+    stats.largestGroup = Math.max(stats.largestGroup, appends.length);
+    opts.onTransaction?.({ appends: appends.length, snapshots: snaps.length, events, outbox, outcome: error ? 'failed' : 'committed', ms: Date.now() - t0, ...(error ? { error } : {}) });
+  }
+
+  /** The position of a snapshot: just after its last event, when that event's offset is known. */
+  function snapshotPosition(snapshot: SnapshotEnvelope, appends: readonly AppendOp[], written: readonly { partition: number; last: number }[]): Position | undefined {
+    for (let i = appends.length - 1; i >= 0; i--) {
+      const a = appends[i]!;
+      if (a.key === snapshot.key && a.prepared.envs.at(-1)!.seq === snapshot.seq) return { partition: written[i]!.partition, offset: written[i]!.last + 1 };
+    }
+    const st = states.get(snapshot.key);
+    const first = index.get(snapshot.key);
+    return st && !st.stale && st.highest === snapshot.seq && st.lastOffset !== undefined && first ? { partition: first.partition, offset: st.lastOffset + 1 } : undefined;
+  }
+
+  const queue = new GroupQueue<WriteOp>(limits, runGroup);
+  const enqueue = <T>(make: (resolve: (v: T) => void, fail: (e: unknown) => void) => WriteOp): Promise<T> =>
+    new Promise<T>((resolve, reject) => queue.push(make(resolve, reject)));
+
+  const journal: KafkaJournal = {
+    describe,
+
+    append(key, expectedSeq, events, outbox) {
+      let prepared: PreparedAppend | { error: unknown };
+      let bytes = 0;
+      try {
+        const envs = buildEnvelopes(key, expectedSeq, events);
+        const values = envs.map(encodeEnvelope);
+        const messages = stampOutbox(key, expectedSeq, envs.length, outbox);
+        prepared = { key, expectedSeq, envs, values, outbox: messages };
+        for (const v of values) bytes += v.length;
+        for (const m of messages) bytes += m.value.length;
+      } catch (e) {
+        prepared = { error: e }; // reported after the seq check, like a conflict would be first
+      }
+      return enqueue<readonly JournalEnvelope[]>((resolve, fail) => ({ kind: 'append', key, expectedSeq, prepared, bytes, resolve, fail }));
     },
 
     async *read(key, options = {}) {
       if (closed) throw closedError(describe);
-      const first = await positionOf(key);
+      const first = await cache.positionOf(key);
       if (!first) return;
-      const start = startOffset(key, first, options.afterSeq ?? 0);
-      const until = await journalEnd(first.partition);
+      const start = cache.startOffset(key, first, options.afterSeq ?? 0);
+      const until = await cache.journalEnd(first.partition);
       const filter = new ReadFilter(options);
       const keyBuf = Buffer.from(key);
       for await (const chunk of scanner.scan(journalTopic, first.partition, start.offset, until)) {
@@ -547,66 +448,42 @@ export async function createKafkaJournal(opts: KafkaJournalOptions): Promise<Jou
 
     async highestSeq(key) {
       if (closed) throw closedError(describe);
-      return writeLock(async () => (await keyState(key)).highest);
+      return enqueue<number>((resolve, fail) => ({ kind: 'highest', key, bytes: 0, resolve, fail }));
     },
 
     async latestSnapshot(key) {
       if (closed) throw closedError(describe);
-      await refreshSnapshots();
+      await cache.refreshSnapshots();
       const rec = snapshots.get(key);
       return rec && { ...rec.snapshot };
     },
 
     saveSnapshot(snapshot) {
-      return writeLock(async () => {
-        check();
-        const current = snapshots.get(snapshot.key);
-        if (current && current.snapshot.seq > snapshot.seq) return;
-        const st = states.get(snapshot.key);
-        const first = index.get(snapshot.key);
-        const position =
-          st && !st.stale && st.highest === snapshot.seq && st.lastOffset !== undefined && first
-            ? { partition: first.partition, offset: st.lastOffset + 1 }
-            : undefined;
-        const text = encodeSnapshot(snapshot, position ? { position } : {});
-        await inTransaction(`snapshot ${snapshot.key} at seq ${snapshot.seq}`, async (txn) => {
-          await txn.send({ topic: snapshotTopic, messages: [{ key: snapshot.key, value: text }] });
-        });
-        snapshots.set(snapshot.key, JSON.parse(text) as SnapshotRecord);
-      });
+      let invalid: { error: unknown } | undefined;
+      let bytes = 0;
+      try {
+        bytes = encodeSnapshot(snapshot, longestPosition).length;
+      } catch (e) {
+        invalid = { error: e };
+      }
+      return enqueue<void>((resolve, fail) => ({ kind: 'snapshot', snapshot, bytes, resolve, fail, ...(invalid ? { invalid } : {}) }));
     },
 
     async keys(prefix = '') {
       if (closed) throw closedError(describe);
-      await refreshIndex();
+      await cache.refreshIndex();
       return [...index.keys()].filter((k) => k.startsWith(prefix)).sort();
     },
+
+    stats: () => ({ ...stats }),
 
     async close() {
       if (closed) return;
       closed = true;
       scanner.abort(closedError(describe));
-      await writeLock(async () => undefined).catch(() => undefined);
+      await queue.idle();
       await Promise.allSettled([consumer!.disconnect(), producer!.disconnect(), admin.disconnect()]);
     },
   };
   return journal;
-}
-
-async function ensureTopics(admin: Admin, journal: string, snapshots: string, index: string, partitions: number): Promise<void> {
-  const existing = new Set(await admin.listTopics());
-  const compact = [{ name: 'cleanup.policy', value: 'compact' }];
-  const wanted = [
-    { topic: journal, numPartitions: partitions, configEntries: [{ name: 'retention.ms', value: '-1' }, { name: 'retention.bytes', value: '-1' }] },
-    { topic: snapshots, numPartitions: 1, configEntries: compact },
-    { topic: index, numPartitions: 1, configEntries: compact },
-  ].filter((t) => !existing.has(t.topic));
-  if (wanted.length === 0) return;
-  try {
-    await admin.createTopics({ topics: wanted, waitForLeaders: true });
-  } catch (e) {
-    // another engine may have created them at the same moment
-    const already = (e as { errors?: { type?: string }[] }).errors?.every((x) => x.type === 'TOPIC_ALREADY_EXISTS');
-    if (!already) throw e;
-  }
 }
