@@ -72,6 +72,8 @@ export function decideDevice(settings: DeviceSettings) {
         if (s.round && c.round <= s.round.round) return [];
         return [{ type: 'RoundJoined', round: c.round, baseVersion: c.baseVersion, deadline: c.deadline, at: c.now }];
       case 'RecordTraining': {
+        // A training that finished after a newer global model arrived is stale: its round has closed.
+        if (s.model.version !== null && c.baseVersion < s.model.version) return [];
         const open = s.round && !s.round.sent && s.round.baseVersion === c.baseVersion && c.now <= s.round.deadline ? s.round.round : null;
         return [{
           type: 'LocalModelTrained', baseVersion: c.baseVersion, weights: c.weights, hash: c.hash, loss: c.loss, samples: c.samples, threshold: c.threshold,

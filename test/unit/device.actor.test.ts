@@ -1,0 +1,321 @@
+/**
+ * The device actor on a real nact system over the in-memory journal, whose relay collects the outbox, with a
+ * real TensorFlow.js model pool (autoencoder 2 → 8 → 3 → 8 → 2): training and the local update it sends,
+ * anomalies on their topic, and recovery that never trains again.
+ *
+ * Settings, by hand: z-score window 20, threshold 3, critical 6, minSamples 5; training window 24 readings;
+ * train every 12 new readings once the window holds 16. Readings come in batches of 4, so the first training
+ * follows batch 4 (16 readings), the second batch 7 (28), the third batch 10 (40).
+ */
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { isRight } from 'fp-ts/Either';
+import { fold } from '../../src/actors/runtime/decider';
+import { nactEngine } from '../../src/actors/runtime/journal-engine';
+import { startSystem, stop, type SystemRef } from '../../src/actors/runtime/nact';
+import { ActorRegistry } from '../../src/actors/runtime/registry';
+import { restartWithBackoff } from '../../src/actors/runtime/supervision';
+import { memorySupervisionLog } from '../../src/actors/runtime/supervision-log';
+import { initialWeights } from '../../src/actors/aggregator/initial-model';
+import { spawnDeviceActor, type DeviceActor } from '../../src/actors/trainer/device.actor';
+import { deviceDecider } from '../../src/actors/trainer/device.decider';
+import type { DeviceCommand, DeviceEvent, IncomingReading } from '../../src/actors/trainer/device.events';
+import { deviceSummary, type DeviceSettings } from '../../src/actors/trainer/device.state';
+import { modelLayers, type LocalModel, type ModelSpec } from '../../src/actors/trainer/model';
+import { ModelPool } from '../../src/actors/trainer/model-pool';
+import { silentLogger } from '../../src/infra/log';
+import { createMemoryJournal, createMemoryStore, type MemoryStore } from '../../src/infra/journal/memory-journal';
+import { outboxIdHeader, type Journal, type OutboxMessage } from '../../src/infra/journal/port';
+import { decodeJson } from '../../src/protocols/codec';
+import { LocalModelUpdate } from '../../src/protocols/models';
+import { Anomaly } from '../../src/protocols/readings';
+import { topicNames } from '../../src/protocols/topics';
+import { decodeWeights, hashWeights, parameterCount, toLittleEndianBytes } from '../../src/protocols/weights';
+
+const SPEC: ModelSpec = { kind: 'autoencoder', inputs: 2, hidden: [8, 3, 8] };
+const LAYERS = modelLayers(SPEC);
+const W0 = initialWeights(LAYERS, 42);
+const W0_B64 = Buffer.from(toLittleEndianBytes(W0)).toString('base64');
+const TOPICS = topicNames('test-');
+const SERVICE = 'trainer-test';
+const DEVICE = 'dev-1';
+const KEY = `${SERVICE}/device/${DEVICE}`;
+const SETTINGS: DeviceSettings = {
+  deviceId: DEVICE,
+  zscore: { window: 20, threshold: 3, critical: 6, minSamples: 5 },
+  window: 24,
+  trainEvery: 12,
+  minTrainSamples: 16,
+  trainIntervalMs: 3_600_000,
+  features: null,
+  modelKind: 'autoencoder',
+};
+const T0 = 1_700_000_000_000;
+const DEADLINE = T0 + 600_000;
+
+/** Counts its uses: scoring and training both go through `use`, replay must not. */
+class CountingPool extends ModelPool {
+  uses = 0;
+  override use<T>(fn: (m: LocalModel) => Promise<T> | T): Promise<T> {
+    this.uses++;
+    return super.use(fn);
+  }
+}
+const pool = new CountingPool(SPEC, 42);
+
+/**
+ * Normal reading i: a cycles 10.0 … 10.4, b cycles 20.0 … 19.4 (|z| stays below 1.6 once warm), on partition 0 at
+ * offset i. The outlier has a = 1000.
+ */
+const reading = (i: number, a = 10 + (i % 5) * 0.1, b = 20 - (i % 4) * 0.2): IncomingReading =>
+  ({ readingId: `${DEVICE}-${i}`, ts: T0 + i * 1_000, partition: 0, offset: String(i), features: { a, b }, label: null });
+/** Batch k (1-based): readings 4k−3 … 4k. */
+const batch = (k: number): IncomingReading[] => [1, 2, 3, 4].map((j) => reading(4 * (k - 1) + j));
+
+let systems = 0;
+
+interface Harness {
+  system: SystemRef;
+  actor: DeviceActor;
+  registry: ActorRegistry;
+  journal: Journal;
+  relayed: OutboxMessage[];
+  clock: { now: number };
+  summary(): unknown;
+  /** ask and wait; then wait for whatever the command made the actor tell itself (a training's RecordTraining) */
+  send(c: DeviceCommand): Promise<readonly DeviceEvent[]>;
+  score(k: number | IncomingReading[]): Promise<readonly DeviceEvent[]>;
+  stop(): void;
+}
+
+/** A nact system over a memory journal engine on `store` (a respawn when the store has data). */
+function start(store: MemoryStore, opts: { snapshotEvery?: number } = {}): Harness {
+  const relayed: OutboxMessage[] = [];
+  const journal = createMemoryJournal({ store, relay: async (ms) => { relayed.push(...ms); } });
+  const registry = new ActorRegistry();
+  const system = startSystem(`device-${process.pid}-${++systems}`, nactEngine(journal, { onSnapshot: (k, seq) => registry.snapshotAt(k, seq) }));
+  const clock = { now: T0 + 100_000 };
+  const actor = spawnDeviceActor(system, {
+    service: SERVICE,
+    settings: SETTINGS,
+    training: { epochs: 2, batchSize: 8, learningRate: 0.01 },
+    layers: LAYERS,
+    pool,
+    topics: TOPICS,
+    log: silentLogger,
+    clock: () => clock.now,
+    registry,
+    supervisionLog: memorySupervisionLog(),
+    policy: restartWithBackoff(),
+    snapshotEvery: opts.snapshotEvery ?? 0,
+    actorName: DEVICE,
+    transform: 'raw',
+    residualWindow: 10,
+    thresholdQuantile: 0.99,
+  });
+  // a command that decides nothing: once answered, every message queued before it was handled
+  const barrier = () => actor.ask({ type: 'JoinRound', round: 1, baseVersion: 0, deadline: DEADLINE, now: clock.now });
+  const h: Harness = {
+    system, actor, registry, journal, relayed, clock,
+    summary: () => registry.get(actor.path)!.state,
+    async send(c) {
+      const events = await actor.ask(c, 60_000);
+      await barrier();
+      return events;
+    },
+    score(k) {
+      clock.now += 1_000;
+      return h.send({ type: 'ScoreBatch', readings: typeof k === 'number' ? batch(k) : k, modelScores: null, now: clock.now });
+    },
+    stop: () => stop(system),
+  };
+  return h;
+}
+
+async function journalEvents(j: Journal): Promise<DeviceEvent[]> {
+  const out: DeviceEvent[] = [];
+  for await (const e of j.read(KEY)) out.push(e.data as DeviceEvent);
+  return out;
+}
+const trainedEvents = (es: readonly DeviceEvent[]) => es.filter((e): e is Extract<DeviceEvent, { type: 'LocalModelTrained' }> => e.type === 'LocalModelTrained');
+
+/** Global version 0 applied, round 1 joined on it. */
+async function joinRound1(h: Harness): Promise<void> {
+  await h.send({ type: 'ApplyGlobal', version: 0, hash: hashWeights(W0), weights: W0_B64, threshold: null, now: h.clock.now });
+  await h.send({ type: 'JoinRound', round: 1, baseVersion: 0, deadline: DEADLINE, now: h.clock.now });
+}
+
+/** Run `f` with harnesses that are always stopped afterwards. */
+async function using(f: (open: (store: MemoryStore, o?: { snapshotEvery?: number }) => Harness) => Promise<void>): Promise<void> {
+  const opened: Harness[] = [];
+  try {
+    await f((store, o) => { const h = start(store, o); opened.push(h); return h; });
+  } finally {
+    for (const h of opened) h.stop();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+
+const Live = suite('device actor: live');
+
+Live.before(async () => {
+  const rt = await pool.init();
+  assert.ok(['wasm', 'tensorflow', 'cpu'].includes(rt.backend));
+});
+
+Live('no training before the window holds minTrainSamples (16), although 12 new readings arrived', () => using(async (open) => {
+  const h = open(createMemoryStore());
+  await joinRound1(h);
+  for (const k of [1, 2, 3]) await h.score(k);
+  assert.is(trainedEvents(await journalEvents(h.journal)).length, 0);
+  assert.is(h.relayed.filter((m) => m.topic === TOPICS.localUpdates).length, 0);
+}));
+
+Live('after ApplyGlobal and JoinRound, 40 readings: three trainings, exactly one LocalModelUpdate, for round 1', () => using(async (open) => {
+  const h = open(createMemoryStore());
+  await joinRound1(h);
+  for (let k = 1; k <= 10; k++) await h.score(k);
+
+  const events = await journalEvents(h.journal);
+  const trained = trainedEvents(events);
+  assert.equal(trained.map((e) => [e.baseVersion, e.samples, e.sentForRound, e.updateId]), [
+    [0, 16, 1, `${DEVICE}-r1-v0`], // after batch 4: the window holds 16 readings
+    [0, 24, null, null], // after batch 7: the window is full (24), the round already has our update
+    [0, 24, null, null], // after batch 10
+  ]);
+  // the window size when the first training ran, counted from the journal: the readings scored before it
+  const firstAt = events.indexOf(trained[0]!);
+  const windowThen = Math.min(SETTINGS.window, events.slice(0, firstAt).reduce((n, e) => n + (e.type === 'ReadingsScored' ? e.readings.length : 0), 0));
+  assert.is(windowThen, 16);
+
+  const updates = h.relayed.filter((m) => m.topic === TOPICS.localUpdates);
+  assert.is(updates.length, 1, 'exactly one local update');
+  const m = updates[0]!;
+  assert.is(m.key, DEVICE);
+  const seqOfFirst = events.indexOf(trained[0]!) + 1;
+  assert.is(m.headers?.[outboxIdHeader], `${KEY}#${seqOfFirst}#0`, 'published as the outbox of the LocalModelTrained event');
+  const decoded = decodeJson(LocalModelUpdate, m.value);
+  assert.ok(isRight(decoded), `the update decodes: ${JSON.stringify(decoded)}`);
+  if (!isRight(decoded)) return;
+  const u = decoded.right;
+  assert.equal(
+    { updateId: u.updateId, clientId: u.clientId, round: u.round, baseVersion: u.baseVersion, sampleCount: u.sampleCount, sentAt: u.sentAt, loss: u.metrics['loss'] },
+    { updateId: `${DEVICE}-r1-v0`, clientId: DEVICE, round: 1, baseVersion: 0, sampleCount: windowThen, sentAt: trained[0]!.at, loss: trained[0]!.loss },
+  );
+  assert.equal(u.weights.layers, LAYERS);
+  const w = decodeWeights(u.weights);
+  assert.ok(w.ok, 'the weights decode to the layer shapes');
+  if (!w.ok) return;
+  assert.is(w.flat.length, parameterCount(LAYERS));
+  assert.is(hashWeights(w.flat), trained[0]!.hash, 'the weights sent are the weights recorded');
+  assert.ok(w.flat.every(Number.isFinite));
+  assert.not.equal(Array.from(w.flat), Array.from(W0), 'training moved the weights away from version 0');
+
+  const s = h.summary() as ReturnType<typeof deviceSummary>;
+  assert.equal(
+    [s.seen, s.windowSize, s.sinceTraining, s.counters.trainings, s.counters.updatesSent, s.round],
+    [40, 24, 0, 3, 1, { round: 1, baseVersion: 0, deadline: DEADLINE, sent: true }],
+  );
+  assert.equal([s.model.version, s.model.source, s.model.hash], [0, 'local', trained[2]!.hash]);
+  assert.ok(s.model.threshold !== null && s.model.threshold > 0, 'the local training set a threshold');
+}));
+
+Live('an obvious outlier is relayed on the anomalies topic once the z-score window is warm', () => using(async (open) => {
+  const h = open(createMemoryStore());
+  await joinRound1(h);
+  for (let k = 1; k <= 10; k++) await h.score(k);
+  const before = h.relayed.filter((m) => m.topic === TOPICS.anomalies).map((m) => decodeJson(Anomaly, m.value));
+  assert.ok(before.every(isRight), 'every relayed anomaly decodes');
+  assert.is(before.filter((d) => isRight(d) && d.right.detector === 'zscore').length, 0, 'no z-score anomaly among the normal readings');
+
+  const outlier = reading(41, 1000, 20);
+  const events = await h.score([outlier]);
+  const scored = events.find((e): e is Extract<DeviceEvent, { type: 'ReadingsScored' }> => e.type === 'ReadingsScored')!;
+  assert.ok(scored.readings[0]!.z! > 6, `z ${scored.readings[0]!.z}`);
+  assert.ok(scored.readings[0]!.m !== null, 'the model scored it too');
+
+  const mine = h.relayed.filter((m) => m.topic === TOPICS.anomalies).slice(before.length);
+  assert.ok(mine.length >= 1);
+  const anomalies = mine.map((m) => {
+    assert.is(m.key, DEVICE);
+    const d = decodeJson(Anomaly, m.value);
+    assert.ok(isRight(d), `the anomaly decodes: ${m.value}`);
+    return isRight(d) ? d.right : null;
+  });
+  const z = anomalies.find((a) => a?.detector === 'zscore');
+  assert.ok(z, 'a z-score anomaly was relayed');
+  assert.equal({ ...z!, score: 0 }, { deviceId: DEVICE, readingId: outlier.readingId, ts: outlier.ts, score: 0, threshold: 3, detector: 'zscore', modelVersion: null, severity: 'critical' });
+  assert.is(z!.score, scored.readings[0]!.z);
+  const ae = anomalies.find((a) => a?.detector === 'autoencoder');
+  assert.ok(ae, 'the autoencoder flags a reading 7000 standard deviations out as well');
+  assert.equal([ae!.readingId, ae!.modelVersion, ae!.severity], [outlier.readingId, 0, 'critical']);
+  assert.equal(scored.anomalies, anomalies, 'what was relayed is what was journaled');
+}));
+
+Live('a global model arriving while the device trains is not replaced by the stale training', () => using(async (open) => {
+  const h = open(createMemoryStore());
+  await joinRound1(h);
+  for (const k of [1, 2, 3]) await h.score(k);
+  // batch 4 starts a training on version 0; version 1 is queued behind it, so the training's RecordTraining
+  // (told to itself when training ends) is handled after ApplyGlobal v1
+  const W1 = initialWeights(LAYERS, 7);
+  h.clock.now += 1_000;
+  h.actor.tell({ type: 'ScoreBatch', readings: batch(4), modelScores: null, now: h.clock.now });
+  h.actor.tell({ type: 'ApplyGlobal', version: 1, hash: hashWeights(W1), weights: Buffer.from(toLittleEndianBytes(W1)).toString('base64'), threshold: null, now: h.clock.now });
+  await h.send({ type: 'JoinRound', round: 1, baseVersion: 0, deadline: DEADLINE, now: h.clock.now });
+  const types = (await journalEvents(h.journal)).slice(-3).map((e) => e.type);
+  assert.equal(types, ['ReadingsScored', 'GlobalModelApplied', 'LocalModelTrained'], 'the race happened as described');
+  const s = h.summary() as ReturnType<typeof deviceSummary>;
+  assert.equal([s.model.version, s.model.hash], [1, hashWeights(W1)], 'the device must keep global version 1, not go back to a model trained from version 0');
+}));
+
+Live.run();
+
+// ---------------------------------------------------------------------------------------------------------
+
+const Recovery = suite('device actor: recovery');
+
+for (const snapshotEvery of [0, 5]) {
+  const how = snapshotEvery ? `from a snapshot every ${snapshotEvery} events` : 'from the journal alone';
+  Recovery(`a respawn recovers the same summary ${how}, without training or publishing again`, () => using(async (open) => {
+    const store = createMemoryStore();
+    const a = open(store, { snapshotEvery });
+    await joinRound1(a);
+    for (let k = 1; k <= 8; k++) await a.score(k);
+    const summary = a.summary();
+    const journal = await journalEvents(a.journal);
+    const trainedBefore = trainedEvents(journal).length;
+    assert.is(trainedBefore, 2, 'after batches 4 and 7');
+    assert.equal(summary, deviceSummary(fold(deviceDecider(SETTINGS), journal)), 'the live summary is the fold of the journal');
+    if (snapshotEvery) assert.ok(store.snapshots.get(KEY), 'a snapshot was taken');
+    a.stop();
+
+    const usesBefore = pool.uses;
+    const b = open(store, { snapshotEvery });
+    assert.equal(await b.actor.ask({ type: 'JoinRound', round: 1, baseVersion: 0, deadline: DEADLINE, now: b.clock.now }), [], 'recovered: round 1 is already joined');
+    assert.equal(b.summary(), summary);
+    assert.is(pool.uses, usesBefore, 'recovery neither scores nor trains');
+    assert.is(trainedEvents(await journalEvents(b.journal)).length, trainedBefore, 'no LocalModelTrained added by the respawn');
+    assert.equal(b.relayed, [], 'nothing published again');
+    if (snapshotEvery) assert.ok(b.registry.get(b.actor.path)!.info.lastSnapshotSeq !== null, 'recovered from the snapshot');
+
+    // batch 8 redelivered after the restart: dropped as duplicates; nothing trained, nothing relayed
+    const again = await b.score(8);
+    assert.equal(again.map((e) => e.type), ['ReadingsScored']);
+    assert.equal([(again[0] as Extract<DeviceEvent, { type: 'ReadingsScored' }>).readings.length, (again[0] as Extract<DeviceEvent, { type: 'ReadingsScored' }>).duplicates], [0, 4]);
+    assert.is(trainedEvents(await journalEvents(b.journal)).length, trainedBefore);
+    assert.equal(b.relayed, []);
+    // and the recovered device goes on: batches 9 and 10 reach 12 new readings since the training after batch 7
+    await b.score(9);
+    await b.score(10);
+    const after = await journalEvents(b.journal);
+    assert.is(trainedEvents(after).length, trainedBefore + 1);
+    assert.equal(trainedEvents(after).at(-1)!.sentForRound, null, 'round 1 already has the update sent before the restart');
+    assert.is(b.relayed.filter((m) => m.topic === TOPICS.localUpdates).length, 0);
+  }));
+}
+
+Recovery.after(() => pool.dispose());
+
+Recovery.run();

@@ -1,0 +1,477 @@
+/**
+ * The device decider: given(history).when(command).then(events), one suite per command, then evolve and fold.
+ * Numbers are worked out by hand. Settings: z-score window 10, threshold 2.5, critical 5, minSamples 3;
+ * a training window of 4 readings; device "dev-1"; model kind autoencoder.
+ */
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { fold } from '../../src/actors/runtime/decider';
+import { decodeOrThrow } from '../../src/actors/runtime/decode';
+import { deviceDecider } from '../../src/actors/trainer/device.decider';
+import { DeviceEvent, type DeviceCommand, type IncomingReading, type ScoredReading } from '../../src/actors/trainer/device.events';
+import { deviceSummary, type DeviceSettings, type DeviceState } from '../../src/actors/trainer/device.state';
+import type { Anomaly } from '../../src/protocols/readings';
+import { deepFreeze, given } from '../support/given';
+
+const SETTINGS: DeviceSettings = {
+  deviceId: 'dev-1',
+  zscore: { window: 10, threshold: 2.5, critical: 5, minSamples: 3 },
+  window: 4,
+  trainEvery: 3,
+  minTrainSamples: 2,
+  trainIntervalMs: 60_000,
+  features: null,
+  modelKind: 'autoencoder',
+};
+const decider = deviceDecider(SETTINGS);
+
+const T0 = 1_700_000_000_000;
+const NOW = T0 + 1_000;
+const W = 'AAAAAAAAgD8='; // two float32s, 0 and 1, base64
+const W_LOCAL = 'AACAPwAAAEA='; // 1 and 2
+const hash = (c: string): string => c.repeat(64);
+
+// ---------------------------------------------------------------------------------------------------------
+// Readings, commands and events, written out
+
+/** Reading n: id "r<n>", ts T0 + n, partition 0, offset "<n>", unlabelled (unless overridden). */
+const rd = (n: number, features: Record<string, number>, o: Partial<IncomingReading> = {}): IncomingReading =>
+  ({ readingId: `r${n}`, ts: T0 + n, partition: 0, offset: String(n), features, label: null, ...o });
+const v = (n: number, value: number, o: Partial<IncomingReading> = {}): IncomingReading => rd(n, { v: value }, o);
+const scoreBatch = (readings: IncomingReading[], modelScores: Array<number | null> | null = null, now = NOW): DeviceCommand =>
+  ({ type: 'ScoreBatch', readings, modelScores, now });
+const scored = (r: IncomingReading, x: number[], z: number | null = null, m: number | null = null): ScoredReading =>
+  ({ readingId: r.readingId, ts: r.ts, partition: r.partition, offset: r.offset, x, label: r.label, z, m });
+const fixed = (...names: string[]): DeviceEvent => ({ type: 'FeaturesFixed', featureNames: names });
+const readingsScored = (readings: ScoredReading[], anomalies: Anomaly[] = [], duplicates = 0, at = NOW): DeviceEvent =>
+  ({ type: 'ReadingsScored', readings, anomalies, duplicates, at });
+/** Readings of the one feature "v" already applied (z and m are not used by evolve). */
+const history = (values: Array<[n: number, value: number]>, o: Partial<IncomingReading> = {}): DeviceEvent[] =>
+  [fixed('v'), readingsScored(values.map(([n, x]) => scored(v(n, x, o), [x])), [], 0, T0 + 500)];
+const zAnomaly = (r: IncomingReading, score: number, severity: 'warning' | 'critical'): Anomaly =>
+  ({ deviceId: 'dev-1', readingId: r.readingId, ts: r.ts, score, threshold: 2.5, detector: 'zscore', modelVersion: null, severity });
+
+const applyGlobal = (version: number, threshold: number | null = null, now = NOW): DeviceCommand =>
+  ({ type: 'ApplyGlobal', version, hash: hash(String(version % 10)), weights: W, threshold, now });
+const globalApplied = (version: number, threshold: number | null = null, at = T0): DeviceEvent =>
+  ({ type: 'GlobalModelApplied', version, hash: hash(String(version % 10)), weights: W, threshold, at });
+const joinRound = (round: number, baseVersion: number, deadline: number, now = NOW): DeviceCommand => ({ type: 'JoinRound', round, baseVersion, deadline, now });
+const roundJoined = (round: number, baseVersion: number, deadline: number, at = T0): DeviceEvent => ({ type: 'RoundJoined', round, baseVersion, deadline, at });
+const recordTraining = (baseVersion: number, now: number): DeviceCommand =>
+  ({ type: 'RecordTraining', baseVersion, weights: W_LOCAL, hash: hash('e'), loss: 0.25, samples: 4, threshold: 0.75, now });
+const trained = (baseVersion: number, sentForRound: number | null, updateId: string | null, at: number): DeviceEvent =>
+  ({ type: 'LocalModelTrained', baseVersion, weights: W_LOCAL, hash: hash('e'), loss: 0.25, samples: 4, threshold: 0.75, sentForRound, updateId, at });
+
+/** The same value with every non-integer rounded to 9 decimals (hand-computed z values vs floating point). */
+const rounded = <T>(x: T): T => JSON.parse(JSON.stringify(x, (_k, n: unknown) => (typeof n === 'number' && !Number.isInteger(n) ? Number(n.toFixed(9)) : n)));
+const near = (actual: unknown, expected: unknown, message?: string): void => assert.equal(rounded(actual), rounded(expected), message);
+
+// ---------------------------------------------------------------------------------------------------------
+
+const Score = suite('ScoreBatch');
+
+Score('on a fresh device: FeaturesFixed with the sorted keys of the first reading, then ReadingsScored', () => {
+  const r1 = rd(1, { temp: 21, hum: 40, co2: 400 });
+  const r2 = rd(2, { hum: 41, temp: 22, co2: 410 }, { label: 1 });
+  given(decider, [])
+    .when(scoreBatch([r1, r2]))
+    .then([fixed('co2', 'hum', 'temp'), readingsScored([scored(r1, [400, 40, 21]), scored(r2, [410, 41, 22])])])
+    .thenState({ featureNames: ['co2', 'hum', 'temp'], seen: 2, lastOffsets: { 0: '2' }, window: [[400, 40, 21], [410, 41, 22]], windowLabels: [null, 1], sinceTraining: 2 });
+});
+
+Score('settings.features fixes the order: a missing feature reads 0, an extra one is left out', () => {
+  const d = deviceDecider({ ...SETTINGS, features: ['temp', 'hum', 'pressure'] });
+  const r1 = rd(1, { co2: 400, hum: 40, temp: 21 });
+  given(d, []).when(scoreBatch([r1])).then([fixed('temp', 'hum', 'pressure'), readingsScored([scored(r1, [21, 40, 0])])]);
+});
+
+Score('once fixed, the feature order is that of the history, whatever the order of the keys', () => {
+  const r3 = rd(3, { b: 2, c: 3, a: 1 });
+  given(decider, [fixed('c', 'a', 'b')]).when(scoreBatch([r3])).then([readingsScored([scored(r3, [3, 1, 2])])]);
+});
+
+Score('an empty batch causes nothing, before and after the features are fixed', () => {
+  given(decider, []).when(scoreBatch([])).then([]);
+  given(decider, history([[1, 10]])).when(scoreBatch([])).then([]);
+});
+
+Score('readings at or below the last offset of their partition are dropped and counted as duplicates', () => {
+  // applied: partition 0 up to offset 5, partition 1 up to offset 7
+  const h: DeviceEvent[] = [fixed('v'), readingsScored([scored(v(5, 1), [1]), scored(v(7, 1, { partition: 1 }), [1])], [], 0, T0)];
+  // (one constant value, so that no z-score gets in the way)
+  const batch = [
+    v(5, 1), // = last of partition 0
+    v(4, 1), // below it
+    v(8, 1, { partition: 1 }), // fresh on partition 1
+    v(6, 1), // fresh on partition 0
+    v(6, 1), // the same offset again within the batch
+    v(3, 1, { partition: 2 }), // a partition never seen: fresh
+  ];
+  given(decider, h)
+    .when(scoreBatch(batch))
+    .then([readingsScored([scored(batch[2]!, [1]), scored(batch[3]!, [1]), scored(batch[5]!, [1])], [], 3)])
+    .thenState({ seen: 5, lastOffsets: { 0: '6', 1: '8', 2: '3' } })
+    .thenState((s) => s.counters.duplicates === 3);
+});
+
+Score('a batch of only duplicates: ReadingsScored without readings, duplicates = n; only the counter moves', () => {
+  const h = history([[1, 10], [2, 11], [3, 12]]);
+  const r = given(decider, h)
+    .when(scoreBatch([v(1, 10), v(2, 11), v(3, 12)], [0.1, 0.2, 0.3]))
+    .then([readingsScored([], [], 3)]);
+  assert.equal({ ...r.state, counters: { ...r.state.counters, duplicates: 0 } }, r.before, 'nothing but the duplicate counter changed');
+  assert.is(r.state.counters.duplicates, 3);
+});
+
+Score('offsets compare as integers (BigInt), not as strings or doubles', () => {
+  // "10" > "9" numerically although "10" < "9" as text
+  given(decider, history([[9, 1]]))
+    .when(scoreBatch([v(10, 2)]))
+    .then([readingsScored([scored(v(10, 2), [2])])])
+    .thenState({ lastOffsets: { 0: '10' } });
+  // and "9" after "10" is a duplicate
+  given(decider, history([[10, 1]])).when(scoreBatch([v(9, 2)])).then([readingsScored([], [], 1)]);
+  // beyond 2^53, doubles cannot tell 9007199254740993 from 9007199254740992; BigInt can
+  const h = [fixed('v'), readingsScored([scored(v(1, 1, { offset: '9007199254740992' }), [1])], [], 0, T0)];
+  const next = v(2, 2, { offset: '9007199254740993' });
+  given(decider, h).when(scoreBatch([next])).then([readingsScored([scored(next, [2])])]).thenState({ lastOffsets: { 0: '9007199254740993' } });
+});
+
+Score('z-scores, by hand: 10, 10, 11, 9, 10, then 30 (window 10, threshold 2.5, critical 5, minSamples 3)', () => {
+  const rs = [v(1, 10), v(2, 10), v(3, 11), v(4, 9), v(5, 10), v(6, 30)];
+  // r1..r3: fewer than 3 values in the window before them → no score
+  // r4 = 9 against [10, 10, 11]: mean 31/3, population variance (1/9 + 1/9 + 4/9)/3 = 2/9, std √2/3,
+  //      |z| = (4/3)/(√2/3) = 2√2 ≈ 2.828 > 2.5 → warning
+  // r5 = 10 against [10, 10, 11, 9]: mean 10 → z = 0
+  // r6 = 30 against [10, 10, 11, 9, 10]: mean 10, variance 2/5, z = 20/√0.4 = 10√10 ≈ 31.62 > 5 → critical
+  const z4 = 2 * Math.SQRT2;
+  const z6 = 10 * Math.sqrt(10);
+  const r = given(decider, []).when(scoreBatch(rs));
+  near(r.events, [fixed('v'), readingsScored(
+    [scored(rs[0]!, [10]), scored(rs[1]!, [10]), scored(rs[2]!, [11]), scored(rs[3]!, [9], z4), scored(rs[4]!, [10], 0), scored(rs[5]!, [30], z6)],
+    [zAnomaly(rs[3]!, z4, 'warning'), zAnomaly(rs[5]!, z6, 'critical')],
+  )]);
+  assert.is(r.state.counters.zscoreAnomalies, 2);
+  assert.is(r.state.counters.modelAnomalies, 0);
+});
+
+Score('the window carries over commands: after 10, 10, 11, 9, 10 in the history, 30 scores 10√10 (critical)', () => {
+  const r6 = v(6, 30);
+  const r = given(decider, history([[1, 10], [2, 10], [3, 11], [4, 9], [5, 10]])).when(scoreBatch([r6]));
+  near(r.events, [readingsScored([scored(r6, [30], 10 * Math.sqrt(10))], [zAnomaly(r6, 10 * Math.sqrt(10), 'critical')])]);
+});
+
+Score('the scored reading is not in its own statistics (with it, 30 would score only √5 ≈ 2.24, no anomaly)', () => {
+  const r6 = v(6, 30);
+  const r = given(decider, history([[1, 10], [2, 10], [3, 11], [4, 9], [5, 10]])).when(scoreBatch([r6]));
+  const z = (r.events[0] as Extract<DeviceEvent, { type: 'ReadingsScored' }>).readings[0]!.z!;
+  assert.ok(Math.abs(z - Math.sqrt(5)) > 1, `z ${z} looks self-included`);
+  assert.ok(Math.abs(z - 10 * Math.sqrt(10)) < 1e-9, `z ${z} is not 10√10`);
+  // and it is in the window afterwards: a second 30 now scores against [10, 10, 11, 9, 10, 30]:
+  // mean 80/6 = 40/3, variance (3·(10/3)² + (7/3)² + (13/3)² + (50/3)²)/6 = (300+49+169+2500)/54 = 3018/54
+  const r7 = v(7, 30);
+  const next = given(decider, [...history([[1, 10], [2, 10], [3, 11], [4, 9], [5, 10]]), ...r.events]).when(scoreBatch([r7]));
+  const z7 = (50 / 3) / Math.sqrt(3018 / 54);
+  near(next.events, [readingsScored([scored(r7, [30], z7)], [])], 'z7 ≈ 2.23: below the threshold');
+});
+
+Score('an outlier before minSamples values is not scored at all', () => {
+  const rs = [v(1, 10), v(2, 10), v(3, 30)]; // only 2 values before r3
+  given(decider, []).when(scoreBatch(rs)).then([fixed('v'), readingsScored([scored(rs[0]!, [10]), scored(rs[1]!, [10]), scored(rs[2]!, [30])])]);
+});
+
+Score('a constant feature (std 0) gives no score and no anomaly, even for a jump', () => {
+  const r6 = v(6, 11);
+  given(decider, history([[1, 10], [2, 10], [3, 10], [4, 10], [5, 10]])).when(scoreBatch([r6])).then([readingsScored([scored(r6, [11])])]);
+});
+
+const CONST5: Array<[number, number]> = [[1, 5], [2, 5], [3, 5], [4, 5], [5, 5]]; // constant: no z-score anomaly can interfere
+
+Score('model anomalies: command.modelScores against state.model.threshold (0.5: warning above, critical above 1)', () => {
+  const rs = [v(6, 5), v(7, 5), v(8, 5), v(9, 5), v(10, 5)];
+  const model = (r: IncomingReading, score: number, severity: 'warning' | 'critical'): Anomaly =>
+    ({ deviceId: 'dev-1', readingId: r.readingId, ts: r.ts, score, threshold: 0.5, detector: 'autoencoder', modelVersion: 3, severity });
+  given(decider, [...history(CONST5), globalApplied(3, 0.5)])
+    .when(scoreBatch(rs, [0.4, 0.5, 0.6, 1.2, null]))
+    .then([readingsScored(
+      [scored(rs[0]!, [5], null, 0.4), scored(rs[1]!, [5], null, 0.5), scored(rs[2]!, [5], null, 0.6), scored(rs[3]!, [5], null, 1.2), scored(rs[4]!, [5], null, null)],
+      [model(rs[2]!, 0.6, 'warning'), model(rs[3]!, 1.2, 'critical')],
+    )])
+    .thenState((s) => s.counters.modelAnomalies === 2 && s.counters.zscoreAnomalies === 0);
+});
+
+Score('the detector is settings.modelKind and the version that of the current model (a local one too)', () => {
+  const d = deviceDecider({ ...SETTINGS, modelKind: 'classifier' });
+  const r6 = v(6, 5);
+  given(d, [...history(CONST5), globalApplied(2, 0.5), roundJoined(1, 2, T0 + 60_000), trained(2, 1, 'dev-1-r1-v2', T0 + 10)])
+    .when(scoreBatch([r6], [0.9]))
+    .then([readingsScored([scored(r6, [5], null, 0.9)], [{ deviceId: 'dev-1', readingId: 'r6', ts: r6.ts, score: 0.9, threshold: 0.75, detector: 'classifier', modelVersion: 2, severity: 'warning' }])]);
+});
+
+Score('no model anomaly without a threshold, however high the score', () => {
+  const r6 = v(6, 5);
+  given(decider, history(CONST5)).when(scoreBatch([r6], [1e6])).then([readingsScored([scored(r6, [5], null, 1e6)])]);
+  given(decider, [...history(CONST5), globalApplied(0, null)]).when(scoreBatch([r6], [1e6])).then([readingsScored([scored(r6, [5], null, 1e6)])]);
+});
+
+Score('model scores stay aligned with the command readings when duplicates are dropped', () => {
+  const rs = [v(5, 5), v(6, 5)]; // r5 is a duplicate
+  given(decider, [...history(CONST5), globalApplied(1, 0.5)])
+    .when(scoreBatch(rs, [9, 0.2]))
+    .then([readingsScored([scored(rs[1]!, [5], null, 0.2)], [], 1)]);
+});
+
+Score('a reading that is a z-score and a model outlier gives both anomalies, z-score first', () => {
+  const r6 = v(6, 30);
+  const r = given(decider, [...history([[1, 10], [2, 10], [3, 11], [4, 9], [5, 10]]), globalApplied(4, 0.5)]).when(scoreBatch([r6], [0.7]));
+  near(r.events, [readingsScored([scored(r6, [30], 10 * Math.sqrt(10), 0.7)], [
+    zAnomaly(r6, 10 * Math.sqrt(10), 'critical'),
+    { deviceId: 'dev-1', readingId: 'r6', ts: r6.ts, score: 0.7, threshold: 0.5, detector: 'autoencoder', modelVersion: 4, severity: 'warning' },
+  ])]);
+  assert.equal([r.state.counters.zscoreAnomalies, r.state.counters.modelAnomalies], [1, 1]);
+});
+
+Score.run();
+
+// ---------------------------------------------------------------------------------------------------------
+
+const Apply = suite('ApplyGlobal');
+
+Apply('on a fresh device, version 0 is applied with its hash, weights and threshold', () => {
+  given(decider, [])
+    .when(applyGlobal(0, 0.3))
+    .then([globalApplied(0, 0.3, NOW)])
+    .thenState({ model: { version: 0, hash: hash('0'), weights: W, source: 'global', threshold: 0.3 } });
+});
+
+Apply('a newer version is applied', () => {
+  given(decider, [globalApplied(1, 0.3)]).when(applyGlobal(2, 0.4)).then([globalApplied(2, 0.4, NOW)]).thenState((s) => s.model.version === 2 && s.model.threshold === 0.4);
+});
+
+Apply('the same or an older version causes nothing', () => {
+  given(decider, [globalApplied(2, 0.3)]).when(applyGlobal(2, 0.4)).then([]);
+  given(decider, [globalApplied(2, 0.3)]).when(applyGlobal(1, 0.4)).then([]);
+});
+
+Apply('after a local training on base 2, global 2 causes nothing and global 3 replaces the local model', () => {
+  const h = [globalApplied(2, 0.3), trained(2, null, null, T0 + 5)];
+  given(decider, h).when(applyGlobal(2)).then([]);
+  given(decider, h).when(applyGlobal(3, 0.6)).then([globalApplied(3, 0.6, NOW)]).thenState({ model: { version: 3, hash: hash('3'), weights: W, source: 'global', threshold: 0.6 } });
+});
+
+Apply.run();
+
+// ---------------------------------------------------------------------------------------------------------
+
+const Join = suite('JoinRound');
+
+Join('on a fresh device the round is joined, not yet sent', () => {
+  given(decider, []).when(joinRound(1, 0, T0 + 60_000)).then([roundJoined(1, 0, T0 + 60_000, NOW)]).thenState({ round: { round: 1, baseVersion: 0, deadline: T0 + 60_000, sent: false } });
+});
+
+Join('a newer round is joined (and may be sent to again)', () => {
+  given(decider, [roundJoined(1, 0, T0 + 60_000), trained(0, 1, 'dev-1-r1-v0', T0 + 10)])
+    .when(joinRound(2, 1, T0 + 120_000))
+    .then([roundJoined(2, 1, T0 + 120_000, NOW)])
+    .thenState({ round: { round: 2, baseVersion: 1, deadline: T0 + 120_000, sent: false } });
+});
+
+Join('the same or an older round causes nothing', () => {
+  given(decider, [roundJoined(2, 1, T0 + 60_000)]).when(joinRound(2, 1, T0 + 99_000)).then([]);
+  given(decider, [roundJoined(2, 1, T0 + 60_000)]).when(joinRound(1, 0, T0 + 99_000)).then([]);
+});
+
+Join.run();
+
+// ---------------------------------------------------------------------------------------------------------
+
+const Record = suite('RecordTraining');
+
+const DEADLINE = T0 + 60_000;
+/** Global version 2 applied, round 4 open on version 2 until DEADLINE. */
+const OPEN4: DeviceEvent[] = [globalApplied(2, 0.3), roundJoined(4, 2, DEADLINE)];
+
+Record('with round 4 open on the same base, not sent, before its deadline: sent for round 4 with updateId dev-1-r4-v2', () => {
+  given(decider, OPEN4)
+    .when(recordTraining(2, DEADLINE - 1))
+    .then([trained(2, 4, 'dev-1-r4-v2', DEADLINE - 1)])
+    .thenState({ round: { round: 4, baseVersion: 2, deadline: DEADLINE, sent: true }, sinceTraining: 0, lastTrainedAt: DEADLINE - 1 })
+    .thenState({ model: { version: 2, hash: hash('e'), weights: W_LOCAL, source: 'local', threshold: 0.75 } })
+    .thenState((s) => s.counters.trainings === 1 && s.counters.updatesSent === 1);
+});
+
+Record('the updateId is deterministic: the same facts give the same id, another device another id', () => {
+  const a = given(decider, OPEN4).when(recordTraining(2, T0 + 7)).events;
+  const b = given(decider, OPEN4).when(recordTraining(2, T0 + 9)).events;
+  const other = given(deviceDecider({ ...SETTINGS, deviceId: 'dev-2' }), OPEN4).when(recordTraining(2, T0 + 7)).events;
+  const id = (es: readonly DeviceEvent[]) => (es[0] as Extract<DeviceEvent, { type: 'LocalModelTrained' }>).updateId;
+  assert.is(id(a), 'dev-1-r4-v2');
+  assert.is(id(b), id(a));
+  assert.is(id(other), 'dev-2-r4-v2');
+});
+
+Record('exactly at the deadline the update is still sent (deadline inclusive)', () => {
+  given(decider, OPEN4).when(recordTraining(2, DEADLINE)).then([trained(2, 4, 'dev-1-r4-v2', DEADLINE)]);
+});
+
+Record('after the deadline: trained, not sent', () => {
+  given(decider, OPEN4)
+    .when(recordTraining(2, DEADLINE + 1))
+    .then([trained(2, null, null, DEADLINE + 1)])
+    .thenState({ round: { round: 4, baseVersion: 2, deadline: DEADLINE, sent: false } })
+    .thenState((s) => s.counters.trainings === 1 && s.counters.updatesSent === 0);
+});
+
+Record('on a different base version than the round: trained, not sent', () => {
+  given(decider, OPEN4).when(recordTraining(1, T0 + 5)).then([trained(1, null, null, T0 + 5)]);
+  given(decider, OPEN4).when(recordTraining(3, T0 + 5)).then([trained(3, null, null, T0 + 5)]);
+});
+
+Record('once sent for the round, a later training is not sent again', () => {
+  given(decider, [...OPEN4, trained(2, 4, 'dev-1-r4-v2', T0 + 5)])
+    .when(recordTraining(2, T0 + 6))
+    .then([trained(2, null, null, T0 + 6)])
+    .thenState((s) => s.counters.trainings === 2 && s.counters.updatesSent === 1 && s.round!.sent);
+});
+
+Record('without a round: trained, not sent', () => {
+  given(decider, [globalApplied(2, 0.3)]).when(recordTraining(2, T0 + 5)).then([trained(2, null, null, T0 + 5)]).thenState({ round: null });
+});
+
+Record('a training from a base older than the current model (a newer global arrived meanwhile) does not replace it', () => {
+  // The actor trains in its effects and tells itself RecordTraining when done; an ApplyGlobal queued during the
+  // training is handled first. The stale result must not take the device back to a model based on version 2.
+  given(decider, [...OPEN4, globalApplied(3, 0.4)])
+    .when(recordTraining(2, T0 + 5))
+    .thenState({ model: { version: 3, hash: hash('3'), weights: W, source: 'global', threshold: 0.4 } }, 'model after a stale RecordTraining (base 2) on global 3');
+});
+
+Record('a training without a threshold keeps the previous one', () => {
+  const c: DeviceCommand = { type: 'RecordTraining', baseVersion: 2, weights: W_LOCAL, hash: hash('e'), loss: 0.25, samples: 4, threshold: null, now: T0 + 5 };
+  given(decider, OPEN4).when(c).thenState((s) => s.model.threshold === 0.3 && s.model.source === 'local');
+});
+
+Record.run();
+
+// ---------------------------------------------------------------------------------------------------------
+
+const Evolve = suite('evolve and fold');
+
+Evolve('the training window keeps the last `window` (4) readings and their labels', () => {
+  const a = [1, 2, 3].map((n) => v(n, n * 10, { label: n % 2 }));
+  const b = [4, 5, 6].map((n) => v(n, n * 10, { label: null }));
+  given(decider, [fixed('v'), readingsScored(a.map((r) => scored(r, [r.features['v']!])))])
+    .when(scoreBatch(b))
+    .thenState({ window: [[30], [40], [50], [60]], windowLabels: [1, null, null, null], seen: 6, sinceTraining: 6 });
+});
+
+Evolve('sinceTraining counts fresh readings only and resets on LocalModelTrained; lastTrainedAt is the event time', () => {
+  const h = [...history([[1, 1], [2, 2], [3, 3]]), globalApplied(0, null)];
+  const s1 = given(decider, h).when(scoreBatch([v(3, 3), v(4, 4)])).state; // one duplicate
+  assert.is(s1.sinceTraining, 4);
+  const s2 = given(decider, h).when(recordTraining(0, T0 + 77)).state;
+  assert.equal([s2.sinceTraining, s2.lastTrainedAt], [0, T0 + 77]);
+});
+
+Evolve('round.sent becomes true only for a training sent for that very round', () => {
+  const s = fold(decider, [roundJoined(5, 1, DEADLINE), trained(1, 4, 'dev-1-r4-v1', T0 + 1)]);
+  assert.equal(s.round, { round: 5, baseVersion: 1, deadline: DEADLINE, sent: false });
+  assert.is(s.counters.updatesSent, 1, 'the event still counts as sent');
+});
+
+/** A device's life: features, readings with anomalies, a duplicate batch, a model, a round, two trainings, a newer model and round. */
+function life(): DeviceCommand[] {
+  const values = [10, 10, 11, 9, 10, 30, 10, 11];
+  return [
+    scoreBatch(values.slice(0, 3).map((x, i) => v(i + 1, x)), null, T0 + 1),
+    applyGlobal(0, 0.5, T0 + 2),
+    joinRound(1, 0, DEADLINE, T0 + 3),
+    scoreBatch(values.slice(3).map((x, i) => v(i + 4, x)), [0.1, 0.2, 0.9, 0.3, 1.5], T0 + 4),
+    scoreBatch([v(7, 10), v(8, 11)], [0.1, 0.2], T0 + 5), // duplicates only
+    recordTraining(0, T0 + 6),
+    scoreBatch([v(9, 10, { partition: 1, offset: '10' }), v(10, 12, { partition: 1, offset: '11' })], [0.1, 0.6], T0 + 7),
+    recordTraining(0, T0 + 8), // not sent again
+    applyGlobal(1, null, T0 + 9),
+    joinRound(2, 1, DEADLINE + 60_000, T0 + 10),
+    applyGlobal(1, 0.9, T0 + 11), // same version: nothing
+    recordTraining(1, T0 + 12),
+  ];
+}
+
+function run(commands: readonly DeviceCommand[]): { journal: DeviceEvent[]; live: DeviceState } {
+  let live: DeviceState = decider.initialState;
+  const journal: DeviceEvent[] = [];
+  for (const c of commands) {
+    for (const e of decider.decide(c, live)) {
+      journal.push(e);
+      live = decider.evolve(live, e);
+    }
+  }
+  return { journal, live };
+}
+
+Evolve('a whole life, step by step: the counters add up by hand', () => {
+  const { journal, live } = run(life());
+  assert.equal(journal.map((e) => e.type), [
+    'FeaturesFixed', 'ReadingsScored', 'GlobalModelApplied', 'RoundJoined', 'ReadingsScored', 'ReadingsScored', 'LocalModelTrained',
+    'ReadingsScored', 'LocalModelTrained', 'GlobalModelApplied', 'RoundJoined', 'LocalModelTrained',
+  ]);
+  // z-score: r4 (2√2, warning) and r6 (10√10, critical). Model, against 0.5: r6 0.9 (warning), r8 1.5 (critical);
+  // after the first training the threshold is 0.75, so r10's 0.6 is none. Trainings: 3, sent for rounds 1 and 2.
+  assert.equal(live.counters, { zscoreAnomalies: 2, modelAnomalies: 2, trainings: 3, updatesSent: 2, duplicates: 2 });
+  assert.equal(live.lastOffsets, { 0: '8', 1: '11' });
+  assert.equal([live.seen, live.window.length, live.sinceTraining, live.lastTrainedAt], [10, 4, 0, T0 + 12]);
+  assert.equal(live.round, { round: 2, baseVersion: 1, deadline: DEADLINE + 60_000, sent: true });
+  assert.equal(live.model, { version: 1, hash: hash('e'), weights: W_LOCAL, source: 'local', threshold: 0.75 });
+});
+
+Evolve('every event decide produces decodes with the DeviceEvent codec (replay reads them back through it)', () => {
+  const { journal } = run(life());
+  for (const e of journal) assert.equal(decodeOrThrow(DeviceEvent, JSON.parse(JSON.stringify(e))), e, e.type);
+});
+
+Evolve('evolve never mutates the state it is given (deep-frozen input, every event of a life)', () => {
+  const { journal } = run(life());
+  let s: DeviceState = deepFreeze(structuredClone(decider.initialState));
+  for (const e of journal) {
+    const copy = structuredClone(s);
+    const next = decider.evolve(s, deepFreeze(structuredClone(e)));
+    assert.equal(s, copy, `evolve(${e.type}) changed its input`);
+    assert.ok(next !== s, `evolve(${e.type}) returns a new state`);
+    s = deepFreeze(next);
+  }
+});
+
+Evolve('decide is pure: twice on the same frozen state, the same events, and the state is untouched', () => {
+  const { journal } = run(life().slice(0, 3));
+  const s = deepFreeze(fold(decider, journal));
+  const copy = structuredClone(s);
+  const c = scoreBatch([v(4, 9), v(5, 10), v(6, 30)], [0.1, 0.2, 0.9]);
+  assert.equal(decider.decide(c, s), decider.decide(c, s));
+  assert.equal(s, copy);
+});
+
+Evolve('folding the journal equals the state reached command by command, also from a JSON snapshot', () => {
+  const { journal, live } = run(life());
+  assert.equal(fold(decider, journal), live);
+  for (const cut of [1, 4, 7, 10]) {
+    const snapshot = JSON.parse(JSON.stringify(fold(decider, journal.slice(0, cut)))) as DeviceState;
+    assert.equal(fold(decider, journal.slice(cut), snapshot), live, `snapshot after ${cut} events + tail`);
+  }
+  assert.equal(deviceSummary(fold(decider, journal)), deviceSummary(live));
+});
+
+Evolve('scoring after a fold equals scoring after the live steps (the z-score window survives a snapshot)', () => {
+  const { journal, live } = run(life());
+  const snapshot = JSON.parse(JSON.stringify(fold(decider, journal.slice(0, 6)))) as DeviceState;
+  const restored = fold(decider, journal.slice(6), snapshot);
+  const c = scoreBatch([v(11, 40, { partition: 1, offset: '12' })], [0.2]);
+  assert.equal(decider.decide(c, restored), decider.decide(c, live));
+});
+
+Evolve('an unknown command or event is a bug and throws', () => {
+  assert.throws(() => decider.decide({ type: 'Reboot' } as unknown as DeviceCommand, decider.initialState), /unknown command/);
+  assert.throws(() => decider.evolve(decider.initialState, { type: 'DeviceRenamed' } as unknown as DeviceEvent), /unknown event/);
+});
+
+Evolve.run();
