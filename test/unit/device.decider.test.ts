@@ -322,8 +322,8 @@ Record('after the deadline: trained, not sent', () => {
     .thenState((s) => s.counters.trainings === 1 && s.counters.updatesSent === 0);
 });
 
-Record('on a different base version than the round: trained, not sent', () => {
-  given(decider, OPEN4).when(recordTraining(1, T0 + 5)).then([trained(1, null, null, T0 + 5)]);
+Record('on a different base version than the round: trained, not sent; from an older base than the model: discarded', () => {
+  given(decider, OPEN4).when(recordTraining(1, T0 + 5)).then([]);
   given(decider, OPEN4).when(recordTraining(3, T0 + 5)).then([trained(3, null, null, T0 + 5)]);
 });
 
