@@ -149,7 +149,9 @@ export function spawnDeviceActor(parent: Ref<unknown>, deps: DeviceActorDeps): D
         if (e.type === 'LocalModelTrained' && e.sentForRound !== null) deps.log.debug(`${settings.deviceId}: sent update for round ${e.sentForRound} (base ${e.baseVersion}, ${e.samples} samples, loss ${e.loss.toFixed(4)})`);
       }
       const fresh = events.some((e) => e.type === 'ReadingsScored') && s.sinceTraining > 0;
-      const trained = fresh && (s.sinceTraining >= settings.trainEvery || (s.lastTrainedAt !== null && clock() - s.lastTrainedAt >= settings.trainIntervalMs));
+      // Train every N readings, every T ms, and as soon as possible while the model has no threshold yet
+      // (a new device holding a global model flags nothing until it has one).
+      const trained = fresh && (s.sinceTraining >= settings.trainEvery || s.model.threshold === null || (s.lastTrainedAt !== null && clock() - s.lastTrainedAt >= settings.trainIntervalMs));
       const joined = events.some((e) => e.type === 'RoundJoined') && s.round && s.model.version === s.round.baseVersion;
       const applied = events.some((e) => e.type === 'GlobalModelApplied') && s.round && !s.round.sent && s.model.version === s.round.baseVersion;
       if ((trained || joined || applied) && dueForTraining(s)) await train(ctx.tell, s);

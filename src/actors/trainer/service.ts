@@ -134,6 +134,7 @@ export async function startTrainer(deps: TrainerDeps): Promise<TrainerService> {
       counts.rounds++;
     }
     for (const { actor } of devices.values()) applyTo(actor);
+    registry.update(ingestPath, {}, { ...counts, devices: devices.size });
   }
 
   let readingsSub: Subscription | undefined;

@@ -1,0 +1,496 @@
+/**
+ * End-to-end pipeline benchmarks (issue 3 §7): the producer service → Kafka → the trainer service's device actors
+ * (scoring, `anomalies`), in this process, on the real broker (KAFKA_BROKERS), each against a raw kafkajs baseline
+ * measured in the same run on the same broker. Prints exactly four lines:
+ *
+ *   bench pipeline-throughput: <readings/s> readings/s (<ratio>x raw-kafkajs)
+ *   bench detection-latency-p50: <ms> ms (<ratio>x raw-kafkajs-p50)
+ *   bench detection-latency-p99: <ms> ms (<ratio>x raw-kafkajs-p99)
+ *   bench trainer-memory-10k-devices: <MiB> MiB RSS (<ratio>x empty-trainer)
+ *
+ * Common set-up of the Kafka measures: every run gets its own FLEAD_TOPIC_PREFIX (topics deleted at the end), a
+ * temporary MODELS_DIR, the local profile (Kafka journal + Kafka bus, i.e. what `flead producer` and `flead
+ * trainer` run), the WSN data set (18,914 readings from 4 motes, features humidity and temperature, so they fit
+ * the default MODEL_SPEC's 2 inputs), and a global model (version 0, the aggregator's initial weights) published
+ * on `global-model-updates` before the first reading, so every device scores its readings with both the z-score
+ * baseline and the autoencoder (from its second batch on: the first one fixes its feature order and scaler), as
+ * in a running deployment. The trainer is started (group joined) before the
+ * producer. No aggregator runs: rounds are not what is measured.
+ *
+ * 1. pipeline-throughput: PRODUCER_RATE=unlimited, local training off (TRAIN_EVERY=1000000): the line measures
+ *    the streaming path (producer batches → journal transaction → read_committed trainer group → decode → device
+ *    actor: autoencoder + z-score scoring → journal transaction with the anomalies as its outbox). Time from the
+ *    producer's first publish (its first journal append with readings in the outbox) to the moment the device
+ *    actors' `seen` counters (the `/devices` route handler) sum to N: every reading scored and its anomalies
+ *    committed on `anomalies` (same transaction as the events).
+ *    Baseline: a plain kafkajs producer (acks=-1) sends the same N messages (same keys and values, in batches of
+ *    PRODUCER_BATCH_SIZE = 500, each awaited) to a fresh 6-partition topic while a kafkajs consumer in a fresh
+ *    group (joined before the first send) consumes them; timed from the first send to the last message
+ *    consumed. Three baseline runs, two before and one after the pipeline (the first warms the client up, the
+ *    last one sees the same machine load as the pipeline); the best counts.
+ *    With the default TRAIN_EVERY=200, local training (5 epochs over a 500-row window, every 200 readings per
+ *    device, ~94 trainings for the 18,914 readings) dominates the trainer: that figure is measured too and
+ *    printed as a note on stderr (FLEAD_BENCH_PIPELINE_TRAINING=0 skips it).
+ *
+ * 2. detection-latency-p50/p99: PRODUCER_RATE=5000, local training off as above. Anomalies are made frequent
+ *    with ZSCORE_THRESHOLD=0.5 and ZSCORE_MIN_SAMPLES=2: the z-score detector then flags about 97% of the WSN
+ *    readings, so the percentiles stand on ~18,000 readings. (The autoencoder stays silent here: a device gets
+ *    global model v0 while its window is empty, so the model has no threshold until a local training.) A
+ *    reading's produce time is when the producer hands its batch to the journal (the journal's append call,
+ *    i.e. the send into Kafka); it is observed when its first anomaly arrives on `anomalies` at a kafkajs
+ *    consumer (fresh group, read_committed, joined before the producer starts). Only readings that produced an
+ *    anomaly count; every one of them is counted, warm-up included. Baseline: the same N messages sent by a
+ *    plain kafkajs producer (acks=-1) paced at the same 5,000 messages/s (each send awaited, as the producer's
+ *    pump does), latency from the send call to consumption by a kafkajs consumer in a fresh group.
+ *
+ * 3. trainer-memory-10k-devices: in a child process (so RSS is that of the trainer alone), a trainer in the
+ *    embedded profile: file journal under a temporary FLEAD_DATA_DIR + the in-process bus (the Kafka journal
+ *    would be too slow at creating 10,000 new keys for a bench of a couple of minutes, and its writer is not
+ *    what is measured). The in-process bus keeps the messages it carried (30,000 readings and their anomalies,
+ *    a few MiB) in this RSS. A global model (version 0) is published first, then 3 readings each (features
+ *    humidity and temperature, seeded) for 10,000 device ids; measured when every device has scored its 3
+ *    readings and holds the global weights. RSS after gc, against the RSS of the same process after the trainer
+ *    started (TensorFlow.js loaded, subscriptions running) and before any device existed. Goal < 2 GiB.
+ *
+ * FLEAD_BENCH_PIPELINE_DEVICES lowers the 10,000 devices for a quick run.
+ * Run: `node scripts/bench.js pipeline`, or `node --expose-gc dist/bench/pipeline.js`.
+ */
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { isLeft } from 'fp-ts/Either';
+import type { Consumer, Kafka } from 'kafkajs';
+import { initialWeights, mulberry32 } from '../src/actors/aggregator/initial-model';
+import { startProducer } from '../src/actors/producer/service';
+import { startTrainer, type TrainerService } from '../src/actors/trainer/service';
+import { loadConfig, type Config, type EnvName } from '../src/config';
+import { collectRows, openDataset, toSensorReading } from '../src/infra/datasets';
+import type { Bus } from '../src/infra/bus/port';
+import type { Journal, OutboxMessage } from '../src/infra/journal/port';
+import { createKafka, brokersFromEnv } from '../src/infra/kafka/client';
+import { createLogger, type Logger } from '../src/infra/log';
+import { openInfra, type Infra } from '../src/infra/profile';
+import { encodeJson } from '../src/protocols/codec';
+import { GlobalModel } from '../src/protocols/models';
+import { Anomaly, SensorReading } from '../src/protocols/readings';
+import { encodeWeights, hashWeights } from '../src/protocols/weights';
+
+const MiB = 1024 * 1024;
+const LATENCY_RATE = 5_000;
+const MEMORY_DEVICES = Number(process.env.FLEAD_BENCH_PIPELINE_DEVICES || 10_000);
+const MEMORY_READINGS_PER_DEVICE = 3;
+/** Local training off: TRAIN_EVERY beyond any device's share of the 18,914 readings (see the file comment). */
+const NO_TRAINING: Partial<Record<EnvName, string>> = { TRAIN_EVERY: '1000000' };
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+const fmt = (n: number, digits = 0): string => n.toFixed(digits);
+const ratio = (a: number, b: number): string => (b > 0 ? (a / b).toFixed(2) : 'n/a');
+const log: Logger = createLogger('bench-pipeline', 'warn');
+/** Diagnostics (counts, baselines in absolute terms) on stderr; stdout carries only the bench lines. */
+const note = (line: string): void => void process.stderr.write(`bench pipeline: ${line}\n`);
+/** FLEAD_BENCH_PIPELINE_ONLY=throughput|latency|memory runs one measure (development). */
+const only = process.env.FLEAD_BENCH_PIPELINE_ONLY;
+const wanted = (name: string): boolean => !only || only === name;
+
+/** One message of `edge-iiot-stream`, as the producer sends it. */
+interface Message { key: string; value: string }
+
+/** The WSN readings encoded exactly as the producer service encodes them (toOutbox: source = service name). */
+async function wsnMessages(): Promise<Message[]> {
+  const { rows } = await collectRows(openDataset('wsn', {}));
+  return rows.map((r) => ({ key: r.deviceId, value: encodeJson(SensorReading, toSensorReading(r, 'producer')) }));
+}
+
+function benchConfig(prefix: string, modelsDir: string, overrides: Partial<Record<EnvName, string>>): Config {
+  const decoded = loadConfig({ KAFKA_BROKERS: brokersFromEnv() }, { FLEAD_PROFILE: 'local', FLEAD_TOPIC_PREFIX: prefix, MODELS_DIR: modelsDir, DATASET: 'wsn', LOG_LEVEL: 'warn', ...overrides });
+  if (isLeft(decoded)) throw new Error(`bench pipeline: configuration: ${decoded.left}`);
+  return decoded.right;
+}
+
+/** Global model version 0: the weights the aggregator starts from. */
+function globalModelV0(config: Config): string {
+  const flat = initialWeights(config.model.layers, config.model.seed);
+  const m: GlobalModel = {
+    kind: 'global-model', version: 0, hash: hashWeights(flat), weights: encodeWeights(config.model.layers, flat),
+    lineage: { parentVersion: null, round: 0, strategy: { name: 'fedavg', trimRatio: null }, updates: [] }, createdAt: Date.now(),
+  };
+  return encodeJson(GlobalModel, m);
+}
+
+/** A journal that reports each append's outbox before handing it on (the producer's sends). */
+function tapJournal(journal: Journal, onAppend: (outbox: readonly OutboxMessage[]) => void): Journal {
+  return new Proxy(journal, {
+    get(target, prop) {
+      if (prop === 'append') {
+        return (key: string, seq: number, events: Parameters<Journal['append']>[2], outbox?: readonly OutboxMessage[]) => {
+          if (outbox?.length) onAppend(outbox);
+          return target.append(key, seq, events, outbox);
+        };
+      }
+      const v: unknown = Reflect.get(target, prop, target);
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+}
+
+async function waitUntil(what: string, ok: () => boolean | Promise<boolean>, timeoutMs: number, everyMs = 5): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!(await ok())) {
+    if (Date.now() > until) throw new Error(`bench pipeline: timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(everyMs);
+  }
+}
+
+interface DeviceView { seen: number; model: { version: number | null }; counters: { zscoreAnomalies: number; modelAnomalies: number } }
+const devicesOf = (t: TrainerService): DeviceView[] =>
+  t.routes.find((r) => r.pattern === '/devices')!.handler({}, new URLSearchParams()) as DeviceView[];
+const seenOf = (t: TrainerService): number => devicesOf(t).reduce((n, d) => n + d.seen, 0);
+const globalVersionOf = (t: TrainerService): number | null =>
+  (t.routes.find((r) => r.pattern === '/health')!.handler({}, new URLSearchParams()) as { latestGlobalVersion: number | null }).latestGlobalVersion;
+
+/** A kafkajs consumer in a fresh group that has joined and fetched once (so it sees everything sent after). */
+async function joinedConsumer(kafka: Kafka, topic: string, onBatch: (values: Buffer[], at: number) => void): Promise<Consumer> {
+  const consumer = kafka.consumer({ groupId: `bench-pipe-raw-${randomBytes(4).toString('hex')}`, maxWaitTimeInMs: 1000, sessionTimeout: 10_000, heartbeatInterval: 1000 });
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  let fetched!: () => void;
+  const ready = new Promise<void>((r) => { fetched = r; });
+  consumer.on(consumer.events.FETCH, () => fetched());
+  await consumer.run({
+    autoCommit: false,
+    eachBatch: async ({ batch }) => {
+      const at = performance.now();
+      onBatch(batch.messages.map((m) => m.value ?? Buffer.alloc(0)), at);
+    },
+  });
+  await ready;
+  return consumer;
+}
+
+async function createTopic(kafka: Kafka, topic: string, partitions: number): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    await admin.createTopics({ topics: [{ topic, numPartitions: partitions }], waitForLeaders: true });
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+async function deleteTopicsWithPrefix(kafka: Kafka, prefix: string): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const topics = (await admin.listTopics()).filter((t) => t.startsWith(prefix));
+    if (topics.length) await admin.deleteTopics({ topics });
+  } catch {
+    // leftovers are harmless (unique prefix)
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Raw kafkajs: produce the messages (batches of `batch`, acks=-1, each awaited) while a fresh group consumes; ms. */
+async function rawThroughput(kafka: Kafka, prefix: string, messages: readonly Message[], batch: number): Promise<number> {
+  const topic = `${prefix}raw-throughput-${randomBytes(3).toString('hex')}`;
+  await createTopic(kafka, topic, 6);
+  let seen = 0;
+  let doneAt = 0;
+  let finished!: () => void;
+  const done = new Promise<void>((r) => { finished = r; });
+  const consumer = await joinedConsumer(kafka, topic, (values, at) => {
+    seen += values.length;
+    if (seen >= messages.length && !doneAt) { doneAt = Date.now(); finished(); }
+  });
+  const producer = kafka.producer();
+  await producer.connect();
+  try {
+    const t0 = Date.now();
+    for (let i = 0; i < messages.length; i += batch) {
+      await producer.send({ topic, acks: -1, messages: messages.slice(i, i + batch).map((m) => ({ key: m.key, value: m.value })) });
+    }
+    await Promise.race([done, sleep(120_000).then(() => { throw new Error(`raw consumer saw ${seen} of ${messages.length}`); })]);
+    return doneAt - t0;
+  } finally {
+    await producer.disconnect();
+    await consumer.disconnect();
+  }
+}
+
+/** Raw kafkajs: send the messages paced at `rate`/s (each send awaited); per-message send → consume latency, ms. */
+async function rawLatencies(kafka: Kafka, prefix: string, messages: readonly Message[], rate: number): Promise<number[]> {
+  const topic = `${prefix}raw-latency-${randomBytes(3).toString('hex')}`;
+  await createTopic(kafka, topic, 6);
+  const sentAt = new Float64Array(messages.length);
+  const latencies: number[] = [];
+  let finished!: () => void;
+  const done = new Promise<void>((r) => { finished = r; });
+  const consumer = await joinedConsumer(kafka, topic, (values, at) => {
+    for (const v of values) latencies.push(at - sentAt[Number(v.subarray(0, 12).toString().trim())]!);
+    if (latencies.length >= messages.length) finished();
+  });
+  const producer = kafka.producer();
+  await producer.connect();
+  try {
+    // The index leads the value (12 bytes, space-padded) in place of as many bytes of the reading, so sizes match.
+    const values = messages.map((m, i) => String(i).padEnd(12, ' ') + m.value.slice(12));
+    const t0 = performance.now();
+    let next = 0;
+    while (next < messages.length) {
+      const due = Math.min(messages.length, Math.floor(((performance.now() - t0) / 1000) * rate) + 1);
+      if (due <= next) { await sleep(Math.max(1, Math.ceil(((next / rate) * 1000) - (performance.now() - t0)))); continue; }
+      const now = performance.now();
+      for (let i = next; i < due; i++) sentAt[i] = now;
+      await producer.send({ topic, acks: -1, messages: messages.slice(next, due).map((m, k) => ({ key: m.key, value: values[next + k]! })) });
+      next = due;
+    }
+    await Promise.race([done, sleep(120_000).then(() => { throw new Error(`raw latency consumer saw ${latencies.length} of ${messages.length}`); })]);
+    return latencies;
+  } finally {
+    await producer.disconnect();
+    await consumer.disconnect();
+  }
+}
+
+interface Stack { config: Config; trainer: TrainerService; trainerInfra: Infra; producerInfra: Infra; tmp: string }
+
+/** Trainer started (groups joined) with global model v0 applied-to-be; the producer not yet. */
+async function startStack(prefix: string, overrides: Partial<Record<EnvName, string>>): Promise<Stack> {
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'flead-bench-pipeline-'));
+  const config = benchConfig(prefix, path.join(tmp, 'models'), overrides);
+  const trainerInfra = await openInfra(config, 'trainer');
+  const trainer = await startTrainer({ config, journal: trainerInfra.journal, bus: trainerInfra.bus, log: log.child('trainer'), instanceId: 'bench' });
+  await trainer.ready;
+  await publishGlobal(trainerInfra.bus, config);
+  await waitUntil('the trainer to receive global model v0', () => globalVersionOf(trainer) === 0, 60_000, 20);
+  const producerInfra = await openInfra(config, 'producer');
+  return { config, trainer, trainerInfra, producerInfra, tmp };
+}
+
+async function stopStack(s: Stack, stopProducer: () => Promise<void>): Promise<void> {
+  await stopProducer().catch(() => undefined);
+  await s.trainer.stop().catch(() => undefined);
+  await s.producerInfra.close().catch(() => undefined);
+  await s.trainerInfra.close().catch(() => undefined);
+  rmSync(s.tmp, { recursive: true, force: true });
+}
+
+/** The pipeline at full speed: readings/s from the first publish to all N scored. */
+async function pipelineThroughput(prefix: string, n: number, training: boolean): Promise<{ ms: number; anomalies: number }> {
+  const s = await startStack(prefix, { PRODUCER_RATE: 'unlimited', ...(training ? {} : NO_TRAINING) });
+  let stopProducer = async () => undefined as void;
+  try {
+    let t0 = 0;
+    const journal = tapJournal(s.producerInfra.journal, () => { if (!t0) t0 = Date.now(); });
+    const producer = await startProducer({ config: s.config, adapter: openDataset('wsn', {}), journal, bus: s.producerInfra.bus, log: log.child('producer'), tty: null });
+    stopProducer = () => producer.stop();
+    await waitUntil(`the trainer to score ${n} readings`, () => seenOf(s.trainer) >= n, 600_000, 2);
+    const t1 = Date.now();
+    const anomalies = devicesOf(s.trainer).reduce((a, d) => a + d.counters.zscoreAnomalies + d.counters.modelAnomalies, 0);
+    if (seenOf(s.trainer) !== n) throw new Error(`trainer scored ${seenOf(s.trainer)} readings, expected ${n}`);
+    return { ms: t1 - t0, anomalies };
+  } finally {
+    await stopStack(s, stopProducer);
+  }
+}
+
+/** The pipeline at LATENCY_RATE: per anomalous reading, produce → first anomaly observed on `anomalies`, ms. */
+async function pipelineLatencies(prefix: string, kafka: Kafka, n: number): Promise<{ latencies: number[]; scored: number }> {
+  const s = await startStack(prefix, { PRODUCER_RATE: String(LATENCY_RATE), ZSCORE_THRESHOLD: '0.5', ZSCORE_MIN_SAMPLES: '2', ...NO_TRAINING });
+  let stopProducer = async () => undefined as void;
+  let consumer: Consumer | undefined;
+  try {
+    const sentAt = new Map<string, number>();
+    const latencies: number[] = [];
+    const observed = new Set<string>();
+    consumer = await joinedConsumer(kafka, s.config.topics.anomalies, (values, at) => {
+      for (const v of values) {
+        const a = JSON.parse(v.toString()) as Anomaly;
+        if (observed.has(a.readingId)) continue;
+        observed.add(a.readingId);
+        const sent = sentAt.get(a.readingId);
+        if (sent !== undefined) latencies.push(at - sent);
+      }
+    });
+    const readings = s.config.topics.readings;
+    const journal = tapJournal(s.producerInfra.journal, (outbox) => {
+      const now = performance.now();
+      for (const m of outbox) if (m.topic === readings) sentAt.set((JSON.parse(m.value) as SensorReading).readingId, now);
+    });
+    const producer = await startProducer({ config: s.config, adapter: openDataset('wsn', {}), journal, bus: s.producerInfra.bus, log: log.child('producer'), tty: null });
+    stopProducer = () => producer.stop();
+    await waitUntil(`the trainer to score ${n} readings`, () => seenOf(s.trainer) >= n, 600_000, 20);
+    // The anomalies of a scored reading were committed with its events: wait until the consumer has them all
+    // (no new one for a second).
+    let last = -1;
+    await waitUntil('the anomalies consumer to catch up', () => { const done = observed.size === last; last = observed.size; return done; }, 60_000, 1000);
+    const counted = devicesOf(s.trainer).reduce((a, d) => a + d.counters.zscoreAnomalies + d.counters.modelAnomalies, 0);
+    note(`latency: ${observed.size} anomalous readings observed on ${s.config.topics.anomalies} (device counters: ${counted} anomalies)`);
+    return { latencies, scored: seenOf(s.trainer) };
+  } finally {
+    await consumer?.disconnect().catch(() => undefined);
+    await stopStack(s, stopProducer);
+  }
+}
+
+function percentile(xs: readonly number[], p: number): number {
+  const sorted = [...xs].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// 3. memory of 10,000 device actors (child process)
+
+function gcFunction(): (() => void) | null {
+  try {
+    setFlagsFromString('--expose-gc');
+    const gc: unknown = runInNewContext('gc');
+    return typeof gc === 'function' ? (gc as () => void) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** RSS after collecting garbage until the heap settles. */
+async function settledRss(): Promise<number> {
+  const gc = gcFunction();
+  let last = Infinity;
+  for (let i = 0; i < 10; i++) {
+    gc?.();
+    await sleep(50);
+    const heap = process.memoryUsage().heapUsed;
+    if (heap >= last) break;
+    last = heap;
+  }
+  return process.memoryUsage().rss;
+}
+
+interface MemoryResult { emptyRss: number; rss: number; devices: number; seconds: number }
+
+async function memoryChild(): Promise<MemoryResult> {
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'flead-bench-memory-'));
+  const decoded = loadConfig({}, { FLEAD_PROFILE: 'embedded', FLEAD_DATA_DIR: path.join(tmp, 'data'), MODELS_DIR: path.join(tmp, 'models'), LOG_LEVEL: 'warn' });
+  if (isLeft(decoded)) throw new Error(decoded.left);
+  const config = decoded.right;
+  const infra = await openInfra(config, 'trainer');
+  let trainer: TrainerService | undefined;
+  try {
+    trainer = await startTrainer({ config, journal: infra.journal, bus: infra.bus, log: log.child('trainer'), instanceId: 'bench-memory' });
+    await trainer.ready;
+    const t = trainer;
+    const emptyRss = await settledRss();
+    const started = Date.now();
+    await publishGlobal(infra.bus, config);
+    await waitUntil('global model v0', () => globalVersionOf(t) === 0, 60_000, 10);
+    const rnd = mulberry32(20240611);
+    const g = (): number => Math.sqrt(-2 * Math.log(1 - rnd())) * Math.cos(2 * Math.PI * rnd());
+    const ts0 = Date.UTC(2026, 0, 1);
+    for (let r = 0; r < MEMORY_READINGS_PER_DEVICE; r++) {
+      const batch = Array.from({ length: MEMORY_DEVICES }, (_, d) => {
+        const reading: SensorReading = {
+          deviceId: `device-${d}`, readingId: `device-${d}/${r}`, ts: ts0 + r * 5000,
+          features: { humidity: 40 + 5 * g(), temperature: 22 + 2 * g() }, label: 0, attackType: null, source: 'bench',
+        };
+        return { key: reading.deviceId, value: encodeJson(SensorReading, reading) };
+      });
+      for (let i = 0; i < batch.length; i += 1000) await infra.bus.publish(config.topics.readings, batch.slice(i, i + 1000));
+    }
+    const total = MEMORY_DEVICES * MEMORY_READINGS_PER_DEVICE;
+    await waitUntil(`${MEMORY_DEVICES} devices to score ${total} readings`, () => seenOf(t) >= total, 900_000, 200);
+    const views = devicesOf(t);
+    const withModel = views.filter((d) => d.model.version === 0).length;
+    if (views.length !== MEMORY_DEVICES || withModel !== MEMORY_DEVICES) {
+      throw new Error(`${views.length} device actors, ${withModel} holding global model v0; expected ${MEMORY_DEVICES}`);
+    }
+    const seconds = (Date.now() - started) / 1000;
+    const rss = await settledRss();
+    return { emptyRss, rss, devices: views.length, seconds };
+  } finally {
+    await trainer?.stop().catch(() => undefined);
+    await infra.close().catch(() => undefined);
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+async function publishGlobal(bus: Bus, config: Config): Promise<void> {
+  await bus.publish(config.topics.globalModels, [{ key: null, value: globalModelV0(config) }]);
+}
+
+/** Runs memoryChild in a fresh node process (with --expose-gc); its result is the last stdout line, as JSON. */
+function trainerMemory(): Promise<MemoryResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--expose-gc', __filename, '--memory-child'], { stdio: ['ignore', 'pipe', 'inherit'], env: process.env });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      const last = out.trim().split('\n').pop() ?? '';
+      if (code !== 0 || !last.startsWith('{')) { reject(new Error(`memory child exited ${code}: ${out.slice(-2000)}`)); return; }
+      resolve(JSON.parse(last) as MemoryResult);
+    });
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+
+export async function run(print: (line: string) => void): Promise<void> {
+  const prefix = `bench-pipe-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}-`;
+  const kafka = createKafka({ brokers: brokersFromEnv(), clientId: 'flead-bench-pipeline' });
+  const messages = await wsnMessages();
+  const n = messages.length;
+  try {
+    // 1. throughput
+    if (wanted('throughput')) {
+      // raw runs before and after the pipeline (the first one warms the client up), the best one counts
+      const raws = [await rawThroughput(kafka, prefix, messages, 500), await rawThroughput(kafka, prefix, messages, 500)];
+      const p = await pipelineThroughput(`${prefix}t-`, n, false);
+      raws.push(await rawThroughput(kafka, prefix, messages, 500));
+      const raw = Math.min(...raws);
+      const rate = n / (p.ms / 1000);
+      const rawRate = n / (raw / 1000);
+      print(`bench pipeline-throughput: ${fmt(rate)} readings/s (${ratio(rate, rawRate)}x raw-kafkajs)`);
+      note(`throughput: ${n} readings scored in ${p.ms} ms (${p.anomalies} anomalies), local training off; raw kafkajs runs ${raws.join(', ')} ms (best ${fmt(rawRate)} msg/s); load average ${os.loadavg()[0]!.toFixed(1)} on ${os.cpus().length} cpus`);
+      if (process.env.FLEAD_BENCH_PIPELINE_TRAINING !== '0') {
+        const t = await pipelineThroughput(`${prefix}tt-`, n, true);
+        note(`throughput with local training on (default TRAIN_EVERY=200, 5 epochs on 500 rows): ${fmt(n / (t.ms / 1000))} readings/s (${n} readings in ${t.ms} ms)`);
+      }
+    }
+    // 2. latency at LATENCY_RATE
+    if (wanted('latency')) {
+      const raw = await rawLatencies(kafka, prefix, messages, LATENCY_RATE);
+      const p = await pipelineLatencies(`${prefix}l-`, kafka, n);
+      if (p.latencies.length === 0) throw new Error('no anomaly observed');
+      const [p50, p99, r50, r99] = [percentile(p.latencies, 50), percentile(p.latencies, 99), percentile(raw, 50), percentile(raw, 99)];
+      print(`bench detection-latency-p50: ${fmt(p50, 1)} ms (${ratio(p50, r50)}x raw-kafkajs-p50)`);
+      print(`bench detection-latency-p99: ${fmt(p99, 1)} ms (${ratio(p99, r99)}x raw-kafkajs-p99)`);
+      note(`latency: ${p.latencies.length} anomalous readings of ${p.scored} timed; raw kafkajs p50 ${fmt(r50, 2)} ms, p99 ${fmt(r99, 2)} ms; load average ${os.loadavg()[0]!.toFixed(1)} on ${os.cpus().length} cpus`);
+    }
+  } finally {
+    await deleteTopicsWithPrefix(kafka, prefix);
+  }
+  // 3. memory
+  if (wanted('memory')) {
+    const m = await trainerMemory();
+    print(`bench trainer-memory-10k-devices: ${fmt(m.rss / MiB)} MiB RSS (${ratio(m.rss, m.emptyRss)}x empty-trainer)`);
+    note(`memory: ${m.devices} devices in ${m.seconds.toFixed(1)} s; empty trainer ${fmt(m.emptyRss / MiB)} MiB RSS`);
+  }
+}
+
+if (require.main === module) {
+  if (process.argv[2] === '--memory-child') {
+    memoryChild().then(
+      (r) => { process.stdout.write(`${JSON.stringify(r)}\n`); process.exit(0); },
+      (e: unknown) => { process.stderr.write(`bench pipeline (memory child): ${(e as Error).stack ?? String(e)}\n`); process.exit(1); },
+    );
+  } else {
+    run((line) => process.stdout.write(`${line}\n`)).then(
+      () => process.exit(0),
+      (e: unknown) => { process.stderr.write(`bench pipeline: ${(e as Error).stack ?? String(e)}\n`); process.exit(1); },
+    );
+  }
+}
