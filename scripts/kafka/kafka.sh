@@ -75,6 +75,8 @@ message.max.bytes=8388608
 replica.fetch.max.bytes=8388608
 log.cleaner.min.cleanable.ratio=0.1
 log.cleaner.backoff.ms=5000
+# abort the open transactions of a killed writer soon after their timeout (default check every 10 s)
+transaction.abort.timed.out.transaction.cleanup.interval.ms=2000
 EOF
 }
 

@@ -162,7 +162,11 @@ export async function startTrainer(deps: TrainerDeps): Promise<TrainerService> {
     registry.update(ingestPath, { status: 'running' }, { ...counts, devices: devices.size });
   })();
 
-  const state = (id: string) => registry.get(devices.get(id)?.actor.path ?? '')?.state as ReturnType<typeof import('./device.state').deviceSummary> | undefined;
+  /** a device's summary with its actor status: 'recovering' means the state shown is not loaded yet */
+  const state = (id: string) => {
+    const entry = registry.get(devices.get(id)?.actor.path ?? '');
+    return entry && { status: entry.info.status, ...(entry.state as ReturnType<typeof import('./device.state').deviceSummary>) };
+  };
   const routes: InspectionRoute[] = [
     { pattern: '/health', handler: () => {
       const bad = registry.list().filter((a) => a.status === 'crashed' || a.status === 'stopped');

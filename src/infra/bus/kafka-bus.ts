@@ -34,6 +34,11 @@ export const kafkaBusDefaults = {
   heartbeatIntervalMs: 1_000,
   /** long-poll wait of an idle fetch */
   maxWaitTimeMs: 1_000,
+  /**
+   * batches of different partitions handled at once (per-partition order is kept): the handlers' journal
+   * appends then share Kafka transactions (group commit) instead of waiting for each other
+   */
+  partitionsConsumedConcurrently: 8,
   /** longest wait in `subscribe` for the group join and the first fetch */
   readyTimeoutMs: 30_000,
 } as const;
@@ -157,7 +162,7 @@ export function createKafkaBus(opts: KafkaBusOptions): Bus {
     try {
       await consumer.connect();
       await consumer.subscribe({ topics: [...topics], fromBeginning: options.fromBeginning ?? true });
-      await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch: handle });
+      await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: kafkaBusDefaults.partitionsConsumedConcurrently, eachBatch: handle });
       await Promise.race([
         ready,
         new Promise<void>((resolve) => {

@@ -114,7 +114,8 @@ export const kafkaJournalDefaults = {
   snapshotTopic: 'flead-snapshots',
   partitions: 6,
   readTimeoutMs: 30_000,
-  transactionTimeoutMs: 15_000,
+  /** a writer killed mid-transaction blocks read_committed readers of its partitions until this passes */
+  transactionTimeoutMs: 10_000,
   /** bytes / records per produce request inside one transaction (kafkajs encodes big requests slowly) */
   sendChunkBytes: 512 * 1024,
   sendChunkEvents: 1000,
