@@ -107,10 +107,10 @@ export async function runEmbedded(values: Record<string, unknown>, envConfig: Co
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);
   const table = evaluation.table(['zscore', config.model.spec.kind]);
-  const s = roundState();
   await producer.stop();
   await trainer.stop();
   await aggregator.stop();
+  const s = roundState(); // after the stop: a round closing during shutdown is included
   await evaluation.stop();
   await http.close();
   await infra.close();

@@ -4,7 +4,8 @@ import * as assert from 'uvu/assert';
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { runFlead } from '../support/procs';
+import { readFileSync } from 'node:fs';
+import { runFlead, startFlead, waitFor } from '../support/procs';
 
 const Help = suite('flead help and argument errors');
 
@@ -51,26 +52,30 @@ Help.run();
 
 const Embedded = suite('flead embedded (npm start): the whole loop without Kafka, resumable from its journal');
 
-Embedded('the WSN data streams through producer, trainers and aggregator; a second run resumes; replay agrees', async () => {
+Embedded('Ctrl-C stops a run cleanly; the next run resumes from the journal and finishes the WSN data; replay agrees', async () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'flead-embedded-'));
   const env = { FLEAD_DATA_DIR: path.join(dir, 'data'), MODELS_DIR: path.join(dir, 'models'), KAFKA_BROKERS: '127.0.0.1:1' };
-  const first = await runFlead(['embedded', '--inspect-port', '0'], env);
-  assert.is(first.code, 0, first.stderr);
-  assert.match(first.stdout, /data exhausted after [\d.]+ s: 18914 readings/);
-  assert.match(first.stdout, /zscore\s+\d\.\d{3}\s+\d\.\d{3}/);
-  assert.match(first.stdout, /autoencoder\s+\d\.\d{3}\s+\d\.\d{3}/);
-  const version = Number(/global version (\d+)/.exec(first.stdout)![1]);
-  assert.ok(version >= 2, `several rounds were aggregated (version ${version})`);
+  const log = path.join(dir, 'first.log');
+  const first = startFlead(['embedded', '--inspect-port', '0', '--rate', '1000'], env, log);
+  await waitFor('the first run streaming', async () => (/round 1: opened/.test(readFileSync(log, 'utf8')) ? true : undefined), 60_000, 100);
+  await new Promise((r) => setTimeout(r, 2000));
+  first.child.kill('SIGINT');
+  const exit = await first.exited;
+  assert.is(exit.code, 0, `Ctrl-C exits 0 (log ${log})`);
+  assert.match(readFileSync(log, 'utf8'), /interrupted after [\d.]+ s: \d+ readings/);
+
   const second = await runFlead(['embedded', '--inspect-port', '0'], env);
   assert.is(second.code, 0, second.stderr);
-  assert.match(second.stdout, /18914 readings/);
-  const again = Number(/global version (\d+)/.exec(second.stdout)![1]);
-  assert.ok(again >= version, `the second run resumes from version ${version} (got ${again})`);
-  assert.not.match(second.stderr, /resuming at record 0 /);
+  assert.match(second.stderr, /resuming at record [1-9]\d* of/, 'the producer resumed from its journaled positions');
+  assert.match(second.stdout, /data exhausted after [\d.]+ s: 18914 readings/);
+  assert.match(second.stdout, /zscore\s+\d\.\d{3}\s+\d\.\d{3}/);
+  assert.match(second.stdout, /autoencoder\s+\d\.\d{3}\s+\d\.\d{3}/);
+  const version = Number(/global version (\d+)/.exec(second.stdout)![1]);
+  assert.ok(version >= 2, `several rounds were aggregated (version ${version})`);
   const replay = await runFlead(['replay', '--service', 'aggregator'], { ...env, FLEAD_PROFILE: 'embedded' });
   assert.is(replay.code, 0, replay.stderr);
   const out = JSON.parse(replay.stdout) as { state: { version: number } };
-  assert.is(out.state.version, again);
+  assert.is(out.state.version, version);
 });
 
 Embedded.run();
