@@ -21,13 +21,27 @@ async function* filter(adapter: DatasetAdapter, keep: (r: DatasetRow | BadRow) =
 
 const safeId = (s: string) => s.replace(/[^a-z0-9-_.]/gi, '_');
 
-/** One planning pass over the data: counts per device and bad rows. */
-export async function planSources(adapter: DatasetAdapter, maxPerDeviceSources = 64): Promise<ProducerSource[]> {
+async function* fromArray<T>(xs: readonly T[]): AsyncIterable<T> {
+  for (const x of xs) yield x;
+}
+
+/**
+ * One planning pass over the data: counts per device and bad rows. Small data sets (up to `cacheRows`
+ * records) are kept in memory from this pass, so the per-device sources do not parse the files again.
+ */
+export async function planSources(adapter: DatasetAdapter, maxPerDeviceSources = 64, cacheRows = 200_000): Promise<ProducerSource[]> {
   const perDevice = new Map<string, number>();
   let bad = 0;
+  let cache: Array<DatasetRow | BadRow> | null = [];
   for await (const r of adapter.rows()) {
     if (isBadRow(r)) bad++;
     else perDevice.set(r.deviceId, (perDevice.get(r.deviceId) ?? 0) + 1);
+    if (cache) { cache.push(r); if (cache.length > cacheRows) cache = null; }
+  }
+  if (cache) {
+    const rows = cache;
+    const cached: DatasetAdapter = { name: adapter.name, featureNames: adapter.featureNames, classes: adapter.classes, rows: () => fromArray(rows) };
+    adapter = cached;
   }
   const sources: ProducerSource[] = [];
   if (perDevice.size <= maxPerDeviceSources) {
