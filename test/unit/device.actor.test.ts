@@ -272,6 +272,19 @@ Live('a global model arriving while the device trains is not replaced by the sta
   assert.equal([s.model.version, s.model.hash], [1, hashWeights(W1)], 'the device must keep global version 1, not go back to a model trained from version 0');
 }));
 
+Live('readings with more features than the model takes: no crash, the z-score baseline still scores them', () => using(async (open) => {
+  const h = open(createMemoryStore());
+  await joinRound1(h);
+  const wide = (i: number) => ({ ...reading(i), features: { a: 10 + (i % 5) * 0.1, b: 20, c: 1 } });
+  for (let k = 1; k <= 15; k++) await h.score([1, 2, 3, 4].map((j) => wide(4 * (k - 1) + j)));
+  const events = await h.score([{ ...wide(61), features: { a: 1000, b: 20, c: 1 } }]);
+  const scored = events.find((e) => e.type === 'ReadingsScored') as Extract<DeviceEvent, { type: 'ReadingsScored' }>;
+  assert.ok(scored, 'the batch was scored (the actor did not crash)');
+  assert.is(scored.readings[0]!.m, null, 'no model score: 3 features, the model takes 2');
+  assert.ok(scored.anomalies.some((a) => a.detector === 'zscore'), 'the z-score baseline flags the outlier');
+  assert.is(h.registry.get(h.actor.path)!.info.restarts, 0);
+}));
+
 Live.run();
 
 // ---------------------------------------------------------------------------------------------------------

@@ -39,7 +39,15 @@ export async function planSources(adapter: DatasetAdapter, maxPerDeviceSources =
     if (cache) { cache.push(r); if (cache.length > cacheRows) cache = null; }
   }
   if (cache) {
-    const rows = cache;
+    // Adapters that learn one-hot categories while streaming give early rows fewer features; a later pass
+    // gives every row all of them (absent = 0). Rows kept from the planning pass are completed the same way.
+    const names = adapter.featureNames;
+    const rows = cache.map((r) => {
+      if (isBadRow(r) || names.every((n) => n in r.features)) return r;
+      const features: Record<string, number> = {};
+      for (const n of names) features[n] = r.features[n] ?? 0;
+      return { ...r, features };
+    });
     const cached: DatasetAdapter = { name: adapter.name, featureNames: adapter.featureNames, classes: adapter.classes, rows: () => fromArray(rows) };
     adapter = cached;
   }

@@ -80,13 +80,24 @@ const seedOf = (id: string, n: number) => { let h = 2166136261 ^ n; for (let i =
 
 export function spawnDeviceActor(parent: Ref<unknown>, deps: DeviceActorDeps): DeviceActor {
   const { settings, pool, clock } = deps;
+  const inputs = deps.layers[0]?.shape[0] ?? 0;
+  let warned = false;
+  /** the device's features must match the model's inputs; otherwise only the z-score baseline runs (said once) */
+  const fits = (s: DeviceState): boolean => {
+    const ok = s.featureNames !== null && s.featureNames.length === inputs;
+    if (!ok && s.featureNames && !warned) {
+      warned = true;
+      deps.log.warn(`${settings.deviceId}: readings carry ${s.featureNames.length} features but the model takes ${inputs} (MODEL_SPEC / MODEL_FEATURES): only the z-score baseline scores this device`);
+    }
+    return ok;
+  };
 
   async function scoreRows(weights: string, xs: number[][]): Promise<Float32Array> {
     return pool.use((m) => { m.setWeights(b64ToFloats(weights)); return m.score(xs); });
   }
 
   async function train(tell: (c: DeviceCommand) => void, s: DeviceState): Promise<void> {
-    const xs = modelInputs(s, deps.transform, deps.residualWindow);
+    const xs = fits(s) ? modelInputs(s, deps.transform, deps.residualWindow) : null;
     if (!xs || !s.model.weights || s.model.version === null) return;
     const labels = settings.modelKind === 'classifier' ? s.windowLabels.map((l) => (l === null ? null : l > 0 ? 1 : 0)) : null;
     if (labels && labels.some((l) => l === null)) return; // classifier mode trains on labelled readings only
@@ -117,13 +128,13 @@ export function spawnDeviceActor(parent: Ref<unknown>, deps: DeviceActorDeps): D
     snapshotEvery: deps.snapshotEvery,
     summarize: deviceSummary,
     enrich: async (c, s) => {
-      if (c.type === 'ScoreBatch' && s.model.weights && s.featureNames && s.scaler) {
+      if (c.type === 'ScoreBatch' && s.model.weights && s.featureNames && s.scaler && fits(s)) {
         const xs = modelInputs(s, deps.transform, deps.residualWindow, c.readings.map((r) => toVector(s.featureNames!, r.features)))!;
         const scores = await scoreRows(s.model.weights, xs);
         return { ...c, modelScores: Array.from(scores, (v) => (Number.isFinite(v) ? v : null)) };
       }
       if (c.type === 'ApplyGlobal' && c.threshold === null) {
-        const xs = modelInputs(s, deps.transform, deps.residualWindow);
+        const xs = fits(s) ? modelInputs(s, deps.transform, deps.residualWindow) : null;
         if (xs && xs.length >= settings.minTrainSamples) return { ...c, threshold: thresholdOf(await scoreRows(c.weights, xs)) };
       }
       return c;
