@@ -47,7 +47,7 @@ import {
   requireRelay,
   stampOutbox,
   type FaultHook,
-} from './memory-journal';
+} from './shared';
 
 export interface FileJournalOptions {
   /** open without taking over the directory (replay and inspection tools): appends and snapshots reject */

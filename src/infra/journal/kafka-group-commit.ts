@@ -13,7 +13,7 @@
 import type { Message, RecordMetadata, Transaction } from 'kafkajs';
 import type { JournalEnvelope } from '../../protocols/journal';
 import type { OutboxMessage } from './port';
-import { conflictError } from './memory-journal';
+import { conflictError } from './shared';
 
 /** An operation of a group: settled by the group runner; `fail` also settles it when the runner throws. */
 export interface GroupOp {

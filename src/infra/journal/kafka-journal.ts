@@ -48,7 +48,7 @@ import { InfraError } from '../errors';
 import { createKafka } from '../kafka/client';
 import { SnapshotEnvelope, type JournalEnvelope } from '../../protocols/journal';
 import type { Journal } from './port';
-import { ReadFilter, buildEnvelopes, closedError, decodeEnvelope, encodeEnvelope, encodeSnapshot, stampOutbox, type FaultHook } from './memory-journal';
+import { ReadFilter, buildEnvelopes, closedError, decodeEnvelope, encodeEnvelope, encodeSnapshot, stampOutbox, type FaultHook } from './shared';
 import { PartitionScanner } from './kafka-scanner';
 import { KeyCache, type Position, type SnapshotRecord } from './kafka-key-cache';
 import { GroupQueue, planAppends, sendChunked, type GroupOp, type OutRecord, type PreparedAppend } from './kafka-group-commit';

@@ -10,7 +10,7 @@
 import type { Admin, KafkaMessage } from 'kafkajs';
 import { InfraError } from '../errors';
 import { SnapshotEnvelope } from '../../protocols/journal';
-import { decodeEnvelope } from './memory-journal';
+import { decodeEnvelope } from './shared';
 import { mutex, type PartitionScanner } from './kafka-scanner';
 
 export interface Position {
