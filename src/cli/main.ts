@@ -10,11 +10,13 @@ import { runEmbedded, embeddedSpec } from './embedded';
 import { runProducer, producerSpec, producerOverrides } from './producer';
 import { runEvaluate, evaluateSpec } from './evaluate';
 import { runTrainer, trainerSpec } from './trainer';
+import { runInit, initSpec } from './init';
 import { loadConfig, type Config, type EnvName } from '../config';
 
 export interface Command {
   spec: CommandSpec;
-  run(values: Record<string, string | number | boolean | undefined>, config: Config): Promise<number>;
+  /** positionals: the command's positional arguments, in order (see spec.positionals) */
+  run(values: Record<string, string | number | boolean | undefined>, config: Config, positionals: string[]): Promise<number>;
   /** command options that override configuration env vars */
   overrides?(values: Record<string, string | number | boolean | undefined>): Partial<Record<EnvName, string>>;
 }
@@ -26,6 +28,7 @@ const commands: Record<string, Command> = {
   replay: { spec: replaySpec, run: runReplay, overrides: (v) => ({ FLEAD_PROFILE: v.profile as string | undefined }) },
   embedded: { spec: embeddedSpec, run: runEmbedded, overrides: (v) => ({ INSPECT_PORT: v['inspect-port'] === undefined ? undefined : String(v['inspect-port']) }) },
   evaluate: { spec: evaluateSpec, run: runEvaluate },
+  init: { spec: initSpec, run: (v, c, p) => runInit({ ...v, what: p[0] }, c) },
 };
 
 export const usage = `flead: federated anomaly detection on edge IoT streams (event-sourced actors on Kafka)
@@ -39,6 +42,7 @@ commands:
   replay       rebuild a service's state from its journal, print it, optionally diff it with a live service
   embedded     run the aggregator with simulated clients in one process, no Kafka, no Docker (npm start)
   evaluate     run the federated loop on a labelled data set; compare with the z-score baseline and a centralized model
+  init         one-shot set-up, exits 0 when done: init db = create the database and apply the schema migrations (PG* env)
 
 configuration comes from environment variables (see README "Configuration").
 `;
@@ -68,5 +72,5 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`${command.spec.name}: configuration error: ${config.left}\n`);
     return 2;
   }
-  return command.run(parsed.values, config.right);
+  return command.run(parsed.values, config.right, parsed.positionals);
 }

@@ -1,0 +1,90 @@
+/**
+ * `flead init <what>`: one-shot set-up jobs that exit 0 on success (compose waits for them with
+ * `service_completed_successfully`). `flead init db` creates the database when missing and applies the
+ * schema migrations (src/infra/db/migrations.ts). Exit codes: 0 done (also when there was nothing to do),
+ * 1 the database cannot be reached or refuses the schema (with a sentence), 2 bad arguments or PG* settings.
+ */
+import { isLeft } from 'fp-ts/Either';
+import type { CommandSpec } from './args';
+import type { Config } from '../config';
+import { createLogger, type Logger } from '../infra/log';
+import { InfraError } from '../infra/errors';
+import { connectionError, createPool, describePg, ensureDatabase, isConnectionFailure, pgSettingsFromEnv, type PgSettings } from '../infra/db/pg';
+import { migrate, type MigrateResult } from '../infra/db/migrations';
+
+/** Targets `flead init` knows today; `topics` and `grafana` arrive with their issues. */
+export const initTargets = ['db'] as const;
+
+export const initSpec: CommandSpec = {
+  name: 'flead init',
+  summary: 'Set up shared infrastructure once, then exit 0. "db": create the PostgreSQL database (PGDATABASE) if missing and apply the schema migrations (idempotent; TimescaleDB hypertables, continuous aggregates and retention when the extension is available, plain tables and views otherwise). Connection: PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE. ("topics" and "grafana" are listed by their issues and not available yet.)',
+  options: [
+    { name: 'wait-seconds', type: 'int', default: 30, description: 'keep retrying while PostgreSQL is not reachable yet (starting container), with backoff, for up to this long; 0 = try once' },
+  ],
+  positionals: [{ name: 'what', required: true, description: 'what to set up: db' }],
+};
+
+/** Backoff between connection attempts: 250 ms doubling up to 4 s. */
+export const retryDefaults = { firstDelayMs: 250, maxDelayMs: 4000 } as const;
+
+export async function runInit(values: Record<string, unknown>, config: Config, env: Record<string, string | undefined> = process.env): Promise<number> {
+  const what = values.what as string | undefined;
+  if (!(initTargets as readonly string[]).includes(what ?? '')) {
+    const later = what === 'topics' || what === 'grafana' ? ` ("${what}" comes with its own issue and is not implemented yet)` : '';
+    process.stderr.write(`flead init: unknown target "${what ?? ''}"${later}; targets are ${initTargets.join(', ')} (flead init --help)\n`);
+    return 2;
+  }
+  const settings = pgSettingsFromEnv(env);
+  if (isLeft(settings)) {
+    process.stderr.write(`flead init: configuration error: ${settings.left}\n`);
+    return 2;
+  }
+  const log = createLogger('init-db', config.logLevel);
+  try {
+    const { created, result } = await withRetries(settings.right, Number(values['wait-seconds'] ?? 30) * 1000, log, () => initDb(settings.right, log));
+    const applied = result.applied.length ? `applied migration(s) ${result.applied.join(', ')}` : 'nothing to apply';
+    process.stdout.write(`flead init db: ${describePg(settings.right)}${created ? ' (created)' : ''}: schema mode ${result.mode}, ${applied}; schema at version ${result.current}\n`);
+    return 0;
+  } catch (e) {
+    const sentence = e instanceof Error ? e.message : String(e);
+    process.stderr.write(`flead init db: ${sentence}\n`);
+    return 1;
+  }
+}
+
+/** Create the database if missing, then migrate it. Connection failures come out as `InfraError('unavailable')`. */
+export async function initDb(settings: PgSettings, log: Logger): Promise<{ created: boolean; result: MigrateResult }> {
+  const created = await ensureDatabase(settings);
+  if (created) log.info(`created database ${settings.database} on ${settings.host}:${settings.port}`);
+  const pool = createPool(settings, { max: 1, onIdleError: (e) => log.warn(`idle PostgreSQL connection failed: ${e.message}`) });
+  try {
+    const result = await migrate(pool, { log });
+    return { created, result };
+  } catch (e) {
+    throw isConnectionFailure(e) ? connectionError(settings, e) : e;
+  } finally {
+    await pool.end();
+  }
+}
+
+/** Retry `fn` on retriable infrastructure errors until `waitMs` has passed; other errors end at once. */
+async function withRetries<T>(settings: PgSettings, waitMs: number, log: Logger, fn: () => Promise<T>): Promise<T> {
+  const until = Date.now() + waitMs;
+  let delay: number = retryDefaults.firstDelayMs;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (e) {
+      const retriable = e instanceof InfraError && e.retriable;
+      const left = until - Date.now();
+      if (!retriable || left <= 0) {
+        if (retriable && attempt > 1) throw new InfraError('unavailable', `${(e as Error).message}; gave up after ${attempt} attempts in ${Math.round(waitMs / 1000)} s`, true, e);
+        throw e;
+      }
+      const wait = Math.min(delay, left);
+      log.warn(`PostgreSQL at ${settings.host}:${settings.port} is not ready (attempt ${attempt}): ${(e as Error).message}; retrying in ${(wait / 1000).toFixed(1)} s`);
+      await new Promise((r) => setTimeout(r, wait));
+      delay = Math.min(delay * 2, retryDefaults.maxDelayMs);
+    }
+  }
+}
