@@ -13,7 +13,28 @@ export interface Logger {
 const levels = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 } as const;
 type Level = keyof typeof levels;
 
-export function createLogger(name: string, level: Level = (process.env.LOG_LEVEL as Level) || 'info', sink: (line: string) => void = (l) => process.stderr.write(`${l}\n`)): Logger {
+/**
+ * A live status line on a terminal (progress): log lines are written above it, and it is redrawn after
+ * each, so the two never mix. On a non-terminal stderr it does nothing.
+ */
+let status = '';
+const tty = (): boolean => process.stderr.isTTY === true;
+export function setStatusLine(text: string): void {
+  if (!tty()) return;
+  status = text;
+  process.stderr.write(`\r${text}\x1b[K`);
+}
+export function clearStatusLine(): void {
+  if (!tty() || !status) return;
+  process.stderr.write('\r\x1b[K');
+  status = '';
+}
+const writeLine = (l: string): void => {
+  if (tty() && status) process.stderr.write(`\r\x1b[K${l}\n${status}`);
+  else process.stderr.write(`${l}\n`);
+};
+
+export function createLogger(name: string, level: Level = (process.env.LOG_LEVEL as Level) || 'info', sink: (line: string) => void = writeLine): Logger {
   const min = levels[level] ?? levels.info;
   const at = (lv: Exclude<Level, 'silent'>) => (msg: string) => {
     if (levels[lv] >= min) sink(`${new Date().toISOString()} ${lv.padEnd(5)} ${name}: ${msg}`);

@@ -8,7 +8,7 @@ import type { Bus } from '../../infra/bus/port';
 import type { DatasetAdapter } from '../../infra/datasets/adapter';
 import type { InspectionRoute } from '../../infra/http/inspection-server';
 import type { Journal } from '../../infra/journal/port';
-import type { Logger } from '../../infra/log';
+import { clearStatusLine, setStatusLine, type Logger } from '../../infra/log';
 import type { Config } from '../../config';
 import { nactEngine } from '../runtime/journal-engine';
 import { startSystem, stopWhenIdle } from '../runtime/nact';
@@ -95,13 +95,13 @@ export async function startProducer(deps: ProducerDeps): Promise<ProducerService
     const left = p.total - p.published - p.bad;
     const eta = rate > 0 ? `${Math.ceil(left / rate)} s` : '?';
     const line = `producer: ${p.published + p.bad}/${p.total} records (${p.bad} bad), ${rate.toFixed(0)} rec/s, ETA ${eta}, ${p.exhausted}/${p.sources} sources done`;
-    if (tty) tty.write(`\r${line}\x1b[K`);
+    if (tty) setStatusLine(line);
     else if (Math.floor(now / 10_000) !== Math.floor((now - 1000) / 10_000)) log.info(line.replace(/^producer: /, ''));
   }, 1000);
   ticker.unref();
   void done.then(() => {
     const p = progress();
-    if (tty) tty.write('\n');
+    if (tty) clearStatusLine();
     log.info(`all ${p.sources} sources exhausted: ${p.published} readings published, ${p.bad} bad rows dead-lettered`);
   });
 
