@@ -40,7 +40,7 @@ commands:
   producer     stream a data set (WSN, Edge-IIoTset files, generated rows) into edge-iiot-stream
   trainer      score every reading per device (z-score + federated model), emit anomalies, train locally
   replay       rebuild a service's state from its journal, print it, optionally diff it with a live service
-  embedded     run the aggregator with simulated clients in one process, no Kafka, no Docker (npm start)
+  embedded     run producer, trainers and aggregator in one process, no Kafka, no Docker (npm start)
   evaluate     run the federated loop on a labelled data set; compare with the z-score baseline and a centralized model
   init         one-shot set-up, exits 0 when done: init db = create the database and apply the schema migrations (PG* env)
 
