@@ -1,8 +1,10 @@
 /**
  * `flead init <what>`: one-shot set-up jobs that exit 0 on success (compose waits for them with
  * `service_completed_successfully`). `flead init db` creates the database when missing and applies the
- * schema migrations (src/infra/db/migrations.ts). Exit codes: 0 done (also when there was nothing to do),
- * 1 the database cannot be reached or refuses the schema (with a sentence), 2 bad arguments or PG* settings.
+ * schema migrations (src/infra/db/migrations.ts). `flead init grafana` upserts the datasource, folder and
+ * dashboards through Grafana's HTTP API (src/cli/grafana-init.ts). Exit codes: 0 done (also when there was
+ * nothing to do), 1 the database or Grafana cannot be reached or refuses (with a sentence), 2 bad arguments
+ * or PG* / GRAFANA_* settings.
  */
 import { isLeft } from 'fp-ts/Either';
 import type { CommandSpec } from './args';
@@ -11,17 +13,18 @@ import { createLogger, type Logger } from '../infra/log';
 import { InfraError } from '../infra/errors';
 import { connectionError, createPool, describePg, ensureDatabase, isConnectionFailure, pgSettingsFromEnv, type PgSettings } from '../infra/db/pg';
 import { migrate, type MigrateResult } from '../infra/db/migrations';
+import { runInitGrafana } from './grafana-init';
 
-/** Targets `flead init` knows today; `topics` and `grafana` arrive with their issues. */
-export const initTargets = ['db'] as const;
+/** Targets `flead init` knows today; `topics` arrives with its issue. */
+export const initTargets = ['db', 'grafana'] as const;
 
 export const initSpec: CommandSpec = {
   name: 'flead init',
-  summary: 'Set up shared infrastructure once, then exit 0. "db": create the PostgreSQL database (PGDATABASE) if missing and apply the schema migrations (idempotent; TimescaleDB hypertables, continuous aggregates and retention when the extension is available, plain tables and views otherwise). Connection: PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE. ("topics" and "grafana" are listed by their issues and not available yet.)',
+  summary: 'Set up shared infrastructure once, then exit 0. "db": create the PostgreSQL database (PGDATABASE) if missing and apply the schema migrations (idempotent; TimescaleDB hypertables, continuous aggregates and retention when the extension is available, plain tables and views otherwise). Connection: PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE. "grafana": create or update the FLEAD PostgreSQL datasource (uid flead-postgres), the FLEAD folder and the dashboards through Grafana\'s HTTP API (idempotent). Grafana: GRAFANA_URL (default http://127.0.0.1:3001), GRAFANA_USER / GRAFANA_PASSWORD (admin/admin) or GRAFANA_TOKEN; the datasource connects to PG* as Grafana\'s server sees it (GRAFANA_PG_HOST overrides PGHOST:PGPORT). ("topics" is listed by its issue and not available yet.)',
   options: [
-    { name: 'wait-seconds', type: 'int', default: 30, description: 'keep retrying while PostgreSQL is not reachable yet (starting container), with backoff, for up to this long; 0 = try once' },
+    { name: 'wait-seconds', type: 'int', default: 30, description: 'keep retrying while PostgreSQL (db) or Grafana (grafana) is not reachable or healthy yet (starting container), with backoff, for up to this long; 0 = try once' },
   ],
-  positionals: [{ name: 'what', required: true, description: 'what to set up: db' }],
+  positionals: [{ name: 'what', required: true, description: 'what to set up: db | grafana' }],
 };
 
 /** Backoff between connection attempts: 250 ms doubling up to 4 s. */
@@ -30,10 +33,11 @@ export const retryDefaults = { firstDelayMs: 250, maxDelayMs: 4000 } as const;
 export async function runInit(values: Record<string, unknown>, config: Config, env: Record<string, string | undefined> = process.env): Promise<number> {
   const what = values.what as string | undefined;
   if (!(initTargets as readonly string[]).includes(what ?? '')) {
-    const later = what === 'topics' || what === 'grafana' ? ` ("${what}" comes with its own issue and is not implemented yet)` : '';
+    const later = what === 'topics' ? ` ("${what}" comes with its own issue and is not implemented yet)` : '';
     process.stderr.write(`flead init: unknown target "${what ?? ''}"${later}; targets are ${initTargets.join(', ')} (flead init --help)\n`);
     return 2;
   }
+  if (what === 'grafana') return runInitGrafana(values, config, env);
   const settings = pgSettingsFromEnv(env);
   if (isLeft(settings)) {
     process.stderr.write(`flead init: configuration error: ${settings.left}\n`);

@@ -11,6 +11,8 @@ import { runProducer, producerSpec, producerOverrides } from './producer';
 import { runEvaluate, evaluateSpec } from './evaluate';
 import { runTrainer, trainerSpec } from './trainer';
 import { runInit, initSpec } from './init';
+import { runAnalytics, analyticsSpec } from './analytics';
+import { runSink, sinkSpec } from './sink';
 import { loadConfig, type Config, type EnvName } from '../config';
 
 export interface Command {
@@ -29,6 +31,8 @@ const commands: Record<string, Command> = {
   embedded: { spec: embeddedSpec, run: runEmbedded, overrides: (v) => ({ INSPECT_PORT: v['inspect-port'] === undefined ? undefined : String(v['inspect-port']) }) },
   evaluate: { spec: evaluateSpec, run: runEvaluate },
   init: { spec: initSpec, run: (v, c, p) => runInit({ ...v, what: p[0] }, c) },
+  analytics: { spec: analyticsSpec, run: (v, c, p) => runAnalytics(v, c, p), overrides: (v) => ({ FLEAD_PROFILE: v.profile as string | undefined, INSPECT_PORT: v['inspect-port'] === undefined ? undefined : String(v['inspect-port']) }) },
+  sink: { spec: sinkSpec, run: (v, c) => runSink(v, c), overrides: (v) => ({ INSPECT_PORT: v['inspect-port'] === undefined ? undefined : String(v['inspect-port']) }) },
 };
 
 export const usage = `flead: federated anomaly detection on edge IoT streams (event-sourced actors on Kafka)
@@ -43,6 +47,8 @@ commands:
   embedded     run producer, trainers and aggregator in one process, no Kafka, no Docker (npm start)
   evaluate     run the federated loop on a labelled data set; compare with the z-score baseline and a centralized model
   init         one-shot set-up, exits 0 when done: init db = create the database and apply the schema migrations (PG* env)
+  analytics    batch jobs over the database (anomaly rates, trends, model evaluation): a service, or run <job|all> once
+  sink         write readings, anomalies, update metadata, model versions and round events from Kafka into PostgreSQL
 
 configuration comes from environment variables (see README "Configuration").
 `;

@@ -84,6 +84,11 @@ test(`the first run applies 1..${N} in plain mode and the log says so`, async ()
   assert.ok(lines.some((l) => l.includes(`schema at version ${N} (plain): applied ${N} migration(s)`)), lines.join('\n'));
   const tables = (await main.pool.query(`select table_name, table_type from information_schema.tables where table_schema = 'public' order by table_name`)).rows;
   assert.equal(tables, [
+    { table_name: 'analytics_anomaly_rates', table_type: 'BASE TABLE' },
+    { table_name: 'analytics_model_evaluation', table_type: 'BASE TABLE' },
+    { table_name: 'analytics_runs', table_type: 'BASE TABLE' },
+    { table_name: 'analytics_top_devices', table_type: 'BASE TABLE' },
+    { table_name: 'analytics_trends', table_type: 'BASE TABLE' },
     { table_name: 'anomalies', table_type: 'BASE TABLE' },
     { table_name: 'anomalies_hourly', table_type: 'VIEW' },
     { table_name: 'global_models', table_type: 'BASE TABLE' },

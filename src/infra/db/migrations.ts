@@ -21,6 +21,7 @@ import { createHash } from 'node:crypto';
 import type { Pool, PoolClient } from 'pg';
 import { InfraError } from '../errors';
 import type { Logger } from '../log';
+import { analyticsMigration } from './analytics-store';
 
 export type SchemaMode = 'timescale' | 'plain';
 
@@ -152,6 +153,8 @@ export const migrations: readonly Migration[] = [
         : []),
     ],
   },
+  // 3: analytics result tables (src/infra/db/analytics-store.ts)
+  analyticsMigration,
 ];
 
 /**

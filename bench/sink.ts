@@ -1,0 +1,107 @@
+/**
+ * Sink throughput (issue 4 §2): readings from Kafka into PostgreSQL through the sink service (in this process,
+ * the real broker on KAFKA_BROKERS and PostgreSQL on PG*), against a plain `COPY readings FROM STDIN` of the
+ * same rows into the same table, measured in the same run. Prints one line:
+ *
+ *   bench sink-rows: <rows/s> rows/s (<ratio>x copy)
+ *
+ * Set-up: a fresh database (migrated, dropped at the end) and a fresh topic prefix (topics deleted by nobody:
+ * they are small); N readings (FLEAD_BENCH_SINK_ROWS, default 100,000; 8 devices, two features) are published
+ * to a 6-partition `edge-iiot-stream` before the sink starts. The sink is timed from its first database
+ * transaction to the moment its counters show N rows inserted (decode, row mapping, one transaction per
+ * partition batch with the sink_offsets upsert, Kafka commit); the consumer group join before it is not counted.
+ * Baseline: the same N rows (same column values, text format prepared beforehand) sent by one COPY on one
+ * connection; timed twice (before and after the sink, the table truncated in between), the best counts.
+ * Goal ≥ 0.5x.
+ */
+import { randomBytes } from 'node:crypto';
+import { isLeft } from 'fp-ts/Either';
+import { loadConfig } from '../src/config';
+import { startSink } from '../src/actors/sink/service';
+import { createKafkaBus } from '../src/infra/bus/kafka-bus';
+import { createPool, ensureDatabase, pgSettingsFromEnv, quoteIdent } from '../src/infra/db/pg';
+import { migrate } from '../src/infra/db/migrations';
+import { copyLines, copyRows, createSinkStore, type SinkStore } from '../src/infra/db/sink-store';
+import { silentLogger } from '../src/infra/log';
+import { encodeJson } from '../src/protocols/codec';
+import { SensorReading } from '../src/protocols/readings';
+
+export async function run(print: (line: string) => void): Promise<void> {
+  const n = Number(process.env.FLEAD_BENCH_SINK_ROWS ?? 100_000);
+  const brokers = process.env.KAFKA_BROKERS ?? '127.0.0.1:9092';
+  const runId = `${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
+  const pg = pgSettingsFromEnv(process.env);
+  if (isLeft(pg)) throw new Error(pg.left);
+  const db = { ...pg.right, database: `flead_bench_sink_${runId}` };
+  const c = loadConfig(process.env, { FLEAD_PROFILE: 'local', FLEAD_TOPIC_PREFIX: `bench-sink-${runId}-`, KAFKA_BROKERS: brokers });
+  if (isLeft(c)) throw new Error(c.left);
+  const config = c.right;
+
+  await ensureDatabase(db);
+  const pool = createPool(db, { max: 1 });
+  const bus = createKafkaBus({ brokers, clientId: 'bench-sink', log: () => undefined });
+  let store: SinkStore | undefined;
+  try {
+    await migrate(pool, { log: silentLogger });
+    const readings: SensorReading[] = Array.from({ length: n }, (_, i) => ({
+      deviceId: `dev-${i % 8}`, readingId: `dev-${i % 8}/${i}`, ts: 1_718_000_000_000 + i * 10, features: { temperature: 20 + (i % 17) / 4, humidity: 40 + (i % 11) / 3 }, label: i % 97 === 0 ? 1 : 0,
+    }));
+
+    // baseline input: the same column values as the sink writes (partition/offset: as a 6-partition topic would give)
+    const copyData = copyLines(readings.map((r, i) => [r.readingId, r.deviceId, new Date(r.ts).toISOString(), JSON.stringify(r.features), r.label ?? null, r.attackType ?? null, i % 6, Math.floor(i / 6)]));
+    const copySql = 'copy readings (reading_id, device_id, ts, features, label, attack_type, topic_partition, topic_offset) from stdin';
+    const timeCopy = async (): Promise<number> => {
+      await pool.query('truncate readings');
+      const t0 = process.hrtime.bigint();
+      const rows = await copyRows(db, copySql, copyData);
+      const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+      if (rows !== n) throw new Error(`COPY wrote ${rows} rows, expected ${n}`);
+      await pool.query('truncate readings');
+      return ms;
+    };
+    const copyMs1 = await timeCopy();
+
+    await bus.ensureTopics([{ topic: config.topics.readings, partitions: 6 }]);
+    for (let i = 0; i < n; i += 2000) {
+      await bus.publish(config.topics.readings, readings.slice(i, i + 2000).map((r) => ({ key: r.deviceId, value: encodeJson(SensorReading, r) })));
+    }
+
+    const inner = createSinkStore(db, { poolSize: Number(process.env.POOLX ?? 10) });
+    store = inner;
+    let firstAt: bigint | undefined;
+    let applyMs = 0;
+    let applies = 0;
+    const timed: SinkStore = {
+      ...inner,
+      apply: async (b) => {
+        const t0 = process.hrtime.bigint();
+        firstAt ??= t0;
+        try { return await inner.apply(b); } finally { applyMs += Number(process.hrtime.bigint() - t0) / 1e6; applies++; }
+      },
+    };
+    const svc = await startSink({ config, bus, store: timed, settings: { consumer: 'bench-sink', roundEvents: false, backoff: { minMs: 100, maxMs: 1000 }, poolSize: 10 }, log: silentLogger });
+    await svc.ready;
+    const deadline = Date.now() + 600_000;
+    while (svc.stats().written.readings < n) {
+      if (Date.now() > deadline) throw new Error(`the sink wrote ${svc.stats().written.readings} of ${n} rows in 10 minutes`);
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    const sinkMs = Number(process.hrtime.bigint() - firstAt!) / 1e6;
+    await svc.stop();
+    const rowsInDb = Number((await pool.query<{ n: string }>('select count(*) as n from readings')).rows[0]!.n);
+    if (rowsInDb !== n) throw new Error(`readings holds ${rowsInDb} rows, expected ${n}`);
+
+    const copyMs = Math.min(copyMs1, await timeCopy());
+    const sinkRate = (n / sinkMs) * 1000;
+    const copyRate = (n / copyMs) * 1000;
+    process.stderr.write(`sink: ${n} rows in ${sinkMs.toFixed(0)} ms (${applies} transactions, ${applyMs.toFixed(0)} ms in them, summed over concurrent partitions); copy: ${copyMs.toFixed(0)} ms (${copyRate.toFixed(0)} rows/s)\n`);
+    print(`bench sink-rows: ${sinkRate.toFixed(0)} rows/s (${(sinkRate / copyRate).toFixed(2)}x copy, ${copyRate.toFixed(0)} rows/s; ${n} readings from Kafka)`);
+  } finally {
+    await store?.close().catch(() => undefined);
+    await bus.close().catch(() => undefined);
+    await pool.end().catch(() => undefined);
+    const admin = createPool({ ...db, database: 'postgres' }, { max: 1 });
+    await admin.query(`drop database if exists ${quoteIdent(db.database)} with (force)`).catch(() => undefined);
+    await admin.end();
+  }
+}
