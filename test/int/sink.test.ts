@@ -108,10 +108,12 @@ test.after(async () => {
 
 const N = { readings: 600, anomalies: 80, updates: 12, models: 3, rounds: 5 };
 
-test('every message becomes one row; notices and other journal keys are ignored; garbage is dead-lettered with its reason', async () => {
+test('every message becomes one row; notices and other journal keys are ignored; garbage and refused rows are dead-lettered with their reason', async () => {
   await bus.publish(config.topics.readings, [
     ...Array.from({ length: N.readings }, (_, i) => reading(i)).map((r) => ({ key: r.deviceId, value: encodeJson(SensorReading, r) })),
     { key: 'dev-0', value: '{"deviceId":"dev-0","readingId":"x","ts":"yesterday","features":{}}' },
+    // decodes, but PostgreSQL refuses it (label is a smallint): dead-lettered with the database's reason
+    { key: 'dev-1', value: encodeJson(SensorReading, { ...reading(1), readingId: 'overflow', label: 40_000 }) },
   ]);
   await bus.publish(config.topics.anomalies, Array.from({ length: N.anomalies }, (_, i) => anomaly(i)).map((a) => ({ key: a.deviceId, value: encodeJson(Anomaly, a) })));
   await bus.publish(config.topics.localUpdates, [
@@ -152,10 +154,12 @@ test('every message becomes one row; notices and other journal keys are ignored;
   assert.equal(r!.features, reading(0).features);
   assert.is(r!.label, 1);
 
-  await waitFor('two dead letters', async () => (letters.length >= 2 ? true : undefined), 30_000);
-  const bySource = new Map(letters.map((l) => [l.source.topic, l]));
-  assert.is(letters.length, 2, 'only the garbage is dead-lettered');
+  await waitFor('three dead letters', async () => (letters.length >= 3 ? true : undefined), 30_000);
+  const bySource = new Map(letters.map((l) => [l.reason.startsWith('PostgreSQL') ? 'db' : l.source.topic, l]));
+  assert.is(letters.length, 3, 'only the garbage and the refused row are dead-lettered');
   assert.match(bySource.get(config.topics.readings)!.reason, /SensorReading: at ts/);
+  assert.match(bySource.get('db')!.reason, /PostgreSQL refused the rows .*out of range for type smallint \(22003\)/);
+  assert.is(bySource.get('db')!.source.topic, config.topics.readings);
   assert.match(bySource.get(config.topics.localUpdates)!.reason, /LocalModelUpdate: not valid JSON/);
   assert.is(Buffer.from(bySource.get(config.topics.localUpdates)!.raw, 'base64').toString(), 'not json at all');
   assert.is(bySource.get(config.topics.readings)!.service, 'sink');
@@ -163,7 +167,7 @@ test('every message becomes one row; notices and other journal keys are ignored;
   // positions in sink_offsets = messages per topic (the database is the source of truth for positions)
   const pos = await q<{ topic: string; n: string }>('select topic, sum(next_offset) as n from sink_offsets where consumer = $1 group by topic', [settings.consumer]);
   const byTopic = Object.fromEntries(pos.map((p) => [p.topic, Number(p.n)]));
-  assert.is(byTopic[config.topics.readings], N.readings + 1);
+  assert.is(byTopic[config.topics.readings], N.readings + 2);
   assert.is(byTopic[config.topics.localUpdates], N.updates + 1);
   assert.is(byTopic[config.topics.globalModels], N.models + 1);
   assert.is(byTopic[config.topics.journal], N.rounds + 2);
@@ -173,7 +177,7 @@ test('every message becomes one row; notices and other journal keys are ignored;
   assert.equal(actors.map((a) => [a.path, a.kind, a.status]), [['sink/consumer', 'consumer', 'running']]);
   const sink = (await fetchJson(`${http.url}/sink`)).body as { written: Record<string, number>; deadLettered: number; ignored: number };
   assert.is(sink.written.readings, N.readings);
-  assert.is(sink.deadLettered, 2);
+  assert.is(sink.deadLettered, 3);
   assert.is(sink.ignored, 3, 'the round notice and two other journal keys');
   const rows = (await fetchJson(`${http.url}/sink/rows`)).body as Record<string, number>;
   assert.is(rows.readings, N.readings);
@@ -185,11 +189,11 @@ test('a lost Kafka commit (everything delivered again) writes nothing twice', as
   const fresh: Bus = { ...bus, subscribe: (o) => bus.subscribe({ ...o, groupId: `${o.groupId}-commit-lost` }) };
   const again = await startService(fresh);
   try {
-    const total = N.readings + 1 + N.anomalies + N.updates + 1 + N.models + 1 + N.rounds + 2;
+    const total = N.readings + 2 + N.anomalies + N.updates + 1 + N.models + 1 + N.rounds + 2;
     await waitFor('all messages seen again', async () => (again.stats().messages >= total ? true : undefined), 60_000);
     const s = again.stats();
     assert.equal(s.written, { readings: 0, anomalies: 0, local_updates: 0, global_models: 0, round_events: 0 });
-    assert.is(s.skipped, N.readings + N.anomalies + N.updates + N.models + N.rounds);
+    assert.is(s.skipped, N.readings + 1 + N.anomalies + N.updates + N.models + N.rounds, 'every row, the refused one included');
     assert.is(s.deadLettered, 0, 'applied garbage is not dead-lettered again');
     assert.is(await countOf('readings'), N.readings);
   } finally {
@@ -225,7 +229,7 @@ test('database outage: the sink backs off, /health is degraded, then it catches 
   assert.is(Number(dups!.n), Number(dups!.d), 'no duplicate reading');
   assert.is(Number(dups!.n), N.readings + more);
   const pos = await q<{ n: string }>('select sum(next_offset) as n from sink_offsets where consumer = $1 and topic = $2', [settings.consumer, config.topics.readings]);
-  assert.is(Number(pos[0]!.n), N.readings + 1 + more, 'positions moved past every message');
+  assert.is(Number(pos[0]!.n), N.readings + 2 + more, 'positions moved past every message');
   log.info(`outage test: ${((Date.now() - outageStarted) / 1000).toFixed(1)} s, ${svc.stats().dbFailures} failed attempts`);
 });
 

@@ -15,8 +15,12 @@ export const sinkDefaults = {
   SINK_BACKOFF_MIN_MS: '250',
   /** longest wait between two attempts while the database is unavailable */
   SINK_BACKOFF_MAX_MS: '10000',
-  /** PostgreSQL connections of the sink (one per partition batch in flight) */
-  SINK_DB_POOL: '10',
+  /**
+   * PostgreSQL connections of the sink = partition batches written at once (the others wait for a connection).
+   * 2 measured best with the database on the same 2-core machine (concurrent COPYs into one table contend);
+   * raise it for a database server with more cores.
+   */
+  SINK_DB_POOL: '2',
 } as const;
 export type SinkEnvName = keyof typeof sinkDefaults;
 
