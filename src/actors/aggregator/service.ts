@@ -3,6 +3,7 @@
  * `local-model-updates` (undecodable messages → dead-letter topic), plus the inspection routes.
  * Ports (journal, bus, model store) come in as parameters: the same code runs embedded, local and in compose.
  */
+import { actorRoutes, startServiceRuntime } from '../runtime/service-runtime';
 import type { Bus, BusMessage, Subscription } from '../../infra/bus/port';
 import { decodeOrDeadLetter, deadLetter } from '../../infra/bus/dead-letter';
 import type { InspectionRoute } from '../../infra/http/inspection-server';
@@ -13,11 +14,9 @@ import type { Config } from '../../config';
 import { LocalModelUpdate } from '../../protocols/models';
 import { decodeWeights } from '../../protocols/weights';
 import { hashWeights } from '../../protocols/weights';
-import { nactEngine } from '../runtime/journal-engine';
-import { startSystem, stopWhenIdle } from '../runtime/nact';
+import { stopWhenIdle } from '../runtime/nact';
 import { ActorRegistry } from '../runtime/registry';
 import { restartWithBackoff } from '../runtime/supervision';
-import { journalSupervisionLog } from '../runtime/supervision-log';
 import { nonFiniteIndex } from './strategies';
 import { spawnRoundActor, type RoundActor } from './round.actor';
 import type { UpdateFacts } from './round.events';
@@ -57,16 +56,14 @@ export async function startAggregator(deps: AggregatorDeps): Promise<AggregatorS
   const service = deps.service ?? 'aggregator';
   const log = deps.log;
   const clock = deps.clock ?? Date.now;
-  const registry = new ActorRegistry();
-  const baseLog = journalSupervisionLog(journal, service, log.child('supervision'));
-  const supervisionLog = {
-    ...baseLog,
-    async record(e: Parameters<typeof baseLog.record>[0]) {
-      await baseLog.record(e);
+  // A top-level actor that escalates has spent its restart budget: the process should exit non-zero.
+  const { registry, supervisionLog, system } = startServiceRuntime(service, journal, log, (base) => ({
+    ...base,
+    async record(e) {
+      await base.record(e);
       if (e.type === 'SupervisionEscalated' && e.path.split('/').length === 2) deps.onFatal?.(`${e.path}: ${e.reason}`);
     },
-  };
-  const system = startSystem(service, nactEngine(journal, { onSnapshot: (key, seq) => registry.snapshotAt(key, seq) }));
+  }));
   const round = spawnRoundActor(system, {
     service,
     settings: { ...config.round, strategy: config.strategy },
@@ -133,13 +130,11 @@ export async function startAggregator(deps: AggregatorDeps): Promise<AggregatorS
   const roundState = (): RoundState | undefined => registry.get(`${service}/round`)?.state as RoundState | undefined;
   const routes: InspectionRoute[] = [
     { pattern: '/health', handler: () => health() },
-    { pattern: '/actors', handler: () => registry.list() },
-    { pattern: '/actors/*path', handler: (p) => registry.get(p.path!), notFound: (p) => `no actor at path ${p.path}` },
+    ...actorRoutes(registry, supervisionLog),
     { pattern: '/rounds', handler: () => { const s = roundState(); return s && roundsView(s); } },
     { pattern: '/rounds/:round', handler: (p) => { const s = roundState(); return s && roundsView(s).rounds.find((r) => r.round === Number(p.round)); }, notFound: (p) => `no round ${p.round}` },
     { pattern: '/models', handler: () => { const s = roundState(); return s && modelsView(s); } },
     { pattern: '/models/:version', handler: (p) => { const s = roundState(); return s && modelsView(s).versions.find((v) => v.version === Number(p.version)); }, notFound: (p) => `no model with version ${p.version}` },
-    { pattern: '/supervision', handler: () => supervisionLog.recent() },
   ];
 
   function health() {

@@ -9,6 +9,7 @@
  * Inspection routes: /health, /actors, /actors/*path, /jobs (last run per job: run id, status, rows per table,
  * duration, error; plus the number of runs and failures since start), /jobs/:job.
  */
+import { actorRoutes } from '../runtime/service-runtime';
 import type { Bus } from '../../infra/bus/port';
 import type { AnalyticsStore } from '../../infra/db/analytics-store';
 import type { InspectionRoute } from '../../infra/http/inspection-server';
@@ -113,8 +114,7 @@ export function startAnalytics(deps: AnalyticsDeps): AnalyticsService {
 
   const routes: InspectionRoute[] = [
     { pattern: '/health', handler: () => health() },
-    { pattern: '/actors', handler: () => registry.list() },
-    { pattern: '/actors/*path', handler: (p) => registry.get(p.path!), notFound: (p) => `no actor at path ${p.path}` },
+    ...actorRoutes(registry),
     { pattern: '/jobs', handler: () => jobs() },
     { pattern: '/jobs/:job', handler: (p) => jobs().find((v) => v.job === p.job), notFound: (p) => `no job ${p.job}; jobs are ${deps.jobs.map((j) => j.name).join(', ')}` },
   ];

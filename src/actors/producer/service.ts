@@ -4,17 +4,16 @@
  * the dead-letter topic, each batch atomically with its journaled position. Progress: rows, rate and ETA on
  * a terminal, counts in the log otherwise.
  */
+import { actorRoutes, startServiceRuntime } from '../runtime/service-runtime';
 import type { Bus } from '../../infra/bus/port';
 import type { DatasetAdapter } from '../../infra/datasets/adapter';
 import type { InspectionRoute } from '../../infra/http/inspection-server';
 import type { Journal } from '../../infra/journal/port';
 import { clearStatusLine, setStatusLine, type Logger } from '../../infra/log';
 import type { Config } from '../../config';
-import { nactEngine } from '../runtime/journal-engine';
-import { startSystem, stopWhenIdle } from '../runtime/nact';
+import { stopWhenIdle } from '../runtime/nact';
 import { ActorRegistry } from '../runtime/registry';
 import { restartWithBackoff } from '../runtime/supervision';
-import { journalSupervisionLog } from '../runtime/supervision-log';
 import { TokenBucket } from './rate-limit';
 import { spawnSourceActor, type SourceActor } from './source.actor';
 import type { SourceState } from './source.decider';
@@ -45,8 +44,7 @@ export async function startProducer(deps: ProducerDeps): Promise<ProducerService
   const { config, journal, bus, log } = deps;
   const service = deps.service ?? 'producer';
   const clock = deps.clock ?? Date.now;
-  const registry = new ActorRegistry();
-  const supervisionLog = journalSupervisionLog(journal, service, log.child('supervision'));
+  const { registry, supervisionLog, system } = startServiceRuntime(service, journal, log);
   await bus.ensureTopics([
     { topic: config.topics.readings, partitions: 6 },
     { topic: config.topics.deadLetters, partitions: 1 },
@@ -55,7 +53,6 @@ export async function startProducer(deps: ProducerDeps): Promise<ProducerService
   const total = sources.reduce((n, s) => n + s.total, 0);
   log.info(`dataset ${deps.adapter.name}: ${sources.length} sources, ${total} records; rate ${config.producer.rate} msg/s in total, ${config.producer.deviceRate} per device, batches of ${config.producer.batchSize}`);
 
-  const system = startSystem(service, nactEngine(journal, { onSnapshot: (key, seq) => registry.snapshotAt(key, seq) }));
   const totalBucket = new TokenBucket(config.producer.rate, undefined, clock);
   const deviceBuckets = new Map<string, TokenBucket>();
   const deviceBucket = (id: string) => {
@@ -110,10 +107,8 @@ export async function startProducer(deps: ProducerDeps): Promise<ProducerService
       const bad = registry.list().filter((a) => a.status === 'crashed' || a.status === 'stopped');
       return { status: bad.length ? 'degraded' : 'ok', service, profile: config.profile, journal: journal.describe, bus: bus.describe, dataset: deps.adapter.name, progress: { ...progress(), rate }, problems: bad.map((a) => `${a.path} is ${a.status}`) };
     } },
-    { pattern: '/actors', handler: () => registry.list() },
-    { pattern: '/actors/*path', handler: (p) => registry.get(p.path!), notFound: (p) => `no actor at path ${p.path}` },
+    ...actorRoutes(registry, supervisionLog),
     { pattern: '/sources', handler: () => sources.map((s) => ({ id: s.id, total: s.total, ...(states.get(s.id) ?? {}) })) },
-    { pattern: '/supervision', handler: () => supervisionLog.recent() },
   ];
 
   return {

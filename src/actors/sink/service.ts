@@ -16,6 +16,7 @@
  *
  * Routes: /health, /actors, /actors/*path, /sink (rows written per table, positions), /sink/rows (count(*) per table).
  */
+import { actorRoutes } from '../runtime/service-runtime';
 import type { Bus, BusMessage, Subscription } from '../../infra/bus/port';
 import { deadLetter } from '../../infra/bus/dead-letter';
 import { InfraError } from '../../infra/errors';
@@ -228,8 +229,7 @@ export async function startSink(deps: SinkDeps): Promise<SinkService> {
 
   const routes: InspectionRoute[] = [
     { pattern: '/health', handler: () => ({ ...health(), service, profile: config.profile, bus: bus.describe, database: store.describe, consumer: settings.consumer, groupId, ...deps.describe }) },
-    { pattern: '/actors', handler: () => registry.list() },
-    { pattern: '/actors/*path', handler: (p) => registry.get(p.path!), notFound: (p) => `no actor at path ${p.path}` },
+    ...actorRoutes(registry),
     { pattern: '/sink', handler: () => ({ consumer: settings.consumer, groupId, topics: wanted, database: store.describe, ...health(), ...stats, lag: null, lagNote: 'lag is not measured: the bus port has no high-watermark query' }) },
     { pattern: '/sink/rows', handler: () => store.countRows() },
   ];

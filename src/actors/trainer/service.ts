@@ -4,6 +4,7 @@
  * recovered from the journal wherever it lands. Every process also follows `global-model-updates` (its own
  * group) and passes each new global model and round to its devices.
  */
+import { actorRoutes, startServiceRuntime } from '../runtime/service-runtime';
 import os from 'node:os';
 import { isLeft } from 'fp-ts/Either';
 import type { Bus, BusMessage, Subscription } from '../../infra/bus/port';
@@ -15,11 +16,9 @@ import type { Config } from '../../config';
 import { decodeJson } from '../../protocols/codec';
 import { GlobalTopicMessage, type GlobalModel, type RoundNotice } from '../../protocols/models';
 import { SensorReading } from '../../protocols/readings';
-import { nactEngine } from '../runtime/journal-engine';
-import { startSystem, stop as stopActor, stopWhenIdle } from '../runtime/nact';
+import { stop as stopActor, stopWhenIdle } from '../runtime/nact';
 import { ActorRegistry } from '../runtime/registry';
 import { restartWithBackoff } from '../runtime/supervision';
-import { journalSupervisionLog } from '../runtime/supervision-log';
 import { spawnDeviceActor, type DeviceActor } from './device.actor';
 import type { IncomingReading } from './device.events';
 import type { DeviceState } from './device.state';
@@ -53,12 +52,10 @@ export async function startTrainer(deps: TrainerDeps): Promise<TrainerService> {
   const service = deps.service ?? 'trainer';
   const clock = deps.clock ?? Date.now;
   const instance = deps.instanceId ?? `${os.hostname()}-${process.pid}`;
-  const registry = new ActorRegistry();
-  const supervisionLog = journalSupervisionLog(journal, service, log.child('supervision'));
+  const { registry, supervisionLog, system } = startServiceRuntime(service, journal, log);
   const pool = new ModelPool(config.model.spec, config.model.seed);
   const runtime = await pool.init();
   log.info(`TensorFlow.js backend: ${runtime.backend} (simd ${runtime.simd}, threads ${runtime.threads})`);
-  const system = startSystem(service, nactEngine(journal, { onSnapshot: (key, seq) => registry.snapshotAt(key, seq) }));
   await bus.ensureTopics([
     { topic: config.topics.readings, partitions: 6 },
     { topic: config.topics.anomalies, partitions: 3 },
@@ -172,11 +169,9 @@ export async function startTrainer(deps: TrainerDeps): Promise<TrainerService> {
       const bad = registry.list().filter((a) => a.status === 'crashed' || a.status === 'stopped');
       return { status: bad.length ? 'degraded' : 'ok', service, instance, profile: config.profile, journal: journal.describe, bus: bus.describe, tf: { backend: runtime.backend, simd: runtime.simd, threads: runtime.threads }, devices: devices.size, latestGlobalVersion: latestModel?.version ?? latestNotice?.baseVersion ?? null, latestRound: latestNotice?.round ?? null, problems: bad.map((a) => `${a.path} is ${a.status}`) };
     } },
-    { pattern: '/actors', handler: () => registry.list() },
-    { pattern: '/actors/*path', handler: (p) => registry.get(p.path!), notFound: (p) => `no actor at path ${p.path}` },
+    ...actorRoutes(registry, supervisionLog),
     { pattern: '/devices', handler: () => [...devices.keys()].sort().map((id) => state(id)) },
     { pattern: '/devices/:id', handler: (p) => state(p.id!), notFound: (p) => `no device ${p.id} in this trainer process` },
-    { pattern: '/supervision', handler: () => supervisionLog.recent() },
   ];
 
   return {
