@@ -14,17 +14,18 @@ import { InfraError } from '../infra/errors';
 import { connectionError, createPool, describePg, ensureDatabase, isConnectionFailure, pgSettingsFromEnv, type PgSettings } from '../infra/db/pg';
 import { migrate, type MigrateResult } from '../infra/db/migrations';
 import { runInitGrafana } from './grafana-init';
+import { initTopics } from '../infra/kafka/topics';
 
-/** Targets `flead init` knows today; `topics` arrives with its issue. */
-export const initTargets = ['db', 'grafana'] as const;
+/** Targets `flead init` knows. */
+export const initTargets = ['db', 'topics', 'grafana'] as const;
 
 export const initSpec: CommandSpec = {
   name: 'flead init',
-  summary: 'Set up shared infrastructure once, then exit 0. "db": create the PostgreSQL database (PGDATABASE) if missing and apply the schema migrations (idempotent; TimescaleDB hypertables, continuous aggregates and retention when the extension is available, plain tables and views otherwise). Connection: PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE. "grafana": create or update the FLEAD PostgreSQL datasource (uid flead-postgres), the FLEAD folder and the dashboards through Grafana\'s HTTP API (idempotent). Grafana: GRAFANA_URL (default http://127.0.0.1:3001), GRAFANA_USER / GRAFANA_PASSWORD (admin/admin) or GRAFANA_TOKEN; the datasource connects to PG* as Grafana\'s server sees it (GRAFANA_PG_HOST overrides PGHOST:PGPORT). ("topics" is listed by its issue and not available yet.)',
+  summary: 'Set up shared infrastructure once, then exit 0. "db": create the PostgreSQL database (PGDATABASE) if missing and apply the schema migrations (idempotent; TimescaleDB hypertables, continuous aggregates and retention when the extension is available, plain tables and views otherwise). Connection: PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE. "grafana": create or update the FLEAD PostgreSQL datasource (uid flead-postgres), the FLEAD folder and the dashboards through Grafana\'s HTTP API (idempotent). Grafana: GRAFANA_URL (default http://127.0.0.1:3001), GRAFANA_USER / GRAFANA_PASSWORD (admin/admin) or GRAFANA_TOKEN; the datasource connects to PG* as Grafana\'s server sees it (GRAFANA_PG_HOST overrides PGHOST:PGPORT). "topics": create every Kafka topic (readings, anomalies, model updates, analytics results, dead letters, the journal, its index and snapshots) with its partitions and settings, on KAFKA_BROKERS (idempotent).',
   options: [
-    { name: 'wait-seconds', type: 'int', default: 30, description: 'keep retrying while PostgreSQL (db) or Grafana (grafana) is not reachable or healthy yet (starting container), with backoff, for up to this long; 0 = try once' },
+    { name: 'wait-seconds', type: 'int', default: 30, description: 'keep retrying while PostgreSQL (db), Kafka (topics) or Grafana (grafana) is not reachable or healthy yet (starting container), with backoff, for up to this long; 0 = try once' },
   ],
-  positionals: [{ name: 'what', required: true, description: 'what to set up: db | grafana' }],
+  positionals: [{ name: 'what', required: true, description: 'what to set up: db | topics | grafana' }],
 };
 
 /** Backoff between connection attempts: 250 ms doubling up to 4 s. */
@@ -33,11 +34,11 @@ export const retryDefaults = { firstDelayMs: 250, maxDelayMs: 4000 } as const;
 export async function runInit(values: Record<string, unknown>, config: Config, env: Record<string, string | undefined> = process.env): Promise<number> {
   const what = values.what as string | undefined;
   if (!(initTargets as readonly string[]).includes(what ?? '')) {
-    const later = what === 'topics' ? ` ("${what}" comes with its own issue and is not implemented yet)` : '';
-    process.stderr.write(`flead init: unknown target "${what ?? ''}"${later}; targets are ${initTargets.join(', ')} (flead init --help)\n`);
+    process.stderr.write(`flead init: unknown target "${what ?? ''}"; targets are ${initTargets.join(', ')} (flead init --help)\n`);
     return 2;
   }
   if (what === 'grafana') return runInitGrafana(values, config, env);
+  if (what === 'topics') return runInitTopics(values, config);
   const settings = pgSettingsFromEnv(env);
   if (isLeft(settings)) {
     process.stderr.write(`flead init: configuration error: ${settings.left}\n`);
@@ -89,6 +90,31 @@ async function withRetries<T>(settings: PgSettings, waitMs: number, log: Logger,
       log.warn(`PostgreSQL at ${settings.host}:${settings.port} is not ready (attempt ${attempt}): ${(e as Error).message}; retrying in ${(wait / 1000).toFixed(1)} s`);
       await new Promise((r) => setTimeout(r, wait));
       delay = Math.min(delay * 2, retryDefaults.maxDelayMs);
+    }
+  }
+}
+
+/** `flead init topics`: create the Kafka topics, retrying while the broker starts. */
+export async function runInitTopics(values: Record<string, unknown>, config: Config): Promise<number> {
+  const log = createLogger('init-topics', config.logLevel);
+  const until = Date.now() + Number(values['wait-seconds'] ?? 30) * 1000;
+  let delay: number = retryDefaults.firstDelayMs;
+  for (;;) {
+    try {
+      const topics = await initTopics(config.kafkaBrokers, config.topics);
+      const created = topics.filter((t) => t.created).length;
+      for (const t of topics) log.info(`${t.topic}: ${t.partitions} partition(s)${t.created ? ' (created)' : ''}`);
+      process.stdout.write(`flead init topics: ${topics.length} topics on ${config.kafkaBrokers}, ${created} created, ${topics.length - created} already there\n`);
+      return 0;
+    } catch (e) {
+      const sentence = `cannot set up the topics on ${config.kafkaBrokers}: ${(e as Error).message}`;
+      if (Date.now() + delay > until) {
+        process.stderr.write(`flead init topics: ${sentence}\n`);
+        return 1;
+      }
+      log.warn(`${sentence}; retrying in ${delay} ms`);
+      await new Promise((r) => setTimeout(r, delay));
+      delay = Math.min(retryDefaults.maxDelayMs, delay * 2);
     }
   }
 }

@@ -274,9 +274,9 @@ test('flead init without a target, or with one not implemented yet, exits 2 with
   const none = await runFlead(['init'], {});
   assert.is(none.code, 2);
   assert.match(none.stderr, /<what> is required/);
-  const topics = await runFlead(['init', 'topics'], {});
+  const topics = await runFlead(['init', 'tables'], {});
   assert.is(topics.code, 2);
-  assert.match(topics.stderr, /unknown target "topics" \("topics" comes with its own issue/);
+  assert.match(topics.stderr, /unknown target "tables"; targets are db, topics, grafana/);
   const badPort = await runFlead(['init', 'db'], { PGPORT: 'abc' });
   assert.is(badPort.code, 2);
   assert.match(badPort.stderr, /PGPORT must be a port number between 1 and 65535, got "abc"/);

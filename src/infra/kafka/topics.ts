@@ -1,0 +1,51 @@
+/**
+ * `flead init topics`: every topic of the system with its partitions and configuration, created when
+ * missing (existing topics are left alone). The journal topics get the journal engine's own settings.
+ */
+import { createKafka } from './client';
+import { ensureTopics as ensureJournalTopics } from '../journal/kafka-admin';
+import { kafkaJournalDefaults } from '../journal/kafka-journal';
+import type { TopicSet } from '../../protocols/topics';
+
+export interface TopicPlan { topic: string; partitions: number; config: Record<string, string> }
+
+/** The data topics (journal topics are created by the journal's own helper). */
+export function topicPlan(t: TopicSet): TopicPlan[] {
+  return [
+    { topic: t.readings, partitions: 6, config: {} },
+    { topic: t.anomalies, partitions: 3, config: {} },
+    { topic: t.localUpdates, partitions: 3, config: {} },
+    // one partition: round notices and models stay in order
+    { topic: t.globalModels, partitions: 1, config: {} },
+    { topic: t.analytics, partitions: 1, config: {} },
+    { topic: t.deadLetters, partitions: 1, config: { 'retention.ms': '-1' } },
+  ];
+}
+
+/** Create what is missing; returns every topic with its partition count as the broker reports it. */
+export async function initTopics(brokers: string, t: TopicSet): Promise<Array<{ topic: string; partitions: number; created: boolean }>> {
+  const admin = createKafka({ brokers, clientId: 'flead-init-topics' }).admin();
+  await admin.connect();
+  try {
+    const before = new Set(await admin.listTopics());
+    const missing = topicPlan(t).filter((p) => !before.has(p.topic));
+    if (missing.length) {
+      try {
+        await admin.createTopics({
+          waitForLeaders: true,
+          topics: missing.map((p) => ({ topic: p.topic, numPartitions: p.partitions, configEntries: Object.entries(p.config).map(([name, value]) => ({ name, value })) })),
+        });
+      } catch (e) {
+        const already = (e as { errors?: { type?: string }[] }).errors?.every((x) => x.type === 'TOPIC_ALREADY_EXISTS');
+        if (!already) throw e;
+      }
+    }
+    await ensureJournalTopics(admin, t.journal, t.snapshots, `${t.journal}-index`, kafkaJournalDefaults.partitions);
+    const names = [...topicPlan(t).map((p) => p.topic), t.journal, t.snapshots, `${t.journal}-index`];
+    const meta = await admin.fetchTopicMetadata({ topics: names });
+    return meta.topics.map((m) => ({ topic: m.name, partitions: m.partitions.length, created: !before.has(m.name) }))
+      .sort((a, b) => names.indexOf(a.topic) - names.indexOf(b.topic));
+  } finally {
+    await admin.disconnect();
+  }
+}
