@@ -299,6 +299,57 @@ async function pipelineThroughput(prefix: string, n: number, training: boolean):
   }
 }
 
+/**
+ * The same measure as deployed: the trainer in its own process (a child), the producer in this one, so the
+ * two services do not share one JavaScript thread. The child prints "ready", then "done <epoch ms>".
+ */
+async function pipelineThroughputTwoProcesses(prefix: string, n: number): Promise<{ ms: number }> {
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'flead-bench-pipeline2-'));
+  const config = benchConfig(prefix, path.join(tmp, 'models'), { PRODUCER_RATE: 'unlimited', ...NO_TRAINING });
+  const child = spawn(process.execPath, [__filename, '--trainer-child'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, FLEAD_BENCH_PREFIX: prefix, FLEAD_BENCH_TMP: tmp, FLEAD_BENCH_N: String(n) },
+  });
+  const lines: string[] = [];
+  let buf = '';
+  child.stdout!.on('data', (d: Buffer) => { buf += d.toString(); const parts = buf.split('\n'); buf = parts.pop()!; lines.push(...parts); });
+  const exited = new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
+  const producerInfra = await openInfra(config, 'producer');
+  let stopProducer = async () => undefined as void;
+  try {
+    await waitUntil('the trainer child to be ready', () => lines.includes('ready'), 120_000, 20);
+    let t0 = 0;
+    const journal = tapJournal(producerInfra.journal, () => { if (!t0) t0 = Date.now(); });
+    const producer = await startProducer({ config, adapter: openDataset('wsn', {}), journal, bus: producerInfra.bus, log: log.child('producer'), tty: null });
+    stopProducer = () => producer.stop();
+    await waitUntil(`the trainer child to score ${n} readings`, () => lines.some((l) => l.startsWith('done ')), 600_000, 5);
+    const t1 = Number(lines.find((l) => l.startsWith('done '))!.slice(5));
+    return { ms: t1 - t0 };
+  } finally {
+    await stopProducer().catch(() => undefined);
+    await producerInfra.close().catch(() => undefined);
+    if (child.exitCode === null) child.kill('SIGTERM');
+    await exited;
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+async function trainerChild(): Promise<void> {
+  const prefix = process.env.FLEAD_BENCH_PREFIX!;
+  const n = Number(process.env.FLEAD_BENCH_N);
+  const config = benchConfig(prefix, path.join(process.env.FLEAD_BENCH_TMP!, 'models'), { PRODUCER_RATE: 'unlimited', ...NO_TRAINING });
+  const infra = await openInfra(config, 'trainer');
+  const trainer = await startTrainer({ config, journal: infra.journal, bus: infra.bus, log: log.child('trainer'), instanceId: 'bench-child' });
+  await trainer.ready;
+  await publishGlobal(infra.bus, config);
+  await waitUntil('the trainer to receive global model v0', () => globalVersionOf(trainer) === 0, 60_000, 20);
+  process.stdout.write('ready\n');
+  await waitUntil(`the trainer to score ${n} readings`, () => seenOf(trainer) >= n, 600_000, 2);
+  process.stdout.write(`done ${Date.now()}\n`);
+  await trainer.stop();
+  await infra.close();
+}
+
 /** The pipeline at LATENCY_RATE: per anomalous reading, produce → first anomaly observed on `anomalies`, ms. */
 async function pipelineLatencies(prefix: string, kafka: Kafka, n: number): Promise<{ latencies: number[]; scored: number }> {
   const s = await startStack(prefix, { PRODUCER_RATE: String(LATENCY_RATE), ZSCORE_THRESHOLD: '0.5', ZSCORE_MIN_SAMPLES: '2', ...NO_TRAINING });
@@ -454,6 +505,9 @@ export async function run(print: (line: string) => void): Promise<void> {
       const rate = n / (p.ms / 1000);
       const rawRate = n / (raw / 1000);
       print(`bench pipeline-throughput: ${fmt(rate)} readings/s (${ratio(rate, rawRate)}x raw-kafkajs)`);
+      const two = await pipelineThroughputTwoProcesses(`${prefix}t2-`, n);
+      const rate2 = n / (two.ms / 1000);
+      print(`bench pipeline-throughput-2proc: ${fmt(rate2)} readings/s (${ratio(rate2, rawRate)}x raw-kafkajs)`);
       note(`throughput: ${n} readings scored in ${p.ms} ms (${p.anomalies} anomalies), local training off; raw kafkajs runs ${raws.join(', ')} ms (best ${fmt(rawRate)} msg/s); load average ${os.loadavg()[0]!.toFixed(1)} on ${os.cpus().length} cpus`);
       if (process.env.FLEAD_BENCH_PIPELINE_TRAINING !== '0') {
         const t = await pipelineThroughput(`${prefix}tt-`, n, true);
@@ -482,7 +536,12 @@ export async function run(print: (line: string) => void): Promise<void> {
 }
 
 if (require.main === module) {
-  if (process.argv[2] === '--memory-child') {
+  if (process.argv[2] === '--trainer-child') {
+    trainerChild().then(
+      () => process.exit(0),
+      (e: unknown) => { process.stderr.write(`bench pipeline (trainer child): ${(e as Error).stack ?? String(e)}\n`); process.exit(1); },
+    );
+  } else if (process.argv[2] === '--memory-child') {
     memoryChild().then(
       (r) => { process.stdout.write(`${JSON.stringify(r)}\n`); process.exit(0); },
       (e: unknown) => { process.stderr.write(`bench pipeline (memory child): ${(e as Error).stack ?? String(e)}\n`); process.exit(1); },
