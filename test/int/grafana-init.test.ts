@@ -381,9 +381,9 @@ test('wrong credentials: exit 1 at once with a hint; a bad GRAFANA_URL: exit 2',
   const bad = await runFlead(['init', 'grafana'], { GRAFANA_URL: 'ftp://x' });
   assert.is(bad.code, 2);
   assert.match(bad.stderr, /flead init grafana: configuration error: GRAFANA_URL must use http or https, got "ftp:\/\/x"/);
-  const topics = await runFlead(['init', 'topics'], {});
-  assert.is(topics.code, 2);
-  assert.match(topics.stderr, /targets are db, grafana/);
+  const unknown = await runFlead(['init', 'tables'], {});
+  assert.is(unknown.code, 2);
+  assert.match(unknown.stderr, /targets are db, topics, grafana/);
 });
 
 test.run();
