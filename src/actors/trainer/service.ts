@@ -16,7 +16,7 @@ import type { Config } from '../../config';
 import { decodeJson } from '../../protocols/codec';
 import { GlobalTopicMessage, type GlobalModel, type RoundNotice } from '../../protocols/models';
 import { SensorReading } from '../../protocols/readings';
-import { stop as stopActor, stopWhenIdle } from '../runtime/nact';
+import { isAlive, stop as stopActor, stopWhenIdle } from '../runtime/nact';
 import { ActorRegistry } from '../runtime/registry';
 import { restartWithBackoff } from '../runtime/supervision';
 import { spawnDeviceActor, type DeviceActor } from './device.actor';
@@ -77,7 +77,9 @@ export async function startTrainer(deps: TrainerDeps): Promise<TrainerService> {
 
   const device = (deviceId: string, partition: number): DeviceActor => {
     const known = devices.get(deviceId);
-    if (known) { known.partition = partition; return known.actor; }
+    if (known && isAlive(known.actor.ref)) { known.partition = partition; return known.actor; }
+    // A device actor stopped for good (restart budget spent) is spawned again: it recovers from the journal.
+    if (known) { registry.remove(known.actor.path); devices.delete(deviceId); log.warn(`${deviceId}: device actor was stopped; starting it again from its journal`); }
     const actor = spawnDeviceActor(system, {
       service, actorName: actorName(deviceId), layers: config.model.layers, pool, topics: config.topics, log: log.child(deviceId), clock,
       settings: {
@@ -85,7 +87,7 @@ export async function startTrainer(deps: TrainerDeps): Promise<TrainerService> {
         minTrainSamples: config.trainer.minTrainSamples, features: config.model.features, modelKind: config.model.spec.kind,
       },
       training: { epochs: config.trainer.epochs, batchSize: config.trainer.batchSize, learningRate: config.trainer.learningRate },
-      registry, supervisionLog, policy: restartWithBackoff(), snapshotEvery: config.snapshotEvery,
+      registry, supervisionLog, policy: restartWithBackoff({ maxRestarts: 10 }), snapshotEvery: config.snapshotEvery,
       transform: config.trainer.transform, residualWindow: config.trainer.residualWindow, thresholdQuantile: config.trainer.thresholdQuantile,
     });
     devices.set(deviceId, { actor, partition });

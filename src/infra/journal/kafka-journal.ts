@@ -275,7 +275,15 @@ export async function createKafkaJournal(opts: KafkaJournalOptions): Promise<Kaf
     if (fenced) {
       for (const op of group) if (op.kind !== 'highest') op.fail(fenced);
     } else {
-      const failed = await cache.learn(appendOps.map((op) => op.key));
+      const failed = new Map(await cache.learn(appendOps.map((op) => op.key)));
+      // A writer that expects more events than this engine knows of (it recovered them after this engine
+      // learned the key, e.g. once a dead writer's open transaction was resolved) makes the key stale: learn
+      // it again before judging, so only a real conflict is rejected.
+      const ahead = appendOps.filter((op) => !failed.has(op.key) && op.expectedSeq > states.get(op.key)!.highest + 1);
+      if (ahead.length) {
+        for (const op of ahead) states.get(op.key)!.stale = true;
+        for (const [k, e] of await cache.learn(ahead.map((op) => op.key))) failed.set(k, e);
+      }
       const verdicts = planAppends(appendOps, (key) => (failed.has(key) ? { error: failed.get(key) } : states.get(key)!.highest));
       appendOps.forEach((op, i) => {
         const v = verdicts[i]!;
