@@ -17,11 +17,10 @@
  *
  * Run: `node dist/bench/fedavg.js`, or through a bench runner calling `run(print)`.
  */
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { performance } from 'node:perf_hooks';
 import { createStrategy } from '../src/actors/aggregator/strategies';
 import { mulberry32 } from '../src/actors/aggregator/initial-model';
+import { gcFunction } from './lib/support';
 
 const UPDATES = 1_000;
 const PARAMETERS = 100_000;
@@ -89,16 +88,6 @@ function timed(fold: () => Float32Array): number {
   return ms;
 }
 
-/** `gc()` without needing node's --expose-gc flag; null if the runtime refuses. */
-function gcFunction(): (() => void) | null {
-  try {
-    setFlagsFromString('--expose-gc');
-    const gc: unknown = runInNewContext('gc');
-    return typeof gc === 'function' ? (gc as () => void) : null;
-  } catch {
-    return null;
-  }
-}
 
 const used = (): number => {
   const m = process.memoryUsage();

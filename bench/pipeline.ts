@@ -61,8 +61,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { isLeft } from 'fp-ts/Either';
 import type { Consumer, Kafka } from 'kafkajs';
 import { initialWeights, mulberry32 } from '../src/actors/aggregator/initial-model';
@@ -79,6 +77,7 @@ import { encodeJson } from '../src/protocols/codec';
 import { GlobalModel } from '../src/protocols/models';
 import { Anomaly, SensorReading } from '../src/protocols/readings';
 import { encodeWeights, hashWeights } from '../src/protocols/weights';
+import { gcFunction } from './lib/support';
 
 const MiB = 1024 * 1024;
 const LATENCY_RATE = 5_000;
@@ -397,15 +396,6 @@ function percentile(xs: readonly number[], p: number): number {
 // ---------------------------------------------------------------------------------------------------------------
 // 3. memory of 10,000 device actors (child process)
 
-function gcFunction(): (() => void) | null {
-  try {
-    setFlagsFromString('--expose-gc');
-    const gc: unknown = runInNewContext('gc');
-    return typeof gc === 'function' ? (gc as () => void) : null;
-  } catch {
-    return null;
-  }
-}
 
 /** RSS after collecting garbage until the heap settles. */
 async function settledRss(): Promise<number> {

@@ -13,11 +13,8 @@ import { GlobalModel, RoundNotice } from '../../protocols/models';
 import type { TopicSet } from '../../protocols/topics';
 import { encodeWeights, parameterCount, type LayerShape } from '../../protocols/weights';
 import { decodeOrThrow } from '../runtime/decode';
-import { spawnEventSourced, type EffectContext, type EventSourcedRef } from '../runtime/event-sourced';
+import { spawnEventSourced, type ActorWiring, type EffectContext, type EventSourcedRef } from '../runtime/event-sourced';
 import type { Ref } from '../runtime/nact';
-import type { ActorRegistry } from '../runtime/registry';
-import type { RestartPolicy } from '../runtime/supervision';
-import type { SupervisionLog } from '../runtime/supervision-log';
 import { initialWeights } from './initial-model';
 import { roundDecider } from './round.decider';
 import { RoundEvent, type RoundCommand } from './round.events';
@@ -25,21 +22,17 @@ import { canonicalUpdates, currentRound, type RoundRecord, type RoundSettings, t
 import { summarizeRounds } from './round.view';
 import { createStrategy } from './strategies';
 
-export interface RoundActorDeps {
+export interface RoundActorDeps extends ActorWiring {
   service: string;
   settings: RoundSettings;
   model: { layers: LayerShape[]; seed: number };
   /** pause between a round's end and the next round's start */
   roundIntervalMs: number;
-  snapshotEvery: number;
   store: ModelStore;
   bus: Bus;
   topics: TopicSet;
   log: Logger;
   clock: () => number;
-  registry: ActorRegistry;
-  supervisionLog: SupervisionLog;
-  policy: RestartPolicy;
 }
 
 export interface RoundActor extends EventSourcedRef<RoundCommand, RoundEvent> {

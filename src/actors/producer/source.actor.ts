@@ -11,16 +11,13 @@ import { DeadLetter } from '../../protocols/dead-letter';
 import { SensorReading } from '../../protocols/readings';
 import type { TopicSet } from '../../protocols/topics';
 import { decodeOrThrow } from '../runtime/decode';
-import { spawnEventSourced, type EventSourcedRef } from '../runtime/event-sourced';
+import { spawnEventSourced, type ActorWiring, type EventSourcedRef } from '../runtime/event-sourced';
 import type { Ref } from '../runtime/nact';
-import type { ActorRegistry } from '../runtime/registry';
-import type { RestartPolicy } from '../runtime/supervision';
-import type { SupervisionLog } from '../runtime/supervision-log';
 import type { TokenBucket } from './rate-limit';
 import { SourceEvent, sourceDecider, type OutboxMessage, type SourceCommand, type SourceState } from './source.decider';
 import type { ProducerSource } from './sources';
 
-export interface SourceActorDeps {
+export interface SourceActorDeps extends ActorWiring {
   service: string;
   source: ProducerSource;
   topics: TopicSet;
@@ -31,10 +28,6 @@ export interface SourceActorDeps {
   deviceBucket(deviceId: string): TokenBucket;
   log: Logger;
   clock: () => number;
-  registry: ActorRegistry;
-  supervisionLog: SupervisionLog;
-  policy: RestartPolicy;
-  snapshotEvery: number;
   onProgress(sourceId: string, state: SourceState): void;
 }
 

@@ -12,6 +12,15 @@ import { dispatch, journalSeq, pathOf, persistEvents, query, spawnPersistent, ty
 import { supervise, type RestartPolicy } from './supervision';
 import type { SupervisionLog } from './supervision-log';
 
+/** What an actor's wiring needs from its service to be supervised and inspected. */
+export interface ActorWiring {
+  registry: ActorRegistry;
+  supervisionLog: SupervisionLog;
+  policy: RestartPolicy;
+  /** events between snapshots (0 = none) */
+  snapshotEvery: number;
+}
+
 export type Reply<E> = { ok: true; events: readonly E[] } | { ok: false; error: string };
 
 export type Envelope<C, E> =

@@ -10,11 +10,8 @@ import { Anomaly } from '../../protocols/readings';
 import type { TopicSet } from '../../protocols/topics';
 import { fromLittleEndianBytes, hashWeights, toLittleEndianBytes, type LayerShape } from '../../protocols/weights';
 import { decodeOrThrow } from '../runtime/decode';
-import { spawnEventSourced, type EventSourcedRef } from '../runtime/event-sourced';
+import { spawnEventSourced, type ActorWiring, type EventSourcedRef } from '../runtime/event-sourced';
 import type { OutboxLike, Ref } from '../runtime/nact';
-import type { ActorRegistry } from '../runtime/registry';
-import type { RestartPolicy } from '../runtime/supervision';
-import type { SupervisionLog } from '../runtime/supervision-log';
 import { deviceDecider, toRecord, toVector } from './device.decider';
 import { residuals } from '../evaluation/evaluate';
 import { DeviceEvent, type DeviceCommand } from './device.events';
@@ -25,7 +22,7 @@ import { modelThreshold } from './threshold';
 
 export interface TrainingSettings { epochs: number; batchSize: number; learningRate: number }
 
-export interface DeviceActorDeps {
+export interface DeviceActorDeps extends ActorWiring {
   service: string;
   settings: DeviceSettings;
   training: TrainingSettings;
@@ -34,10 +31,6 @@ export interface DeviceActorDeps {
   topics: TopicSet;
   log: Logger;
   clock: () => number;
-  registry: ActorRegistry;
-  supervisionLog: SupervisionLog;
-  policy: RestartPolicy;
-  snapshotEvery: number;
   actorName: string;
   /** model inputs: 'raw' (standardised features) or 'residual' (minus the median of the previous readings) */
   transform: 'raw' | 'residual';
