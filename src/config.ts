@@ -37,6 +37,7 @@ export const defaults = {
   RESIDUAL_WINDOW: '120',
   THRESHOLD_QUANTILE: '0.99',
   TRAIN_EVERY: '200',
+  THRESHOLD_EVERY: '500',
   TRAIN_INTERVAL_MS: '60000',
   TRAIN_WINDOW: '500',
   TRAIN_MIN_SAMPLES: '50',
@@ -65,7 +66,7 @@ export interface Config {
   model: { spec: ModelSpec; layers: LayerShape[]; seed: number; features: string[] | null };
   trainer: {
     transform: 'raw' | 'residual'; residualWindow: number; thresholdQuantile: number;
-    trainEvery: number; trainIntervalMs: number; window: number; minTrainSamples: number; epochs: number; batchSize: number; learningRate: number;
+    trainEvery: number; thresholdEvery: number; trainIntervalMs: number; window: number; minTrainSamples: number; epochs: number; batchSize: number; learningRate: number;
     zscore: { window: number; threshold: number; critical: number; minSamples: number };
   };
   snapshotEvery: number;
@@ -138,6 +139,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     residualWindow: take(int(e, 'RESIDUAL_WINDOW', 2), 120),
     thresholdQuantile: positive('THRESHOLD_QUANTILE'),
     trainEvery: take(int(e, 'TRAIN_EVERY', 1), 1),
+    thresholdEvery: take(int(e, 'THRESHOLD_EVERY', 1), 1),
     trainIntervalMs: take(int(e, 'TRAIN_INTERVAL_MS', 1), 60_000),
     window: take(int(e, 'TRAIN_WINDOW', 2), 2),
     minTrainSamples: take(int(e, 'TRAIN_MIN_SAMPLES', 1), 1),

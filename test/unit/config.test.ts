@@ -47,7 +47,7 @@ Defaults('an empty environment gives the documented defaults', () => {
     },
     trainer: {
       transform: 'raw', residualWindow: 120, thresholdQuantile: 0.99,
-      trainEvery: 200, trainIntervalMs: 60_000, window: 500, minTrainSamples: 50, epochs: 5, batchSize: 32, learningRate: 0.01,
+      trainEvery: 200, thresholdEvery: 500, trainIntervalMs: 60_000, window: 500, minTrainSamples: 50, epochs: 5, batchSize: 32, learningRate: 0.01,
       zscore: { window: 100, threshold: 2.5, critical: 5, minSamples: 30 },
     },
     snapshotEvery: 100,

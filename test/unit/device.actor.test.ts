@@ -45,6 +45,7 @@ const SETTINGS: DeviceSettings = {
   zscore: { window: 20, threshold: 3, critical: 6, minSamples: 5 },
   window: 24,
   trainEvery: 12,
+  thresholdEvery: 1000,
   minTrainSamples: 16,
   trainIntervalMs: 3_600_000,
   features: null,
@@ -89,7 +90,7 @@ interface Harness {
 }
 
 /** A nact system over a memory journal engine on `store` (a respawn when the store has data). */
-function start(store: MemoryStore, opts: { snapshotEvery?: number } = {}): Harness {
+function start(store: MemoryStore, opts: { snapshotEvery?: number; settings?: Partial<DeviceSettings> } = {}): Harness {
   const relayed: OutboxMessage[] = [];
   const journal = createMemoryJournal({ store, relay: async (ms) => { relayed.push(...ms); } });
   const registry = new ActorRegistry();
@@ -97,7 +98,7 @@ function start(store: MemoryStore, opts: { snapshotEvery?: number } = {}): Harne
   const clock = { now: T0 + 100_000 };
   const actor = spawnDeviceActor(system, {
     service: SERVICE,
-    settings: SETTINGS,
+    settings: { ...SETTINGS, ...opts.settings },
     training: { epochs: 2, batchSize: 8, learningRate: 0.01 },
     layers: LAYERS,
     pool,
@@ -146,7 +147,7 @@ async function joinRound1(h: Harness): Promise<void> {
 }
 
 /** Run `f` with harnesses that are always stopped afterwards. */
-async function using(f: (open: (store: MemoryStore, o?: { snapshotEvery?: number }) => Harness) => Promise<void>): Promise<void> {
+async function using(f: (open: (store: MemoryStore, o?: { snapshotEvery?: number; settings?: Partial<DeviceSettings> }) => Harness) => Promise<void>): Promise<void> {
   const opened: Harness[] = [];
   try {
     await f((store, o) => { const h = start(store, o); opened.push(h); return h; });
@@ -219,6 +220,31 @@ Live('after ApplyGlobal and JoinRound, 40 readings: three trainings, exactly one
   );
   assert.equal([s.model.version, s.model.source, s.model.hash], [0, 'local', trained[2]!.hash]);
   assert.ok(s.model.threshold !== null && s.model.threshold > 0, 'the local training set a threshold');
+}));
+
+Live('training off: a global model without a threshold gets one computed on the window (no training), again every thresholdEvery readings', () => using(async (open) => {
+  const h = open(createMemoryStore(), { settings: { trainEvery: 1_000_000, thresholdEvery: 8 } });
+  await joinRound1(h);
+  for (let k = 1; k <= 3; k++) await h.score(k);
+  const calibrated = () => journalEvents(h.journal).then((es) => es.filter((e): e is Extract<DeviceEvent, { type: 'ThresholdCalibrated' }> => e.type === 'ThresholdCalibrated'));
+  assert.is((await calibrated()).length, 0, 'not before the window holds minTrainSamples (16)');
+  await h.score(4);
+  const first = await calibrated();
+  assert.equal(first.map((e) => [e.version, e.hash, e.samples]), [[0, hashWeights(W0), 16]]);
+  assert.ok(first[0]!.threshold > 0);
+  let s = h.summary() as ReturnType<typeof deviceSummary>;
+  assert.equal([s.model.threshold, s.model.source, s.sinceThreshold, s.counters.trainings], [first[0]!.threshold, 'global', 0, 0]);
+  await h.score(5);
+  assert.is((await calibrated()).length, 1, '4 readings later: not yet');
+  await h.score(6);
+  const again = await calibrated();
+  assert.equal(again.map((e) => e.samples), [16, 24], '8 readings later: again, on the whole window');
+  assert.is(trainedEvents(await journalEvents(h.journal)).length, 0, 'never trained');
+  s = h.summary() as ReturnType<typeof deviceSummary>;
+  assert.equal([s.model.threshold, s.sinceThreshold], [again[1]!.threshold, 0]);
+  // replay rebuilds the same state without TensorFlow.js
+  const replayed = fold(deviceDecider({ ...SETTINGS, trainEvery: 1_000_000, thresholdEvery: 8 }), await journalEvents(h.journal));
+  assert.equal(deviceSummary(replayed), s);
 }));
 
 Live('an obvious outlier is relayed on the anomalies topic once the z-score window is warm', () => using(async (open) => {

@@ -7,7 +7,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { fold } from '../../src/actors/runtime/decider';
 import { decodeOrThrow } from '../../src/actors/runtime/decode';
-import { deviceDecider } from '../../src/actors/trainer/device.decider';
+import { deviceDecider, READINGS_PER_EVENT } from '../../src/actors/trainer/device.decider';
 import { DeviceEvent, type DeviceCommand, type IncomingReading, type ScoredReading } from '../../src/actors/trainer/device.events';
 import { deviceSummary, type DeviceSettings, type DeviceState } from '../../src/actors/trainer/device.state';
 import type { Anomaly } from '../../src/protocols/readings';
@@ -18,6 +18,7 @@ const SETTINGS: DeviceSettings = {
   zscore: { window: 10, threshold: 2.5, critical: 5, minSamples: 3 },
   window: 4,
   trainEvery: 3,
+  thresholdEvery: 1000,
   minTrainSamples: 2,
   trainIntervalMs: 60_000,
   features: null,
@@ -231,6 +232,23 @@ Score('a reading that is a z-score and a model outlier gives both anomalies, z-s
   assert.equal([r.state.counters.zscoreAnomalies, r.state.counters.modelAnomalies], [1, 1]);
 });
 
+Score('a batch larger than READINGS_PER_EVENT is recorded as several ReadingsScored events, in order, each with its own anomalies', () => {
+  const n = 2 * READINGS_PER_EVENT + 7;
+  // value 10 throughout, except one outlier per event-sized slice (z-score anomalies) and a redelivered offset 0
+  // (after a history of 10 readings cycling 10, 11, 12, offsets 1..10)
+  const outliers = new Set([15, READINGS_PER_EVENT + 15, 2 * READINGS_PER_EVENT + 15]);
+  const readings = Array.from({ length: n }, (_, i) => v(i + 11, outliers.has(i + 11) ? 50 : 10 + ((i + 10) % 3)));
+  const past = Array.from({ length: 10 }, (_, i): [number, number] => [i + 1, 10 + (i % 3)]);
+  const r = given(decider, history(past)).when(scoreBatch([v(10, 11), ...readings]));
+  const scoredEvents = r.events.filter((e): e is Extract<DeviceEvent, { type: 'ReadingsScored' }> => e.type === 'ReadingsScored');
+  assert.equal(scoredEvents.map((e) => e.readings.length), [READINGS_PER_EVENT, READINGS_PER_EVENT, 7]);
+  assert.equal(scoredEvents.flatMap((e) => e.readings.map((x) => x.readingId)), readings.map((x) => x.readingId));
+  assert.equal(scoredEvents.map((e) => e.anomalies.map((a) => a.readingId)), [['r15'], [`r${READINGS_PER_EVENT + 15}`], [`r${2 * READINGS_PER_EVENT + 15}`]]);
+  assert.equal(scoredEvents.map((e) => e.duplicates), [1, 0, 0], 'the dropped duplicate is counted once');
+  assert.equal([r.state.seen, r.state.counters.zscoreAnomalies, r.state.counters.duplicates, r.state.lastOffsets], [n + 10, 3, 1, { 0: String(n + 10) }]);
+  for (const e of r.events) decodeOrThrow(DeviceEvent, JSON.parse(JSON.stringify(e)));
+});
+
 Score.run();
 
 // ---------------------------------------------------------------------------------------------------------
@@ -352,6 +370,34 @@ Record('a training without a threshold keeps the previous one', () => {
 });
 
 Record.run();
+
+// ---------------------------------------------------------------------------------------------------------
+
+const Threshold = suite('RecordThreshold');
+
+const recordThreshold = (version: number, h: string, threshold: number, now = NOW): DeviceCommand => ({ type: 'RecordThreshold', version, hash: h, threshold, samples: 4, now });
+
+Threshold('for the current model: ThresholdCalibrated; the model keeps its weights and takes the threshold; sinceThreshold restarts', () => {
+  given(decider, [globalApplied(2), ...history([[1, 10], [2, 11], [3, 12]]).slice(1)])
+    .when(recordThreshold(2, hash('2'), 0.42))
+    .then([{ type: 'ThresholdCalibrated', version: 2, hash: hash('2'), threshold: 0.42, samples: 4, at: NOW }])
+    .thenState({ sinceThreshold: 0, model: { version: 2, hash: hash('2'), weights: W, source: 'global', threshold: 0.42 } });
+});
+
+Threshold('readings count towards the next calibration; a global model with a threshold or a training restarts the count', () => {
+  given(decider, [globalApplied(2), fixed('v'), readingsScored([scored(v(1, 10), [10]), scored(v(2, 10), [10])])]).when(scoreBatch([])).thenState({ sinceThreshold: 2 });
+  given(decider, [fixed('v'), readingsScored([scored(v(1, 10), [10])]), globalApplied(3, 0.2)]).when(scoreBatch([])).thenState({ sinceThreshold: 0 });
+  given(decider, [fixed('v'), readingsScored([scored(v(1, 10), [10])]), globalApplied(3)]).when(scoreBatch([])).thenState({ sinceThreshold: 1 });
+  given(decider, [...OPEN4, fixed('v'), readingsScored([scored(v(1, 10), [10])]), trained(2, 4, 'dev-1-r4-v2', T0 + 9)]).when(scoreBatch([])).thenState({ sinceThreshold: 0 });
+});
+
+Threshold('computed on a model the device no longer holds (a newer global model, or a training since): nothing', () => {
+  given(decider, [globalApplied(2), globalApplied(3)]).when(recordThreshold(2, hash('2'), 0.42)).then([]);
+  given(decider, [...OPEN4, trained(2, 4, 'dev-1-r4-v2', T0 + 9)]).when(recordThreshold(2, hash('2'), 0.42)).then([]);
+  given(decider, []).when(recordThreshold(0, hash('0'), 0.42)).then([]);
+});
+
+Threshold.run();
 
 // ---------------------------------------------------------------------------------------------------------
 

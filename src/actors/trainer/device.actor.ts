@@ -107,6 +107,13 @@ export function spawnDeviceActor(parent: Ref<unknown>, deps: DeviceActorDeps): D
     });
   }
 
+  async function calibrate(tell: (c: DeviceCommand) => void, s: DeviceState): Promise<void> {
+    const xs = fits(s) ? modelInputs(s, deps.transform, deps.residualWindow) : null;
+    if (!xs || !s.model.weights || s.model.version === null || !s.model.hash) return;
+    const threshold = thresholdOf(await scoreRows(s.model.weights, xs));
+    if (threshold !== null && Number.isFinite(threshold)) tell({ type: 'RecordThreshold', version: s.model.version, hash: s.model.hash, threshold, samples: xs.length, now: clock() });
+  }
+
   /** autoencoder: a quantile of the training window's reconstruction errors; classifier: probability 0.5 */
   const thresholdOf = (scores: ArrayLike<number>): number | null => (settings.modelKind === 'classifier' ? 0.5 : modelThreshold(scores, { kind: 'quantile', q: deps.thresholdQuantile }));
 
@@ -153,12 +160,15 @@ export function spawnDeviceActor(parent: Ref<unknown>, deps: DeviceActorDeps): D
         if (e.type === 'LocalModelTrained' && e.sentForRound !== null) deps.log.debug(`${settings.deviceId}: sent update for round ${e.sentForRound} (base ${e.baseVersion}, ${e.samples} samples, loss ${e.loss.toFixed(4)})`);
       }
       const fresh = events.some((e) => e.type === 'ReadingsScored') && s.sinceTraining > 0;
-      // Train every N readings, every T ms, and as soon as possible while the model has no threshold yet
-      // (a new device holding a global model flags nothing until it has one).
-      const trained = fresh && (s.sinceTraining >= settings.trainEvery || s.model.threshold === null || (s.lastTrainedAt !== null && clock() - s.lastTrainedAt >= settings.trainIntervalMs));
+      // Train every N readings or every T ms.
+      const trained = fresh && (s.sinceTraining >= settings.trainEvery || (s.lastTrainedAt !== null && clock() - s.lastTrainedAt >= settings.trainIntervalMs));
       const joined = events.some((e) => e.type === 'RoundJoined') && s.round && s.model.version === s.round.baseVersion;
       const applied = events.some((e) => e.type === 'GlobalModelApplied') && s.round && !s.round.sent && s.model.version === s.round.baseVersion;
       if ((trained || joined || applied) && dueForTraining(s)) await train(ctx.tell, s);
+      // Otherwise the model's threshold is computed on the window (one scoring pass, no training) as soon as the
+      // window is big enough when the model has none (a global model that came before the device's readings
+      // flags nothing), and again every THRESHOLD_EVERY readings, so it follows the device's drift between trainings.
+      else if (fresh && dueForTraining(s) && (s.model.threshold === null || (s.sinceThreshold ?? 0) >= settings.thresholdEvery)) await calibrate(ctx.tell, s);
     },
     policy: deps.policy,
     supervisionLog: deps.supervisionLog,

@@ -11,6 +11,13 @@ import { initialDeviceState, type DeviceSettings, type DeviceState } from './dev
 import { Scaler } from './scaler';
 import { severityOf, ZScoreDetector } from './zscore';
 
+/**
+ * Readings per ReadingsScored event. An event holds each reading's raw features, scores and up to two anomalies:
+ * about 0.6 KiB for a 2-feature reading, a few KiB for Edge-IIoTset's ~60 features, so 200 stay well under the
+ * journal's MAX_EVENT_BYTES (1 MB).
+ */
+export const READINGS_PER_EVENT = 200;
+
 const after = (offset: string, last: string | undefined): boolean => last === undefined || BigInt(offset) > BigInt(last);
 
 export const toVector = (names: readonly string[], f: Readonly<Record<string, number>>): number[] => names.map((n) => f[n] ?? 0);
@@ -57,7 +64,14 @@ function scoreBatch(settings: DeviceSettings, state: DeviceState, c: Extract<Dev
       anomalies.push({ deviceId: settings.deviceId, readingId: r.readingId, ts: r.ts, score: m, threshold: t, detector: settings.modelKind, modelVersion: state.model.version, severity: sev });
     }
   }
-  return [...events, { type: 'ReadingsScored', readings, anomalies, duplicates, at: c.now }];
+  // One event per READINGS_PER_EVENT readings (with their anomalies): a large batch (a consumer catching up
+  // fetches thousands of one device's readings at once) stays far under the journal's event size limit.
+  for (let i = 0; i < readings.length; i += READINGS_PER_EVENT) {
+    const part = readings.slice(i, i + READINGS_PER_EVENT);
+    const ids = new Set(part.map((r) => r.readingId));
+    events.push({ type: 'ReadingsScored', readings: part, anomalies: anomalies.filter((a) => ids.has(a.readingId)), duplicates: i === 0 ? duplicates : 0, at: c.now });
+  }
+  return events;
 }
 
 export function decideDevice(settings: DeviceSettings) {
@@ -80,6 +94,10 @@ export function decideDevice(settings: DeviceSettings) {
           sentForRound: open, updateId: open === null ? null : `${settings.deviceId}-r${open}-v${c.baseVersion}`, at: c.now,
         }];
       }
+      case 'RecordThreshold':
+        // Only for the model it was computed on (a newer model or a training since makes it stale).
+        if (s.model.version !== c.version || s.model.hash !== c.hash) return [];
+        return [{ type: 'ThresholdCalibrated', version: c.version, hash: c.hash, threshold: c.threshold, samples: c.samples, at: c.now }];
       default: {
         const never: never = c;
         throw new Error(`unknown command ${JSON.stringify(never)}`);
@@ -116,22 +134,26 @@ export function evolveDevice(settings: DeviceSettings) {
           window,
           windowLabels,
           sinceTraining: s.sinceTraining + e.readings.length,
+          sinceThreshold: (s.sinceThreshold ?? 0) + e.readings.length,
           counters: { ...s.counters, zscoreAnomalies: s.counters.zscoreAnomalies + z, modelAnomalies: s.counters.modelAnomalies + e.anomalies.length - z, duplicates: s.counters.duplicates + e.duplicates },
         };
       }
       case 'GlobalModelApplied':
-        return { ...s, model: { version: e.version, hash: e.hash, weights: e.weights, source: 'global', threshold: e.threshold ?? s.model.threshold } };
+        return { ...s, sinceThreshold: e.threshold === null ? s.sinceThreshold ?? 0 : 0, model: { version: e.version, hash: e.hash, weights: e.weights, source: 'global', threshold: e.threshold ?? s.model.threshold } };
       case 'RoundJoined':
         return { ...s, round: { round: e.round, baseVersion: e.baseVersion, deadline: e.deadline, sent: false } };
       case 'LocalModelTrained':
         return {
           ...s,
           sinceTraining: 0,
+          sinceThreshold: e.threshold === null ? s.sinceThreshold ?? 0 : 0,
           lastTrainedAt: e.at,
           model: { version: e.baseVersion, hash: e.hash, weights: e.weights, source: 'local', threshold: e.threshold ?? s.model.threshold },
           round: s.round && e.sentForRound === s.round.round ? { ...s.round, sent: true } : s.round,
           counters: { ...s.counters, trainings: s.counters.trainings + 1, updatesSent: s.counters.updatesSent + (e.sentForRound === null ? 0 : 1) },
         };
+      case 'ThresholdCalibrated':
+        return { ...s, sinceThreshold: 0, model: { ...s.model, threshold: e.threshold } };
       default: {
         const never: never = e;
         throw new Error(`unknown event ${JSON.stringify(never)}`);

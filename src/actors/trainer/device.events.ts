@@ -39,7 +39,10 @@ export const LocalModelTrained = t.type({
   at: EpochMillis,
 });
 
-export const DeviceEvent = t.union([FeaturesFixed, ReadingsScored, GlobalModelApplied, RoundJoined, LocalModelTrained], 'DeviceEvent');
+/** the current model's threshold computed on the device's window (one scoring pass, no training) */
+export const ThresholdCalibrated = t.type({ type: t.literal('ThresholdCalibrated'), version: NonNegativeInt, hash: Sha256Hex, threshold: FiniteNumber, samples: PositiveInt, at: EpochMillis });
+
+export const DeviceEvent = t.union([FeaturesFixed, ReadingsScored, GlobalModelApplied, RoundJoined, LocalModelTrained, ThresholdCalibrated], 'DeviceEvent');
 export type DeviceEvent = t.TypeOf<typeof DeviceEvent>;
 
 export interface IncomingReading {
@@ -57,4 +60,6 @@ export type DeviceCommand =
   /** `threshold` is filled by the wiring: the new model's threshold on the device's training window */
   | { type: 'ApplyGlobal'; version: number; hash: string; weights: string; threshold: number | null; now: number }
   | { type: 'JoinRound'; round: number; baseVersion: number; deadline: number; now: number }
-  | { type: 'RecordTraining'; baseVersion: number; weights: string; hash: string; loss: number; samples: number; threshold: number | null; now: number };
+  | { type: 'RecordTraining'; baseVersion: number; weights: string; hash: string; loss: number; samples: number; threshold: number | null; now: number }
+  /** filled by the wiring: the threshold of the model `hash` (version `version`) on `samples` window rows */
+  | { type: 'RecordThreshold'; version: number; hash: string; threshold: number; samples: number; now: number };

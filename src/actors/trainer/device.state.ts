@@ -9,6 +9,8 @@ export interface DeviceSettings {
   window: number;
   /** train after this many new readings */
   trainEvery: number;
+  /** re-compute the model's threshold on the window after this many new readings without one */
+  thresholdEvery: number;
   /** no training before the window holds this many readings */
   minTrainSamples: number;
   /** train at least this often (when new readings arrived) */
@@ -31,6 +33,8 @@ export interface DeviceState {
   /** labels of the window's readings (classifier mode), null when unlabelled */
   windowLabels: Array<number | null>;
   sinceTraining: number;
+  /** readings since the model's threshold was computed (absent in snapshots of earlier versions: 0) */
+  sinceThreshold?: number;
   lastTrainedAt: number | null;
   model: { version: number | null; hash: string | null; weights: string | null; source: 'global' | 'local' | null; threshold: number | null };
   round: { round: number; baseVersion: number; deadline: number; sent: boolean } | null;
@@ -47,6 +51,7 @@ export const initialDeviceState = (deviceId: string, zscore: ZScoreConfig = ZSCO
   window: [],
   windowLabels: [],
   sinceTraining: 0,
+  sinceThreshold: 0,
   lastTrainedAt: null,
   model: { version: null, hash: null, weights: null, source: null, threshold: null },
   round: null,
@@ -60,6 +65,7 @@ export const deviceSummary = (s: DeviceState) => ({
   lastOffsets: s.lastOffsets,
   windowSize: s.window.length,
   sinceTraining: s.sinceTraining,
+  sinceThreshold: s.sinceThreshold ?? 0,
   lastTrainedAt: s.lastTrainedAt,
   model: { version: s.model.version, hash: s.model.hash, source: s.model.source, threshold: s.model.threshold },
   round: s.round,

@@ -83,7 +83,7 @@ export async function startTrainer(deps: TrainerDeps): Promise<TrainerService> {
     const actor = spawnDeviceActor(system, {
       service, actorName: actorName(deviceId), layers: config.model.layers, pool, topics: config.topics, log: log.child(deviceId), clock,
       settings: {
-        deviceId, zscore: config.trainer.zscore, window: config.trainer.window, trainEvery: config.trainer.trainEvery, trainIntervalMs: config.trainer.trainIntervalMs,
+        deviceId, zscore: config.trainer.zscore, window: config.trainer.window, trainEvery: config.trainer.trainEvery, thresholdEvery: config.trainer.thresholdEvery, trainIntervalMs: config.trainer.trainIntervalMs,
         minTrainSamples: config.trainer.minTrainSamples, features: config.model.features, modelKind: config.model.spec.kind,
       },
       training: { epochs: config.trainer.epochs, batchSize: config.trainer.batchSize, learningRate: config.trainer.learningRate },

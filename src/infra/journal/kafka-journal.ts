@@ -342,6 +342,11 @@ export async function createKafkaJournal(opts: KafkaJournalOptions): Promise<Kaf
             owner.push(i);
           });
         });
+        // The outbox rides in the same produce requests as the events (its offsets are not needed); only index
+        // records (a key's first event) and snapshots wait for the events' offsets, in a second request.
+        for (const { prepared } of appends) {
+          for (const m of prepared.outbox) records.push({ topic: m.topic, message: { key: m.key, value: m.value, headers: { ...m.headers } } });
+        }
         const offsets = await sendChunked(txn, records, chunk);
         offsets.forEach((offset, k) => {
           const w = written[owner[k]!];
@@ -361,10 +366,7 @@ export async function createKafkaJournal(opts: KafkaJournalOptions): Promise<Kaf
           texts.push(encodeSnapshot(snapshot, position ? { position } : {}));
           rest.push({ topic: snapshotTopic, message: { key: snapshot.key, value: texts.at(-1)! } });
         }
-        for (const { prepared } of appends) {
-          for (const m of prepared.outbox) rest.push({ topic: m.topic, message: { key: m.key, value: m.value, headers: { ...m.headers } } });
-        }
-        await sendChunked(txn, rest, chunk);
+        if (rest.length > 0) await sendChunked(txn, rest, chunk);
       });
     } catch (e) {
       error = unavailable(what, e);

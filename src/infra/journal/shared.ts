@@ -104,7 +104,11 @@ export function stampOutbox(key: string, firstSeq: number, eventCount: number, o
       throw new TypeError(`journal ${key}: outbox message ${i} is not { topic, key: string | null, value: string, headers?: Record<string, string> }`);
     }
     const stamped: OutboxMessage = { topic: m.topic, key: m.key, value: m.value, headers: { ...(m.headers ?? {}), [outboxIdHeader]: outboxId(key, firstSeq, i) } };
-    const bytes = Buffer.byteLength(JSON.stringify(stamped), 'utf8');
+    // Exact size (JSON text) only when a cheap bound says it could be over: a character takes at most 6
+    // bytes in JSON text (\u00XX), and the braces, quotes, names and the header's id stay under 512 + 6x.
+    let chars = m.topic.length + m.value.length + (m.key?.length ?? 0) + key.length;
+    for (const [k, v] of Object.entries(m.headers ?? {})) chars += k.length + v.length;
+    const bytes = chars * 6 + 512 <= maxEventBytes ? 0 : Buffer.byteLength(JSON.stringify(stamped), 'utf8');
     if (bytes > maxEventBytes) {
       throw new InfraError(
         'too-large',
