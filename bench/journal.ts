@@ -14,7 +14,7 @@
  * FLEAD_BENCH_EVENTS lowers `events` for a quick run.
  */
 import { randomBytes } from 'node:crypto';
-import { Kafka, logLevel } from 'kafkajs';
+import { Kafka, logLevel } from '../src/infra/kafka/kafkajs';
 import { brokersFromEnv } from '../src/infra/kafka/client';
 import { createKafkaJournal } from '../src/infra/journal/kafka-journal';
 import type { Journal, JournalEvent } from '../src/infra/journal/port';

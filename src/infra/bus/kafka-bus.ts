@@ -14,7 +14,7 @@
  *   when it aborted. That is what makes the outbox exactly-once on Kafka: this adapter does not deduplicate
  *   by `flead-outbox-id` (the memory bus does, for the embedded journal's relay).
  */
-import { Partitioners, type Consumer, type EachBatchPayload, type IHeaders, type Producer } from 'kafkajs';
+import { KeyedPartitioner, type Consumer, type EachBatchPayload, type IHeaders, type Producer } from '../kafka/kafkajs';
 import { InfraError } from '../errors';
 import { createKafka, kafkaDefaults } from '../kafka/client';
 import type { Bus, BusMessage, OutgoingMessage, SubscribeOptions, Subscription } from './port';
@@ -66,7 +66,7 @@ export function createKafkaBus(opts: KafkaBusOptions): Bus {
       const p = kafka.producer({
         idempotent: true,
         maxInFlightRequests: 1,
-        createPartitioner: Partitioners.DefaultPartitioner,
+        createPartitioner: KeyedPartitioner,
       });
       producer = p.connect().then(
         () => p,

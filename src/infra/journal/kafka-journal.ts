@@ -43,7 +43,7 @@
  * first use and kept up to date by this engine's own appends (one writer per key is the deployment's job).
  */
 import { randomBytes } from 'node:crypto';
-import { Partitioners, type Admin, type Consumer, type Kafka, type PartitionMetadata, type Producer, type Transaction } from 'kafkajs';
+import { KeyedPartitioner, type Admin, type Consumer, type Kafka, type PartitionMetadata, type Producer, type Transaction } from '../kafka/kafkajs';
 import { InfraError } from '../errors';
 import { createKafka } from '../kafka/client';
 import { SnapshotEnvelope, type JournalEnvelope } from '../../protocols/journal';
@@ -169,7 +169,7 @@ export async function createKafkaJournal(opts: KafkaJournalOptions): Promise<Kaf
       idempotent: true,
       maxInFlightRequests: 1,
       transactionTimeout: kafkaJournalDefaults.transactionTimeoutMs,
-      createPartitioner: Partitioners.DefaultPartitioner,
+      createPartitioner: KeyedPartitioner,
       // back-to-back transactions meet CONCURRENT_TRANSACTIONS while the last commit's markers are written
       retry: { initialRetryTime: 10, maxRetryTime: 2000, retries: 10 },
     });
@@ -211,7 +211,7 @@ export async function createKafkaJournal(opts: KafkaJournalOptions): Promise<Kaf
 
   // The partition of a key's first event is what the producer's partitioner would pick (we set it explicitly,
   // to know every record's offset in a produce response); later events go where the index says.
-  const partitioner = Partitioners.DefaultPartitioner();
+  const partitioner = KeyedPartitioner();
   const journalPartitions: PartitionMetadata[] = (partitions.get(journalTopic) ?? []).map((partitionId) => ({ partitionId, leader: 0, partitionErrorCode: 0, replicas: [], isr: [] }));
   const partitionFor = (key: string): number => index.get(key)?.partition ?? partitioner({ topic: journalTopic, partitionMetadata: journalPartitions, message: { key, value: null } });
 

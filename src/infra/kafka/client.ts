@@ -2,7 +2,7 @@
  * The one place that builds kafkajs clients (kafkajs 2.2.4 is unmaintained: everything else talks to the
  * Journal and Bus ports). Defaults are visible here.
  */
-import { Kafka, logLevel, type KafkaConfig } from 'kafkajs';
+import { Kafka, logLevel, type KafkaConfig } from './kafkajs';
 
 export interface KafkaSettings {
   /** comma-separated host:port list, from KAFKA_BROKERS */
