@@ -29,7 +29,7 @@
  *    consumed. Two pipeline runs and four baseline runs, interleaved (raw, raw, pipeline, raw, pipeline, raw: the
  *    first warms the client up); the best of each counts. Then, on stderr only, the exactly-once baseline: the
  *    same with a transactional producer (one transaction per batch) and a read_committed consumer, the delivery
- *    guarantee the pipeline gives, best of two. Local training being off, a device's model keeps global v0's
+ *    guarantee the pipeline gives, best of two. The 2-process line is the best of two runs as well. Local training being off, a device's model keeps global v0's
  *    weights; its threshold is computed on its window (THRESHOLD_EVERY), so the autoencoder flags readings too
  *    (about half of them: v0 is untrained and the WSN readings drift away from any 500-reading window).
  *    With the default TRAIN_EVERY=200, local training (5 epochs over a 500-row window, after every batch of a
@@ -215,7 +215,8 @@ async function rawThroughput(kafka: Kafka, prefix: string, messages: readonly Me
     if (seen >= messages.length && !doneAt) { doneAt = Date.now(); finished(); }
   });
   const producer = exactlyOnce
-    ? kafka.producer({ idempotent: true, maxInFlightRequests: 1, transactionalId: `${topic}-tx` })
+    // the journal's retry settings: kafkajs's default (300 ms first retry) would wait long on CONCURRENT_TRANSACTIONS
+    ? kafka.producer({ idempotent: true, maxInFlightRequests: 1, transactionalId: `${topic}-tx`, retry: { initialRetryTime: 10, maxRetryTime: 2000, retries: 10 } })
     : kafka.producer();
   await producer.connect();
   try {
@@ -516,10 +517,10 @@ export async function run(print: (line: string) => void): Promise<void> {
       const rate = n / (p.ms / 1000);
       const rawRate = n / (raw / 1000);
       print(`bench pipeline-throughput: ${fmt(rate)} readings/s (${ratio(rate, rawRate)}x raw-kafkajs)`);
-      const two = await pipelineThroughputTwoProcesses(`${prefix}t2-`, n);
-      const rate2 = n / (two.ms / 1000);
+      const twos = [await pipelineThroughputTwoProcesses(`${prefix}t2-`, n), await pipelineThroughputTwoProcesses(`${prefix}t4-`, n)];
+      const rate2 = n / (Math.min(...twos.map((t) => t.ms)) / 1000);
       print(`bench pipeline-throughput-2proc: ${fmt(rate2)} readings/s (${ratio(rate2, rawRate)}x raw-kafkajs)`);
-      note(`throughput: ${n} readings scored in ${p1.ms} and ${p2.ms} ms (${p1.anomalies} and ${p2.anomalies} anomalies), local training off; raw kafkajs runs ${raws.join(', ')} ms (best ${fmt(rawRate)} msg/s); load average ${os.loadavg()[0]!.toFixed(1)} on ${os.cpus().length} cpus`);
+      note(`throughput: ${n} readings scored in ${p1.ms} and ${p2.ms} ms (${p1.anomalies} and ${p2.anomalies} anomalies), local training off; 2-process runs ${twos.map((t) => t.ms).join(' and ')} ms; raw kafkajs runs ${raws.join(', ')} ms (best ${fmt(rawRate)} msg/s); load average ${os.loadavg()[0]!.toFixed(1)} on ${os.cpus().length} cpus`);
       const eos = Math.min(await rawThroughput(kafka, prefix, messages, 500, true), await rawThroughput(kafka, prefix, messages, 500, true));
       const eosRate = n / (eos / 1000);
       note(`throughput: raw kafkajs exactly-once (transactional producer, a transaction per 500 messages, read_committed consumer): best of 2 ${eos} ms (${fmt(eosRate)} msg/s); the pipeline is ${ratio(rate, eosRate)}x that, the 2-process pipeline ${ratio(rate2, eosRate)}x`);
