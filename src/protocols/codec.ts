@@ -148,7 +148,8 @@ export function decodeWith<A, O>(codec: t.Type<A, O, unknown>, input: unknown): 
 export function decodeJson<A, O>(codec: t.Type<A, O, unknown>, raw: string | Uint8Array): Either<string, A> {
   let value: unknown;
   try {
-    value = JSON.parse(typeof raw === 'string' ? raw : Buffer.from(raw).toString('utf8'));
+    const text = typeof raw === 'string' ? raw : Buffer.isBuffer(raw) ? raw.toString('utf8') : Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('utf8');
+    value = JSON.parse(text);
   } catch (e) {
     return left(`${codec.name}: not valid JSON (${(e as Error).message})`);
   }
@@ -169,7 +170,7 @@ const refine = <A>(base: t.Type<A>, pred: (a: A) => boolean, name: string) =>
       if (isLeft(r)) return r;
       return pred(r.right) ? t.success(r.right) : t.failure(u, c);
     },
-    (a) => a,
+    t.identity, // io-ts skips encoding (no copy) of objects whose codecs all encode with t.identity
   );
 
 export const NonNegativeInt = refine(t.number, (n) => Number.isInteger(n) && n >= 0, 'a non-negative integer');
