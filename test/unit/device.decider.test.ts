@@ -7,7 +7,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { fold } from '../../src/actors/runtime/decider';
 import { decodeOrThrow } from '../../src/actors/runtime/decode';
-import { deviceDecider, READINGS_PER_EVENT } from '../../src/actors/trainer/device.decider';
+import { deviceDecider, EVENT_BUDGET_BYTES, READINGS_PER_EVENT } from '../../src/actors/trainer/device.decider';
 import { DeviceEvent, type DeviceCommand, type IncomingReading, type ScoredReading } from '../../src/actors/trainer/device.events';
 import { deviceSummary, type DeviceSettings, type DeviceState } from '../../src/actors/trainer/device.state';
 import type { Anomaly } from '../../src/protocols/readings';
@@ -247,6 +247,24 @@ Score('a batch larger than READINGS_PER_EVENT is recorded as several ReadingsSco
   assert.equal(scoredEvents.map((e) => e.duplicates), [1, 0, 0], 'the dropped duplicate is counted once');
   assert.equal([r.state.seen, r.state.counters.zscoreAnomalies, r.state.counters.duplicates, r.state.lastOffsets], [n + 10, 3, 1, { 0: String(n + 10) }]);
   for (const e of r.events) decodeOrThrow(DeviceEvent, JSON.parse(JSON.stringify(e)));
+});
+
+Score('readings with many features: as many events as their size needs, each under EVENT_BUDGET_BYTES as JSON', () => {
+  // 300 readings of 400 features with long decimals (about 10 KiB each as JSON): 200 in one event would be 2 MB
+  let seed = 1;
+  const rnd = () => { seed = (seed * 16807) % 2147483647; return seed / 2147483647; };
+  const names = Array.from({ length: 400 }, (_, i) => `f${String(i).padStart(3, '0')}`);
+  const readings = Array.from({ length: 300 }, (_, i) => rd(i + 1, Object.fromEntries(names.map((n) => [n, (rnd() - 0.5) * 1e-7]))));
+  const r = given(decider, []).when(scoreBatch(readings));
+  const scoredEvents = r.events.filter((e): e is Extract<DeviceEvent, { type: 'ReadingsScored' }> => e.type === 'ReadingsScored');
+  assert.ok(scoredEvents.length > 10, `${scoredEvents.length} events`);
+  scoredEvents.forEach((e, i) => {
+    const bytes = Buffer.byteLength(JSON.stringify(e));
+    assert.ok(bytes <= EVENT_BUDGET_BYTES, `an event of ${e.readings.length} readings is ${bytes} bytes`);
+    if (i < scoredEvents.length - 1) assert.ok(bytes > EVENT_BUDGET_BYTES / 4, `events but the last are not needlessly small (${bytes} bytes)`);
+  });
+  assert.equal(scoredEvents.flatMap((e) => e.readings.map((x) => x.readingId)), readings.map((x) => x.readingId));
+  assert.is(r.state.seen, 300);
 });
 
 Score.run();

@@ -12,11 +12,20 @@ import { Scaler } from './scaler';
 import { severityOf, ZScoreDetector } from './zscore';
 
 /**
- * Readings per ReadingsScored event. An event holds each reading's raw features, scores and up to two anomalies:
- * about 0.6 KiB for a 2-feature reading, a few KiB for Edge-IIoTset's ~60 features, so 200 stay well under the
- * journal's MAX_EVENT_BYTES (1 MB).
+ * A ReadingsScored event holds at most READINGS_PER_EVENT readings, and fewer when their estimated JSON size
+ * (raw features, scores, up to two anomalies each) would pass EVENT_BUDGET_BYTES, a quarter of the journal's
+ * default MAX_EVENT_BYTES (1 MB): a batch of any size, of readings with any number of features (the trainer
+ * refuses readings over MAX_READING_BYTES), never makes an event the journal refuses.
  */
 export const READINGS_PER_EVENT = 200;
+export const EVENT_BUDGET_BYTES = 256 * 1024;
+
+/** An upper bound of a scored reading's share of a ReadingsScored event, in bytes of JSON. */
+export function scoredReadingBytes(r: { readingId: string; offset: string; x: readonly number[] }, deviceId: string): number {
+  // a number takes at most 24 characters in JSON (-1.2345678901234567e-300) + a comma; the reading's fixed
+  // fields and two anomalies (ids repeated in each) stay under 1,000 characters plus the ids
+  return 1_000 + 3 * (r.readingId.length + deviceId.length) + r.offset.length + 25 * r.x.length;
+}
 
 const after = (offset: string, last: string | undefined): boolean => last === undefined || BigInt(offset) > BigInt(last);
 
@@ -64,12 +73,24 @@ function scoreBatch(settings: DeviceSettings, state: DeviceState, c: Extract<Dev
       anomalies.push({ deviceId: settings.deviceId, readingId: r.readingId, ts: r.ts, score: m, threshold: t, detector: settings.modelKind, modelVersion: state.model.version, severity: sev });
     }
   }
-  // One event per READINGS_PER_EVENT readings (with their anomalies): a large batch (a consumer catching up
-  // fetches thousands of one device's readings at once) stays far under the journal's event size limit.
-  for (let i = 0; i < readings.length; i += READINGS_PER_EVENT) {
-    const part = readings.slice(i, i + READINGS_PER_EVENT);
+  // Several events when the readings would not fit one (a consumer catching up fetches thousands of one
+  // device's readings at once): each with its readings' anomalies; the duplicates are counted in the first.
+  let from = 0;
+  let first = true;
+  while (from < readings.length) {
+    let to = from;
+    let bytes = 0;
+    while (to < readings.length && to - from < READINGS_PER_EVENT) {
+      const b = scoredReadingBytes(readings[to]!, settings.deviceId);
+      if (to > from && bytes + b > EVENT_BUDGET_BYTES) break;
+      bytes += b;
+      to++;
+    }
+    const part = readings.slice(from, to);
     const ids = new Set(part.map((r) => r.readingId));
-    events.push({ type: 'ReadingsScored', readings: part, anomalies: anomalies.filter((a) => ids.has(a.readingId)), duplicates: i === 0 ? duplicates : 0, at: c.now });
+    events.push({ type: 'ReadingsScored', readings: part, anomalies: anomalies.filter((a) => ids.has(a.readingId)), duplicates: first ? duplicates : 0, at: c.now });
+    first = false;
+    from = to;
   }
   return events;
 }

@@ -8,7 +8,7 @@ import { actorRoutes, startServiceRuntime } from '../runtime/service-runtime';
 import os from 'node:os';
 import { isLeft } from 'fp-ts/Either';
 import type { Bus, BusMessage, Subscription } from '../../infra/bus/port';
-import { decodeOrDeadLetter } from '../../infra/bus/dead-letter';
+import { deadLetter, decodeOrDeadLetter } from '../../infra/bus/dead-letter';
 import type { InspectionRoute } from '../../infra/http/inspection-server';
 import type { Journal } from '../../infra/journal/port';
 import type { Logger } from '../../infra/log';
@@ -42,6 +42,13 @@ export interface TrainerDeps {
   /** this process's name in logs and in its Kafka journal writer id (TRAINER_ID, default host-pid) */
   instanceId?: string;
 }
+
+/**
+ * The largest reading (message value) a trainer takes: far above any sensor reading (an Edge-IIoTset reading is
+ * about 2 KiB), and small enough that the device's journal events stay under the journal's size limit. Larger
+ * ones are dead-lettered with the reason.
+ */
+export const MAX_READING_BYTES = 64 * 1024;
 
 const actorName = (deviceId: string) => `device-${deviceId.replace(/[^a-z0-9-_.]/gi, '_')}`;
 const sameLayers = (a: ReadonlyArray<{ name: string; shape: readonly number[] }>, b: ReadonlyArray<{ name: string; shape: readonly number[] }>) =>
@@ -102,6 +109,14 @@ export async function startTrainer(deps: TrainerDeps): Promise<TrainerService> {
   async function handleReadings(messages: readonly BusMessage[]): Promise<void> {
     const byDevice = new Map<string, { partition: number; readings: IncomingReading[] }>();
     for (const m of messages) {
+      if (m.value.length > MAX_READING_BYTES) {
+        await deadLetter(bus, service, {
+          reason: `reading of ${m.value.length} bytes: a trainer takes readings of at most ${MAX_READING_BYTES} bytes`,
+          topic: m.topic, partition: m.partition, offset: m.offset, key: m.key, raw: m.value, deadLetterTopic: config.topics.deadLetters,
+        });
+        counts.deadLettered++;
+        continue;
+      }
       const r = await decodeOrDeadLetter(bus, service, SensorReading, m, config.topics.deadLetters);
       if (!r) { counts.deadLettered++; continue; }
       counts.readings++;

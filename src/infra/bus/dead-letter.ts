@@ -25,13 +25,21 @@ export interface DeadLetterInput {
 }
 
 /**
+ * Raw bytes kept in a dead letter: a Kafka message (up to 1 MB) would not fit once base64-encoded, and a dead
+ * letter that cannot be published would stop its consumer. Larger inputs keep their first bytes; the reason says so.
+ */
+export const MAX_DEAD_LETTER_RAW_BYTES = 256 * 1024;
+
+/**
  * Publishes one DeadLetter (keyed like the input). Rejects with the bus's InfraError when the publish fails
  * (callers must not commit the input then: it is redelivered and dead-lettered again).
  */
 export async function deadLetter(bus: Bus, service: string, input: DeadLetterInput): Promise<void> {
-  const raw = typeof input.raw === 'string' ? Buffer.from(input.raw, 'utf8') : input.raw;
+  const whole = typeof input.raw === 'string' ? Buffer.from(input.raw, 'utf8') : input.raw;
+  const raw = whole.length > MAX_DEAD_LETTER_RAW_BYTES ? whole.subarray(0, MAX_DEAD_LETTER_RAW_BYTES) : whole;
+  const cut = raw.length < whole.length ? ` (raw: the first ${raw.length} of ${whole.length} bytes)` : '';
   const letter: DeadLetter = {
-    reason: input.reason.trim() || 'no reason given',
+    reason: (input.reason.trim() || 'no reason given') + cut,
     service: service || 'unknown service',
     source: {
       topic: input.topic,

@@ -1,0 +1,86 @@
+/**
+ * The trainer service on real Kafka with bad and unusual input: a reading that is not JSON, one that is not a
+ * reading, one over MAX_READING_BYTES each become a dead letter with the reason; a device whose readings carry
+ * 400 features (about 11 KiB each, so a fetched batch of them would make one oversized journal event) is scored
+ * in full; the service stays healthy and scores what comes after.
+ */
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { isLeft } from 'fp-ts/Either';
+import { loadConfig } from '../../src/config';
+import { MAX_READING_BYTES, startTrainer } from '../../src/actors/trainer/service';
+import { openInfra } from '../../src/infra/profile';
+import { silentLogger } from '../../src/infra/log';
+import { decodeJson, encodeJson } from '../../src/protocols/codec';
+import { DeadLetter } from '../../src/protocols/dead-letter';
+import { SensorReading } from '../../src/protocols/readings';
+import { waitFor } from '../support/procs';
+
+const test = suite('trainer: bad readings become dead letters; wide readings are scored; the service keeps going');
+
+const T0 = 1_700_000_000_000;
+const reading = (deviceId: string, i: number, features: Record<string, number>): string =>
+  encodeJson(SensorReading, { deviceId, readingId: `${deviceId}-${i}`, ts: T0 + i, features, source: 'test' });
+
+test('3 bad readings → 3 dead letters with reasons; 300 readings of 400 features and 60 plain ones are all scored', async () => {
+  const prefix = `int-trainer-${Date.now().toString(36)}-`;
+  const c = loadConfig(process.env, { FLEAD_PROFILE: 'local', FLEAD_TOPIC_PREFIX: prefix, MODELS_DIR: mkdtempSync(path.join(os.tmpdir(), 'flead-trainer-int-')), LOG_LEVEL: 'warn' });
+  if (isLeft(c)) throw new Error(c.left);
+  const config = c.right;
+  const infra = await openInfra(config, 'trainer');
+  const trainer = await startTrainer({ config, journal: infra.journal, bus: infra.bus, log: silentLogger, instanceId: 'int' });
+  const letters: DeadLetter[] = [];
+  let sub: { stop(): Promise<void> } | undefined;
+  try {
+    await trainer.ready;
+    sub = await infra.bus.subscribe({
+      groupId: `${prefix}check`, topics: [config.topics.deadLetters], fromBeginning: true,
+      eachBatch: async (ms) => { for (const m of ms) { const d = decodeJson(DeadLetter, m.value); if (!isLeft(d)) letters.push(d.right); } },
+    });
+    const names = Array.from({ length: 400 }, (_, i) => `feature_${String(i).padStart(3, '0')}`);
+    const wide = (i: number) => reading('wide', i, Object.fromEntries(names.map((n, k) => [n, Math.sin(i * 400 + k) * 1e-3 + k])));
+    for (let from = 0; from < 300; from += 50) {
+      await infra.bus.publish(config.topics.readings, Array.from({ length: 50 }, (_, k) => ({ key: 'wide', value: wide(from + k) })));
+    }
+    const huge = reading('big', 1, Object.fromEntries(Array.from({ length: 4000 }, (_, k) => [`f${k}`, k + 0.123456789])));
+    assert.ok(Buffer.byteLength(huge) > MAX_READING_BYTES);
+    await infra.bus.publish(config.topics.readings, [
+      { key: 'bad', value: '{"deviceId": "bad", oops' },
+      { key: 'bad', value: JSON.stringify({ deviceId: 'bad', readingId: 'bad-1', ts: T0 }) },
+      { key: 'big', value: huge },
+    ]);
+    await infra.bus.publish(config.topics.readings, Array.from({ length: 60 }, (_, i) => ({ key: 'plain', value: reading('plain', i, { humidity: 40 + (i % 7), temperature: 20 + (i % 5) }) })));
+
+    const devices = trainer.routes.find((r) => r.pattern === '/devices')!;
+    const seen = () => Object.fromEntries((devices.handler({}, new URLSearchParams()) as Array<{ deviceId: string; seen: number }>).map((d) => [d.deviceId, d.seen]));
+    await waitFor('every good reading scored and 3 dead letters', async () => (seen()['wide'] === 300 && seen()['plain'] === 60 && letters.length >= 3 ? true : undefined), 120_000);
+    assert.equal(seen(), { plain: 60, wide: 300 }, 'no device for the bad readings');
+    assert.is(letters.length, 3);
+    const byOffset = [...letters].sort((a, b) => Number(a.source.offset) - Number(b.source.offset));
+    assert.match(byOffset.map((l) => l.reason).join('\n'), /not valid JSON/);
+    assert.match(byOffset.map((l) => l.reason).join('\n'), /SensorReading/);
+    assert.match(byOffset.map((l) => l.reason).join('\n'), new RegExp(`reading of ${Buffer.byteLength(huge)} bytes: a trainer takes readings of at most ${MAX_READING_BYTES} bytes`));
+    for (const l of letters) assert.equal([l.service, l.source.topic], ['trainer', config.topics.readings]);
+    const health = trainer.routes.find((r) => r.pattern === '/health')!.handler({}, new URLSearchParams()) as { status: string; problems: string[] };
+    assert.equal([health.status, health.problems], ['ok', []]);
+    // the wide device's readings are in its journal in full, over several events
+    let events = 0;
+    let readings = 0;
+    for await (const e of infra.journal.read('trainer/device/wide')) {
+      const d = e.data as { type: string; readings?: unknown[] };
+      if (d.type === 'ReadingsScored') { events++; readings += d.readings!.length; }
+    }
+    assert.is(readings, 300);
+    // ~2.5 MB of scored readings in events of at most EVENT_BUDGET_BYTES (256 KiB); the fetched batches held 50
+    assert.ok(events >= 10, `${events} ReadingsScored events for 300 readings of ~11 KiB`);
+  } finally {
+    await sub?.stop();
+    await trainer.stop();
+    await infra.close();
+  }
+});
+
+test.run();
