@@ -6,17 +6,19 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
 import vm from 'node:vm';
-import { groupByPartition, groupingFile, KeyedPartitioner, Partitioners } from '../../src/infra/kafka/kafkajs';
+import { createRequire } from 'node:module';
+import { encodeRecord, groupByPartition, groupingFile, KeyedPartitioner, Partitioners, recordFile, type RecordInput } from '../../src/infra/kafka/kafkajs';
 import { mulberry32 } from '../../src/actors/aggregator/initial-model';
 
 const Patch = suite('kafkajs grouping by partition');
 
 /** kafkajs's own function, evaluated from its file (the module cache holds ours). */
-function original(): typeof groupByPartition {
+function originalOf<F>(file: string): F {
   const m = { exports: {} as unknown };
-  vm.runInThisContext(`(function (module, exports) {${readFileSync(groupingFile, 'utf8')}\n})`)(m, m.exports);
-  return m.exports as typeof groupByPartition;
+  vm.runInThisContext(`(function (module, exports, require) {${readFileSync(file, 'utf8')}\n})`)(m, m.exports, createRequire(file));
+  return m.exports as F;
 }
+const original = () => originalOf<typeof groupByPartition>(groupingFile);
 
 Patch('kafkajs resolves its grouping module to ours', () => {
   // loading kafkajs through the wrapper made its producer require the cached module
@@ -54,6 +56,37 @@ Patch('KeyedPartitioner picks what DefaultPartitioner picks: keyed (string and B
   assert.is(ours({ topic: 'a', partitionMetadata: meta(6), message: { key: 'k', value: 'v', partition: 4 } }), 4);
   const rr = Array.from({ length: 12 }, () => ours({ topic: 'a', partitionMetadata: meta(6), message: { key: null, value: 'v' } }));
   assert.equal(new Set(rr).size, 6, 'messages without a key go round robin over the partitions');
+});
+
+Patch('encodeRecord writes the bytes kafkajs writes: 3,000 random records (string, Buffer and null keys and values, 0 to 3 headers, repeated and null header values)', () => {
+  const kafkajs = originalOf<(r: RecordInput) => { buffer: Buffer }>(recordFile);
+  assert.is(require(recordFile), encodeRecord, 'kafkajs resolves its record module to ours');
+  const rnd = mulberry32(5);
+  const text = (n: number) => Array.from({ length: n }, () => String.fromCharCode(rnd() < 0.1 ? 0x4e00 + Math.floor(rnd() * 100) : 32 + Math.floor(rnd() * 90))).join('');
+  const bytesOrText = (n: number): Buffer | string | null => { const r = rnd(); return r < 0.1 ? null : r < 0.4 ? Buffer.from(text(n)) : text(n); };
+  let refused = 0;
+  for (let i = 0; i < 3_000; i++) {
+    const headers: RecordInput['headers'] = {};
+    const count = Math.floor(rnd() * 4);
+    for (let h = 0; h < count; h++) {
+      const r = rnd();
+      headers[`h${h}-${text(3)}`] = r < 0.2 ? [text(5), Buffer.from(text(7))] : r < 0.3 ? null : r < 0.6 ? Buffer.from(text(20)) : text(Math.floor(rnd() * 60));
+    }
+    const size = rnd() < 0.05 ? 70_000 : Math.floor(rnd() * 600);
+    const input: RecordInput = { offsetDelta: Math.floor(rnd() * 100_000), timestampDelta: Math.floor(rnd() * 2 ** 40), key: bytesOrText(12), value: bytesOrText(size), ...(rnd() < 0.2 ? {} : { headers }) };
+    let theirs: Buffer | Error;
+    try { theirs = kafkajs(input).buffer; } catch (e) { theirs = e as Error; }
+    if (theirs instanceof Error) {
+      // a null header value: kafkajs refuses it with a TypeError, and so do we
+      assert.throws(() => encodeRecord(input), (e: Error) => e.message === (theirs as Error).message);
+      refused++;
+      continue;
+    }
+    const ours = encodeRecord(input);
+    assert.ok(Buffer.from(ours.buf.subarray(0, ours.offset)).equals(theirs), `record ${i}: ${JSON.stringify(input).slice(0, 200)}`);
+    assert.is(ours.offset, ours.buf.length, 'sized exactly');
+  }
+  assert.ok(refused > 0 && refused < 1_000, `${refused} records with a null header value compared as refused`);
 });
 
 Patch.run();

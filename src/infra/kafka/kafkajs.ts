@@ -1,5 +1,5 @@
 /**
- * kafkajs, with one measured fix, for every module of ours that uses its values (types may come from 'kafkajs').
+ * kafkajs, with measured fixes, for every module of ours that uses its values (types may come from 'kafkajs').
  *
  * kafkajs 2.2.4 (unmaintained) groups a send's messages by partition with `[...current, message]` per message:
  * quadratic in the messages per partition. On the pipeline bench (1,000-record sends) it took 89 ms of 1,319 ms
@@ -7,6 +7,11 @@
  * it is put in the module cache under kafkajs's own file name before kafkajs is loaded, so its producer picks it
  * up. If kafkajs was loaded before this module (a script importing 'kafkajs' first), the original stays in use:
  * same results, slower.
+ *
+ * `encodeRecord` writes a record (the produce request's Record v0) into one buffer of its exact size from the
+ * shared pool; kafkajs's own allocates a zero-filled 512-byte encoder per record and another per header, then
+ * copies each header in: 114 ms against 55 ms for 18,914 reading-sized records with one header, the same bytes.
+ * It is put in the module cache like the grouping.
  *
  * `KeyedPartitioner` is kafkajs's DefaultPartitioner (Java-compatible murmur2 of the key, modulo the partition
  * count) with the answer per topic, partition count and key remembered: our keys (device ids, journal keys)
@@ -31,15 +36,70 @@ export function groupByPartition<M>({ topic, partitionMetadata, messages, partit
   return result;
 }
 
-/** the file kafkajs requires for the grouping */
-export const groupingFile = require.resolve('kafkajs/src/producer/groupMessagesPerPartition');
+/** kafkajs's protocol encoder (an internal class: the record must be one for the record batch to take it) */
+interface KafkajsEncoder {
+  buf: Buffer;
+  offset: number;
+  writeVarInt(n: number): KafkajsEncoder;
+  writeInt8(n: number): KafkajsEncoder;
+  writeVarLong(n: number | bigint | object): KafkajsEncoder;
+  writeVarIntBytes(b: Buffer | string | null | undefined): KafkajsEncoder;
+  writeVarIntString(s: string | null | undefined): KafkajsEncoder;
+}
+interface KafkajsEncoderClass {
+  prototype: KafkajsEncoder;
+  sizeOfVarInt(n: number): number;
+  sizeOfVarLong(n: number | bigint | object): number;
+  sizeOfVarIntBytes(b: Buffer | string | null | undefined): number;
+}
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const Encoder = require('kafkajs/src/protocol/encoder') as KafkajsEncoderClass;
 
-if (!require.cache[groupingFile]) {
-  const m = new Module(groupingFile);
-  m.filename = groupingFile;
+type HeaderValue = Buffer | string | null;
+export interface RecordInput {
+  offsetDelta?: number;
+  timestampDelta?: number | object;
+  key?: Buffer | string | null;
+  value?: Buffer | string | null;
+  headers?: Record<string, HeaderValue | HeaderValue[] | undefined>;
+}
+
+/** kafkajs's Record v0 (length, attributes, timestamp and offset deltas, key, value, headers), same bytes. */
+export function encodeRecord({ offsetDelta = 0, timestampDelta = 0, key, value, headers = {} }: RecordInput): KafkajsEncoder {
+  const pairs: Array<{ key: string; value: HeaderValue | undefined }> = [];
+  for (const k of Object.keys(headers)) {
+    const v = headers[k];
+    if (Array.isArray(v)) for (const one of v) pairs.push({ key: k, value: one });
+    else pairs.push({ key: k, value: v });
+  }
+  let sizeOfHeaders = Encoder.sizeOfVarInt(pairs.length);
+  for (const h of pairs) {
+    const keySize = Buffer.byteLength(h.key);
+    const valueSize = Buffer.byteLength(h.value as string | Buffer); // throws on null/undefined, as kafkajs's does
+    sizeOfHeaders += Encoder.sizeOfVarInt(keySize) + keySize + Encoder.sizeOfVarInt(valueSize) + valueSize;
+  }
+  const sizeOfBody = 1 + Encoder.sizeOfVarLong(timestampDelta) + Encoder.sizeOfVarInt(offsetDelta) + Encoder.sizeOfVarIntBytes(key) + Encoder.sizeOfVarIntBytes(value) + sizeOfHeaders;
+  // Exactly the bytes written below: nothing of the unzeroed buffer is ever read (the record is buf[0, offset)).
+  // Were a size wrong, the encoder's own bounds check would grow the buffer: slower, never wrong.
+  const e = Object.create(Encoder.prototype) as KafkajsEncoder;
+  e.buf = Buffer.allocUnsafe(Encoder.sizeOfVarInt(sizeOfBody) + sizeOfBody);
+  e.offset = 0;
+  e.writeVarInt(sizeOfBody).writeInt8(0).writeVarLong(timestampDelta).writeVarInt(offsetDelta).writeVarIntBytes(key).writeVarIntBytes(value).writeVarInt(pairs.length);
+  for (const h of pairs) e.writeVarIntString(h.key).writeVarIntBytes(h.value);
+  return e;
+}
+
+/** the files kafkajs requires for the grouping and the record */
+export const groupingFile = require.resolve('kafkajs/src/producer/groupMessagesPerPartition');
+export const recordFile = require.resolve('kafkajs/src/protocol/recordBatch/record/v0');
+
+for (const [file, replacement] of [[groupingFile, groupByPartition], [recordFile, encodeRecord]] as const) {
+  if (require.cache[file]) continue;
+  const m = new Module(file);
+  m.filename = file;
   m.loaded = true;
-  m.exports = groupByPartition;
-  require.cache[groupingFile] = m;
+  m.exports = replacement;
+  require.cache[file] = m;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
