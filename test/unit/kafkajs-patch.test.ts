@@ -7,7 +7,7 @@ import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
 import vm from 'node:vm';
 import { createRequire } from 'node:module';
-import { encodeRecord, groupByPartition, groupingFile, KeyedPartitioner, Partitioners, recordFile, type RecordInput } from '../../src/infra/kafka/kafkajs';
+import { encodeRecord, groupByPartition, groupingFile, kafkajsVersion, KeyedPartitioner, Partitioners, patched, recordFile, type RecordInput } from '../../src/infra/kafka/kafkajs';
 import { mulberry32 } from '../../src/actors/aggregator/initial-model';
 
 const Patch = suite('kafkajs grouping by partition');
@@ -19,6 +19,11 @@ function originalOf<F>(file: string): F {
   return m.exports as F;
 }
 const original = () => originalOf<typeof groupByPartition>(groupingFile);
+
+Patch('the installed kafkajs is the version the replacements copy (2.2.4): upgrading it turns them off, and this test says so', () => {
+  assert.is(kafkajsVersion, '2.2.4');
+  assert.ok(patched);
+});
 
 Patch('kafkajs resolves its grouping module to ours', () => {
   // loading kafkajs through the wrapper made its producer require the cached module

@@ -52,8 +52,22 @@ interface KafkajsEncoderClass {
   sizeOfVarLong(n: number | bigint | object): number;
   sizeOfVarIntBytes(b: Buffer | string | null | undefined): number;
 }
+/**
+ * The replacements copy kafkajs 2.2.4's internals: with any other version (an upgrade that moved or changed
+ * them) nothing is replaced, and kafkajs runs as shipped.
+ */
+export const kafkajsVersion: string | null = (() => {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return (require('kafkajs/package.json') as { version: string }).version;
+  } catch {
+    return null;
+  }
+})();
+export const patched = kafkajsVersion === '2.2.4';
+
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const Encoder = require('kafkajs/src/protocol/encoder') as KafkajsEncoderClass;
+const Encoder = (patched ? require('kafkajs/src/protocol/encoder') : null) as KafkajsEncoderClass;
 
 type HeaderValue = Buffer | string | null;
 export interface RecordInput {
@@ -90,11 +104,11 @@ export function encodeRecord({ offsetDelta = 0, timestampDelta = 0, key, value, 
 }
 
 /** the files kafkajs requires for the grouping and the record */
-export const groupingFile = require.resolve('kafkajs/src/producer/groupMessagesPerPartition');
-export const recordFile = require.resolve('kafkajs/src/protocol/recordBatch/record/v0');
+export const groupingFile = patched ? require.resolve('kafkajs/src/producer/groupMessagesPerPartition') : '';
+export const recordFile = patched ? require.resolve('kafkajs/src/protocol/recordBatch/record/v0') : '';
 
 for (const [file, replacement] of [[groupingFile, groupByPartition], [recordFile, encodeRecord]] as const) {
-  if (require.cache[file]) continue;
+  if (!patched || require.cache[file]) continue;
   const m = new Module(file);
   m.filename = file;
   m.loaded = true;
