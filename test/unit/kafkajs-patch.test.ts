@@ -7,7 +7,8 @@ import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
 import vm from 'node:vm';
 import { createRequire } from 'node:module';
-import { encodeRecord, groupByPartition, groupingFile, kafkajsVersion, KeyedPartitioner, Partitioners, patched, recordFile, type RecordInput } from '../../src/infra/kafka/kafkajs';
+import { randomBytes } from 'node:crypto';
+import { crc32c, crcFile, encodeRecord, groupByPartition, groupingFile, kafkajsVersion, KeyedPartitioner, Partitioners, patched, recordFile, type RecordInput } from '../../src/infra/kafka/kafkajs';
 import { mulberry32 } from '../../src/actors/aggregator/initial-model';
 
 const Patch = suite('kafkajs grouping by partition');
@@ -92,6 +93,20 @@ Patch('encodeRecord writes the bytes kafkajs writes: 3,000 random records (strin
     assert.is(ours.offset, ours.buf.length, 'sized exactly');
   }
   assert.ok(refused > 0 && refused < 1_000, `${refused} records with a null header value compared as refused`);
+});
+
+Patch('crc32c gives kafkajs\'s CRC-32C on 2,000 random buffers of 0 to 3,000 bytes, at any alignment, and the known check value', () => {
+  const kafkajs = originalOf<(b: Buffer) => number>(crcFile);
+  assert.is(require(crcFile), crc32c, 'kafkajs resolves its checksum module to ours');
+  const rnd = mulberry32(3);
+  for (let i = 0; i < 2_000; i++) {
+    const whole = randomBytes(3_008);
+    const from = Math.floor(rnd() * 8);
+    const b = whole.subarray(from, from + Math.floor(rnd() * 3_000));
+    assert.is(crc32c(b), kafkajs(b), `${b.length} bytes at offset ${from}`);
+  }
+  assert.is(crc32c(Buffer.from('123456789')), 0xe3069283, 'CRC-32C check value');
+  assert.is(crc32c(Buffer.alloc(0)), 0);
 });
 
 Patch.run();

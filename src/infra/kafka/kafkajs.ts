@@ -13,6 +13,9 @@
  * copies each header in: 114 ms against 55 ms for 18,914 reading-sized records with one header, the same bytes.
  * It is put in the module cache like the grouping.
  *
+ * `crc32c` is the record batch checksum (CRC-32C) computed 8 bytes at a step instead of 1: 0.65 against 2.44
+ * ms per MiB, same values.
+ *
  * `KeyedPartitioner` is kafkajs's DefaultPartitioner (Java-compatible murmur2 of the key, modulo the partition
  * count) with the answer per topic, partition count and key remembered: our keys (device ids, journal keys)
  * repeat, and hashing every record's key took another 37 ms of that bench.
@@ -103,11 +106,36 @@ export function encodeRecord({ offsetDelta = 0, timestampDelta = 0, key, value, 
   return e;
 }
 
-/** the files kafkajs requires for the grouping and the record */
+// CRC-32C (Castagnoli, reflected polynomial 0x82f63b78), slicing by 8: table s maps a byte s positions ahead.
+const CRC_TABLES = Array.from({ length: 8 }, () => new Int32Array(256));
+for (let n = 0; n < 256; n++) {
+  let c = n;
+  for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0x82f63b78 : c >>> 1;
+  CRC_TABLES[0]![n] = c;
+}
+for (let n = 0; n < 256; n++) for (let s = 1; s < 8; s++) CRC_TABLES[s]![n] = CRC_TABLES[0]![CRC_TABLES[s - 1]![n]! & 0xff]! ^ (CRC_TABLES[s - 1]![n]! >>> 8);
+const [C0, C1, C2, C3, C4, C5, C6, C7] = CRC_TABLES as [Int32Array, Int32Array, Int32Array, Int32Array, Int32Array, Int32Array, Int32Array, Int32Array];
+
+/** kafkajs's crc32C: the CRC-32C of `buf` as an unsigned 32-bit number. */
+export function crc32c(buf: Uint8Array): number {
+  let crc = -1;
+  let i = 0;
+  const n = buf.length;
+  const end = n - (n % 8);
+  for (; i < end; i += 8) {
+    const a = crc ^ (buf[i]! | (buf[i + 1]! << 8) | (buf[i + 2]! << 16) | (buf[i + 3]! << 24));
+    crc = C7[a & 0xff]! ^ C6[(a >>> 8) & 0xff]! ^ C5[(a >>> 16) & 0xff]! ^ C4[a >>> 24]! ^ C3[buf[i + 4]!]! ^ C2[buf[i + 5]!]! ^ C1[buf[i + 6]!]! ^ C0[buf[i + 7]!]!;
+  }
+  for (; i < n; i++) crc = C0[(crc ^ buf[i]!) & 0xff]! ^ (crc >>> 8);
+  return (crc ^ -1) >>> 0;
+}
+
+/** the files kafkajs requires for the grouping, the record and the checksum */
 export const groupingFile = patched ? require.resolve('kafkajs/src/producer/groupMessagesPerPartition') : '';
 export const recordFile = patched ? require.resolve('kafkajs/src/protocol/recordBatch/record/v0') : '';
+export const crcFile = patched ? require.resolve('kafkajs/src/protocol/recordBatch/crc32C/crc32C') : '';
 
-for (const [file, replacement] of [[groupingFile, groupByPartition], [recordFile, encodeRecord]] as const) {
+for (const [file, replacement] of [[groupingFile, groupByPartition], [recordFile, encodeRecord], [crcFile, crc32c]] as const) {
   if (!patched || require.cache[file]) continue;
   const m = new Module(file);
   m.filename = file;
