@@ -240,3 +240,34 @@ Json('a malformed snapshot is refused with a sentence', () => {
 });
 
 Json.run();
+
+const Values = suite('observeValues / addValues (the device actor hot path)');
+
+Values('same score, severity and windows as observe / add on records, over 3,000 random readings with NaN, ±Infinity and constant stretches', () => {
+  const rnd = mulberry32(21);
+  const names = ['humidity', 'temperature', 'co2'];
+  const a = new ZScoreDetector({ window: 20, threshold: 2, critical: 4, minSamples: 5 });
+  const b = new ZScoreDetector({ window: 20, threshold: 2, critical: 4, minSamples: 5 });
+  let flagged = 0;
+  for (let i = 0; i < 3_000; i++) {
+    const x = names.map((_, k) => {
+      const r = rnd();
+      if (r < 0.01) return Number.NaN;
+      if (r < 0.015) return r < 0.0125 ? Infinity : -Infinity;
+      if (i % 500 < 40) return 7; // constant stretch: std 0
+      return 10 * k + (rnd() - 0.5) * (r < 0.05 ? 40 : 4);
+    });
+    const record = Object.fromEntries(names.map((n, k) => [n, x[k]!]));
+    const viaRecord = i % 7 === 0 ? (a.add(record), null) : a.observe(record);
+    const viaValues = i % 7 === 0 ? (b.addValues(names, x), null) : b.observeValues(names, x);
+    if (viaRecord && viaValues) {
+      assert.equal([viaValues.score, viaValues.severity], [viaRecord.score, viaRecord.severity], `reading ${i}`);
+      if (viaValues.severity) flagged++;
+    }
+    if (i % 250 === 0) assert.equal(b.toJSON(), a.toJSON(), `windows after reading ${i}`);
+  }
+  assert.equal(b.toJSON(), a.toJSON());
+  assert.ok(flagged > 10, `${flagged} readings flagged: the comparison covered anomalies`);
+});
+
+Values.run();

@@ -61,7 +61,7 @@ function scoreBatch(settings: DeviceSettings, state: DeviceState, c: Extract<Dev
   const anomalies: Anomaly[] = [];
   for (const r of fresh) {
     const x = toVector(names, r.features);
-    const zr = detector.observe(toRecord(names, x));
+    const zr = detector.observeValues(names, x);
     const m = scores.get(r.readingId) ?? null;
     readings.push({ readingId: r.readingId, ts: r.ts, partition: r.partition, offset: r.offset, x, label: r.label, z: zr.score, m });
     if (zr.score !== null && zr.severity) {
@@ -140,7 +140,7 @@ export function evolveDevice(settings: DeviceSettings) {
         const lastOffsets = { ...s.lastOffsets };
         for (const r of e.readings) {
           scaler.update(r.x);
-          detector.add(toRecord(names, r.x));
+          detector.addValues(names, r.x);
           lastOffsets[r.partition] = r.offset;
         }
         const window = [...s.window, ...e.readings.map((r) => r.x)].slice(-settings.window);

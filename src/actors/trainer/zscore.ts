@@ -217,6 +217,36 @@ export class ZScoreDetector {
     return result;
   }
 
+  /**
+   * `observe` for a reading given as values in the order of `names` (distinct names), without the per-feature
+   * z map: the same score and severity, the same windows after it. The device actor's hot path.
+   */
+  observeValues(names: readonly string[], x: readonly number[]): { score: number | null; severity: Severity | null } {
+    let score: number | null = null;
+    for (let i = 0; i < names.length; i++) {
+      const v = x[i]!;
+      const r = this.features.get(names[i]!);
+      if (!r || r.count < this.config.minSamples || !Number.isFinite(v)) continue;
+      const std = r.std();
+      if (!(std > 0)) continue;
+      const zi = Math.abs((v - r.mean) / std);
+      if (score === null || zi > score) score = zi;
+    }
+    this.addValues(names, x);
+    return { score, severity: score === null ? null : severityOf(score, this.config.threshold, this.config.critical) };
+  }
+
+  /** `add` for a reading given as values in the order of `names` (distinct names). */
+  addValues(names: readonly string[], x: readonly number[]): void {
+    for (let i = 0; i < names.length; i++) {
+      const v = x[i]!;
+      if (!Number.isFinite(v)) continue;
+      let r = this.features.get(names[i]!);
+      if (!r) this.features.set(names[i]!, (r = new Rolling(this.config.window)));
+      r.add(v);
+    }
+  }
+
   /** Current window statistics of a feature; `null` when it was never seen. */
   stats(feature: string): FeatureStats | null {
     const r = this.features.get(feature);
