@@ -182,32 +182,13 @@ export class ZScoreDetector {
   /** Score a reading against the current windows, without changing them. */
   score(features: Readonly<Record<string, number>>): ZScoreResult {
     const z: Record<string, number> = {};
-    let score: number | null = null;
-    let feature: string | null = null;
-    for (const [name, x] of Object.entries(features)) {
-      const r = this.features.get(name);
-      if (!r || r.count < this.config.minSamples || !Number.isFinite(x)) continue;
-      const std = r.std();
-      if (!(std > 0)) continue;
-      const zi = (x - r.mean) / std;
-      z[name] = zi;
-      if (score === null || Math.abs(zi) > score) {
-        score = Math.abs(zi);
-        feature = name;
-      }
-    }
-    const severity = score === null ? null : severityOf(score, this.config.threshold, this.config.critical);
-    return { score, feature, severity, z };
+    const { score, feature } = this.scan(Object.keys(features), Object.values(features), z);
+    return { score, feature, severity: this.severity(score), z };
   }
 
   /** Add a reading to the windows (evicting the oldest values of full windows). */
   add(features: Readonly<Record<string, number>>): void {
-    for (const [name, x] of Object.entries(features)) {
-      if (!Number.isFinite(x)) continue;
-      let r = this.features.get(name);
-      if (!r) this.features.set(name, (r = new Rolling(this.config.window)));
-      r.add(x);
-    }
+    this.addValues(Object.keys(features), Object.values(features));
   }
 
   /** Score, then add: the reading is not part of the statistics it is scored against. */
@@ -218,22 +199,13 @@ export class ZScoreDetector {
   }
 
   /**
-   * `observe` for a reading given as values in the order of `names` (distinct names), without the per-feature
-   * z map: the same score and severity, the same windows after it. The device actor's hot path.
+   * `observe` for a reading given as values in the order of `names` (distinct names), without the feature and
+   * the per-feature z map: the device actor's hot path.
    */
   observeValues(names: readonly string[], x: readonly number[]): { score: number | null; severity: Severity | null } {
-    let score: number | null = null;
-    for (let i = 0; i < names.length; i++) {
-      const v = x[i]!;
-      const r = this.features.get(names[i]!);
-      if (!r || r.count < this.config.minSamples || !Number.isFinite(v)) continue;
-      const std = r.std();
-      if (!(std > 0)) continue;
-      const zi = Math.abs((v - r.mean) / std);
-      if (score === null || zi > score) score = zi;
-    }
+    const { score } = this.scan(names, x, null);
     this.addValues(names, x);
-    return { score, severity: score === null ? null : severityOf(score, this.config.threshold, this.config.critical) };
+    return { score, severity: this.severity(score) };
   }
 
   /** `add` for a reading given as values in the order of `names` (distinct names). */
@@ -245,6 +217,30 @@ export class ZScoreDetector {
       if (!r) this.features.set(names[i]!, (r = new Rolling(this.config.window)));
       r.add(v);
     }
+  }
+
+  /** max |z| over the features that can be scored and the first feature giving it; each z into `z` when given */
+  private scan(names: readonly string[], x: readonly number[], z: Record<string, number> | null): { score: number | null; feature: string | null } {
+    let score: number | null = null;
+    let feature: string | null = null;
+    for (let i = 0; i < names.length; i++) {
+      const v = x[i]!;
+      const r = this.features.get(names[i]!);
+      if (!r || r.count < this.config.minSamples || !Number.isFinite(v)) continue;
+      const std = r.std();
+      if (!(std > 0)) continue;
+      const zi = (v - r.mean) / std;
+      if (z) z[names[i]!] = zi;
+      if (score === null || Math.abs(zi) > score) {
+        score = Math.abs(zi);
+        feature = names[i]!;
+      }
+    }
+    return { score, feature };
+  }
+
+  private severity(score: number | null): Severity | null {
+    return score === null ? null : severityOf(score, this.config.threshold, this.config.critical);
   }
 
   /** Current window statistics of a feature; `null` when it was never seen. */
