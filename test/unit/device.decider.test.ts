@@ -9,7 +9,7 @@ import { fold } from '../../src/actors/runtime/decider';
 import { decodeOrThrow } from '../../src/actors/runtime/decode';
 import { deviceDecider, EVENT_BUDGET_BYTES, READINGS_PER_EVENT } from '../../src/actors/trainer/device.decider';
 import { DeviceEvent, type DeviceCommand, type IncomingReading, type ScoredReading } from '../../src/actors/trainer/device.events';
-import { deviceSummary, type DeviceSettings, type DeviceState } from '../../src/actors/trainer/device.state';
+import { decodeDeviceState, deviceSummary, type DeviceSettings, type DeviceState } from '../../src/actors/trainer/device.state';
 import type { Anomaly } from '../../src/protocols/readings';
 import { deepFreeze, given } from '../support/given';
 
@@ -413,6 +413,12 @@ Threshold('computed on a model the device no longer holds (a newer global model,
   given(decider, [globalApplied(2), globalApplied(3)]).when(recordThreshold(2, hash('2'), 0.42)).then([]);
   given(decider, [...OPEN4, trained(2, 4, 'dev-1-r4-v2', T0 + 9)]).when(recordThreshold(2, hash('2'), 0.42)).then([]);
   given(decider, []).when(recordThreshold(0, hash('0'), 0.42)).then([]);
+});
+
+Threshold('a snapshot from before sinceThreshold existed decodes with it at 0; a newer one keeps its count', () => {
+  const { sinceThreshold: _dropped, ...old } = { ...decider.initialState, seen: 7 };
+  assert.equal(decodeDeviceState(JSON.parse(JSON.stringify(old))), { ...decider.initialState, seen: 7, sinceThreshold: 0 });
+  assert.is(decodeDeviceState(JSON.parse(JSON.stringify({ ...decider.initialState, sinceThreshold: 42 }))).sinceThreshold, 42);
 });
 
 Threshold.run();

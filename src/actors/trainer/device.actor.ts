@@ -15,7 +15,7 @@ import type { OutboxLike, Ref } from '../runtime/nact';
 import { deviceDecider, toRecord, toVector } from './device.decider';
 import { residuals } from '../evaluation/evaluate';
 import { DeviceEvent, type DeviceCommand } from './device.events';
-import { deviceSummary, type DeviceSettings, type DeviceState } from './device.state';
+import { decodeDeviceState, deviceSummary, type DeviceSettings, type DeviceState } from './device.state';
 import type { ModelPool } from './model-pool';
 import { Scaler } from './scaler';
 import { modelThreshold } from './threshold';
@@ -127,6 +127,7 @@ export function spawnDeviceActor(parent: Ref<unknown>, deps: DeviceActorDeps): D
     decodeEvent: (d) => decodeOrThrow(DeviceEvent, d),
     snapshotEvery: deps.snapshotEvery,
     summarize: deviceSummary,
+    decodeState: decodeDeviceState,
     enrich: async (c, s) => {
       if (c.type === 'ScoreBatch' && s.model.weights && s.featureNames && s.scaler && fits(s)) {
         const xs = modelInputs(s, deps.transform, deps.residualWindow, c.readings.map((r) => toVector(s.featureNames!, r.features)))!;
@@ -168,7 +169,7 @@ export function spawnDeviceActor(parent: Ref<unknown>, deps: DeviceActorDeps): D
       // Otherwise the model's threshold is computed on the window (one scoring pass, no training) as soon as the
       // window is big enough when the model has none (a global model that came before the device's readings
       // flags nothing), and again every THRESHOLD_EVERY readings, so it follows the device's drift between trainings.
-      else if (fresh && dueForTraining(s) && (s.model.threshold === null || (s.sinceThreshold ?? 0) >= settings.thresholdEvery)) await calibrate(ctx.tell, s);
+      else if (fresh && dueForTraining(s) && (s.model.threshold === null || s.sinceThreshold >= settings.thresholdEvery)) await calibrate(ctx.tell, s);
     },
     policy: deps.policy,
     supervisionLog: deps.supervisionLog,

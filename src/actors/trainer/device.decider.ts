@@ -155,19 +155,19 @@ export function evolveDevice(settings: DeviceSettings) {
           window,
           windowLabels,
           sinceTraining: s.sinceTraining + e.readings.length,
-          sinceThreshold: (s.sinceThreshold ?? 0) + e.readings.length,
+          sinceThreshold: s.sinceThreshold + e.readings.length,
           counters: { ...s.counters, zscoreAnomalies: s.counters.zscoreAnomalies + z, modelAnomalies: s.counters.modelAnomalies + e.anomalies.length - z, duplicates: s.counters.duplicates + e.duplicates },
         };
       }
       case 'GlobalModelApplied':
-        return { ...s, sinceThreshold: e.threshold === null ? s.sinceThreshold ?? 0 : 0, model: { version: e.version, hash: e.hash, weights: e.weights, source: 'global', threshold: e.threshold ?? s.model.threshold } };
+        return { ...s, sinceThreshold: e.threshold === null ? s.sinceThreshold : 0, model: { version: e.version, hash: e.hash, weights: e.weights, source: 'global', threshold: e.threshold ?? s.model.threshold } };
       case 'RoundJoined':
         return { ...s, round: { round: e.round, baseVersion: e.baseVersion, deadline: e.deadline, sent: false } };
       case 'LocalModelTrained':
         return {
           ...s,
           sinceTraining: 0,
-          sinceThreshold: e.threshold === null ? s.sinceThreshold ?? 0 : 0,
+          sinceThreshold: e.threshold === null ? s.sinceThreshold : 0,
           lastTrainedAt: e.at,
           model: { version: e.baseVersion, hash: e.hash, weights: e.weights, source: 'local', threshold: e.threshold ?? s.model.threshold },
           round: s.round && e.sentForRound === s.round.round ? { ...s.round, sent: true } : s.round,

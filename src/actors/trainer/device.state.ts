@@ -33,8 +33,8 @@ export interface DeviceState {
   /** labels of the window's readings (classifier mode), null when unlabelled */
   windowLabels: Array<number | null>;
   sinceTraining: number;
-  /** readings since the model's threshold was computed (absent in snapshots of earlier versions: 0) */
-  sinceThreshold?: number;
+  /** readings since the model's threshold was computed */
+  sinceThreshold: number;
   lastTrainedAt: number | null;
   model: { version: number | null; hash: string | null; weights: string | null; source: 'global' | 'local' | null; threshold: number | null };
   round: { round: number; baseVersion: number; deadline: number; sent: boolean } | null;
@@ -58,6 +58,9 @@ export const initialDeviceState = (deviceId: string, zscore: ZScoreConfig = ZSCO
   counters: { zscoreAnomalies: 0, modelAnomalies: 0, trainings: 0, updatesSent: 0, duplicates: 0 },
 });
 
+/** A device state from a snapshot; snapshots written before `sinceThreshold` existed count from 0. */
+export const decodeDeviceState = (d: unknown): DeviceState => ({ sinceThreshold: 0, ...(d as Partial<DeviceState>) }) as DeviceState;
+
 export const deviceSummary = (s: DeviceState) => ({
   deviceId: s.deviceId,
   featureNames: s.featureNames,
@@ -65,7 +68,7 @@ export const deviceSummary = (s: DeviceState) => ({
   lastOffsets: s.lastOffsets,
   windowSize: s.window.length,
   sinceTraining: s.sinceTraining,
-  sinceThreshold: s.sinceThreshold ?? 0,
+  sinceThreshold: s.sinceThreshold,
   lastTrainedAt: s.lastTrainedAt,
   model: { version: s.model.version, hash: s.model.hash, source: s.model.source, threshold: s.model.threshold },
   round: s.round,
