@@ -85,12 +85,15 @@ export function spawnDeviceActor(parent: Ref<unknown>, deps: DeviceActorDeps): D
     return ok;
   };
 
+  /** the model's inputs for the device's window, null when the device's features do not fit the model */
+  const windowInputs = (s: DeviceState): number[][] | null => (fits(s) ? modelInputs(s, deps.transform, deps.residualWindow) : null);
+
   async function scoreRows(weights: string, xs: number[][]): Promise<Float32Array> {
     return pool.use((m) => { m.setWeights(b64ToFloats(weights)); return m.score(xs); });
   }
 
   async function train(tell: (c: DeviceCommand) => void, s: DeviceState): Promise<void> {
-    const xs = fits(s) ? modelInputs(s, deps.transform, deps.residualWindow) : null;
+    const xs = windowInputs(s);
     if (!xs || !s.model.weights || s.model.version === null) return;
     const labels = settings.modelKind === 'classifier' ? s.windowLabels.map((l) => (l === null ? null : l > 0 ? 1 : 0)) : null;
     if (labels && labels.some((l) => l === null)) return; // classifier mode trains on labelled readings only
@@ -108,7 +111,7 @@ export function spawnDeviceActor(parent: Ref<unknown>, deps: DeviceActorDeps): D
   }
 
   async function calibrate(tell: (c: DeviceCommand) => void, s: DeviceState): Promise<void> {
-    const xs = fits(s) ? modelInputs(s, deps.transform, deps.residualWindow) : null;
+    const xs = windowInputs(s);
     if (!xs || !s.model.weights || s.model.version === null || !s.model.hash) return;
     const threshold = thresholdOf(await scoreRows(s.model.weights, xs));
     if (threshold !== null && Number.isFinite(threshold)) tell({ type: 'RecordThreshold', version: s.model.version, hash: s.model.hash, threshold, samples: xs.length, now: clock() });
@@ -135,7 +138,7 @@ export function spawnDeviceActor(parent: Ref<unknown>, deps: DeviceActorDeps): D
         return { ...c, modelScores: Array.from(scores, (v) => (Number.isFinite(v) ? v : null)) };
       }
       if (c.type === 'ApplyGlobal' && c.threshold === null) {
-        const xs = fits(s) ? modelInputs(s, deps.transform, deps.residualWindow) : null;
+        const xs = windowInputs(s);
         if (xs && xs.length >= settings.minTrainSamples) return { ...c, threshold: thresholdOf(await scoreRows(c.weights, xs)) };
       }
       return c;

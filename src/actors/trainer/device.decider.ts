@@ -57,41 +57,35 @@ function scoreBatch(settings: DeviceSettings, state: DeviceState, c: Extract<Dev
   if (fresh.length === 0) return duplicates ? [...events, { type: 'ReadingsScored', readings: [], anomalies: [], duplicates, at: c.now }] : events;
   const detector = ZScoreDetector.fromJSON(state.zscore);
   const scores = new Map(c.readings.map((r, i) => [r.readingId, c.modelScores?.[i] ?? null]));
-  const readings: ScoredReading[] = [];
-  const anomalies: Anomaly[] = [];
+  // Readings go into ReadingsScored events of at most READINGS_PER_EVENT readings and EVENT_BUDGET_BYTES (a
+  // consumer catching up fetches thousands of one device's readings at once), each with its readings' anomalies;
+  // the duplicates are counted in the first.
+  let part = { readings: [] as ScoredReading[], anomalies: [] as Anomaly[], bytes: 0 };
+  let uncounted = duplicates;
+  const flush = () => {
+    events.push({ type: 'ReadingsScored', readings: part.readings, anomalies: part.anomalies, duplicates: uncounted, at: c.now });
+    uncounted = 0;
+    part = { readings: [], anomalies: [], bytes: 0 };
+  };
   for (const r of fresh) {
     const x = toVector(names, r.features);
     const zr = detector.observeValues(names, x);
     const m = scores.get(r.readingId) ?? null;
-    readings.push({ readingId: r.readingId, ts: r.ts, partition: r.partition, offset: r.offset, x, label: r.label, z: zr.score, m });
+    const scored: ScoredReading = { readingId: r.readingId, ts: r.ts, partition: r.partition, offset: r.offset, x, label: r.label, z: zr.score, m };
+    const bytes = scoredReadingBytes(scored, settings.deviceId);
+    if (part.readings.length > 0 && (part.readings.length >= READINGS_PER_EVENT || part.bytes + bytes > EVENT_BUDGET_BYTES)) flush();
+    part.readings.push(scored);
+    part.bytes += bytes;
     if (zr.score !== null && zr.severity) {
-      anomalies.push({ deviceId: settings.deviceId, readingId: r.readingId, ts: r.ts, score: zr.score, threshold: settings.zscore.threshold, detector: 'zscore', modelVersion: null, severity: zr.severity });
+      part.anomalies.push({ deviceId: settings.deviceId, readingId: r.readingId, ts: r.ts, score: zr.score, threshold: settings.zscore.threshold, detector: 'zscore', modelVersion: null, severity: zr.severity });
     }
     const t = state.model.threshold;
     const sev = m !== null && t !== null && t > 0 ? severityOf(m, t) : null;
     if (m !== null && t !== null && sev) {
-      anomalies.push({ deviceId: settings.deviceId, readingId: r.readingId, ts: r.ts, score: m, threshold: t, detector: settings.modelKind, modelVersion: state.model.version, severity: sev });
+      part.anomalies.push({ deviceId: settings.deviceId, readingId: r.readingId, ts: r.ts, score: m, threshold: t, detector: settings.modelKind, modelVersion: state.model.version, severity: sev });
     }
   }
-  // Several events when the readings would not fit one (a consumer catching up fetches thousands of one
-  // device's readings at once): each with its readings' anomalies; the duplicates are counted in the first.
-  let from = 0;
-  let first = true;
-  while (from < readings.length) {
-    let to = from;
-    let bytes = 0;
-    while (to < readings.length && to - from < READINGS_PER_EVENT) {
-      const b = scoredReadingBytes(readings[to]!, settings.deviceId);
-      if (to > from && bytes + b > EVENT_BUDGET_BYTES) break;
-      bytes += b;
-      to++;
-    }
-    const part = readings.slice(from, to);
-    const ids = new Set(part.map((r) => r.readingId));
-    events.push({ type: 'ReadingsScored', readings: part, anomalies: anomalies.filter((a) => ids.has(a.readingId)), duplicates: first ? duplicates : 0, at: c.now });
-    first = false;
-    from = to;
-  }
+  flush();
   return events;
 }
 
