@@ -29,9 +29,10 @@
  *    consumed. Two pipeline runs and four baseline runs, interleaved (raw, raw, pipeline, raw, pipeline, raw: the
  *    first warms the client up); the best of each counts. Then, on stderr only, the exactly-once baseline: the
  *    same with a transactional producer (one transaction per batch) and a read_committed consumer, the delivery
- *    guarantee the pipeline gives, best of two. The 2-process line is the best of two runs as well. Local training being off, a device's model keeps global v0's
- *    weights; its threshold is computed on its window (THRESHOLD_EVERY), so the autoencoder flags readings too
- *    (about half of them: v0 is untrained and the WSN readings drift away from any 500-reading window).
+ *    guarantee the pipeline gives, best of two. The 2-process line is the best of two runs as well. Local
+ *    training being off, a device's model keeps global v0's weights; its threshold is computed on its window
+ *    (THRESHOLD_EVERY), so the autoencoder flags readings too (about half of them: v0 is untrained and the WSN
+ *    readings drift away from any 500-reading window).
  *    With the default TRAIN_EVERY=200, local training (5 epochs over a 500-row window, after every batch of a
  *    device that brings its count of new readings to 200 or more: at full speed a batch holds hundreds to
  *    thousands of readings, so a training per batch) is measured too and printed as a note on stderr
@@ -40,8 +41,8 @@
  * 2. detection-latency-p50/p99: PRODUCER_RATE=5000, local training off as above. Anomalies are made frequent
  *    with ZSCORE_THRESHOLD=0.5 and ZSCORE_MIN_SAMPLES=2: the z-score detector then flags about 97% of the WSN
  *    readings, so the percentiles stand on ~18,000 readings. (The autoencoder flags readings too, once its
- *    threshold is computed on the device's window.) A reading's produce time is when the producer hands its batch to the journal (the journal's append call,
- *    i.e. the send into Kafka); it is observed when its first anomaly arrives on `anomalies` at a kafkajs
+ *    threshold is computed on the device's window.) A reading's produce time is when the producer hands its
+ *    batch to the journal (the journal's append call, i.e. the send into Kafka); it is observed when its first anomaly arrives on `anomalies` at a kafkajs
  *    consumer (fresh group, read_committed, joined before the producer starts). Only readings that produced an
  *    anomaly count; every one of them is counted, warm-up included. Baseline: the same N messages sent by a
  *    plain kafkajs producer (acks=-1) paced at the same 5,000 messages/s (each send awaited, as the producer's
@@ -75,6 +76,7 @@ import { collectRows, openDataset, toSensorReading } from '../src/infra/datasets
 import type { Bus } from '../src/infra/bus/port';
 import type { Journal, OutboxMessage } from '../src/infra/journal/port';
 import { createKafka, brokersFromEnv } from '../src/infra/kafka/client';
+import { kafkaJournalDefaults } from '../src/infra/journal/kafka-journal';
 import { createLogger, type Logger } from '../src/infra/log';
 import { openInfra, type Infra } from '../src/infra/profile';
 import { encodeJson } from '../src/protocols/codec';
@@ -216,7 +218,7 @@ async function rawThroughput(kafka: Kafka, prefix: string, messages: readonly Me
   });
   const producer = exactlyOnce
     // the journal's retry settings: kafkajs's default (300 ms first retry) would wait long on CONCURRENT_TRANSACTIONS
-    ? kafka.producer({ idempotent: true, maxInFlightRequests: 1, transactionalId: `${topic}-tx`, retry: { initialRetryTime: 10, maxRetryTime: 2000, retries: 10 } })
+    ? kafka.producer({ idempotent: true, maxInFlightRequests: 1, transactionalId: `${topic}-tx`, retry: { ...kafkaJournalDefaults.transactionRetry } })
     : kafka.producer();
   await producer.connect();
   try {

@@ -58,7 +58,7 @@ export async function openInfra(config: Config, service: string): Promise<Infra>
     writerId: `${config.topicPrefix}${service}`,
     journalTopic: config.topics.journal,
     snapshotTopic: config.topics.snapshots,
-    ...(process.env.FLEAD_TRACE_TXN ? { onTransaction: (t: { appends: number; snapshots: number; events: number; outbox: number; ms: number }) => process.stderr.write(`txn ${service} ${Date.now() % 100000} appends=${t.appends} snaps=${t.snapshots} events=${t.events} outbox=${t.outbox} ms=${t.ms}\n`) } : {}),
+    ...(process.env.FLEAD_TRACE_TXN ? { onTransaction: (t: { appends: number; snapshots: number; events: number; outbox: number; ms: number }) => process.stderr.write(`txn ${service} appends=${t.appends} snaps=${t.snapshots} events=${t.events} outbox=${t.outbox} ms=${t.ms}\n`) } : {}),
   });
   const bus = createKafkaBus({ brokers: config.kafkaBrokers, clientId: `flead-${service}` });
   return { journal, bus, store, close: async () => { await bus.close(); await journal.close(); } };

@@ -148,8 +148,8 @@ export function decodeWith<A, O>(codec: t.Type<A, O, unknown>, input: unknown): 
 export function decodeJson<A, O>(codec: t.Type<A, O, unknown>, raw: string | Uint8Array): Either<string, A> {
   let value: unknown;
   try {
-    const text = typeof raw === 'string' ? raw : Buffer.isBuffer(raw) ? raw.toString('utf8') : Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('utf8');
-    value = JSON.parse(text);
+    // a view of the bytes, not a copy
+    value = JSON.parse(typeof raw === 'string' ? raw : Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('utf8'));
   } catch (e) {
     return left(`${codec.name}: not valid JSON (${(e as Error).message})`);
   }

@@ -116,6 +116,8 @@ export const kafkaJournalDefaults = {
   readTimeoutMs: 30_000,
   /** a writer killed mid-transaction blocks read_committed readers of its partitions until this passes */
   transactionTimeoutMs: 10_000,
+  /** back-to-back transactions meet CONCURRENT_TRANSACTIONS while the last commit's markers are written */
+  transactionRetry: { initialRetryTime: 10, maxRetryTime: 2000, retries: 10 },
   /** bytes / records per produce request inside one transaction (kafkajs encodes big requests slowly) */
   sendChunkBytes: 512 * 1024,
   sendChunkEvents: 1000,
@@ -170,8 +172,7 @@ export async function createKafkaJournal(opts: KafkaJournalOptions): Promise<Kaf
       maxInFlightRequests: 1,
       transactionTimeout: kafkaJournalDefaults.transactionTimeoutMs,
       createPartitioner: KeyedPartitioner,
-      // back-to-back transactions meet CONCURRENT_TRANSACTIONS while the last commit's markers are written
-      retry: { initialRetryTime: 10, maxRetryTime: 2000, retries: 10 },
+      retry: { ...kafkaJournalDefaults.transactionRetry },
     });
 
   const partitions = new Map<string, number[]>();

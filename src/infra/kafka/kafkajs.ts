@@ -18,7 +18,7 @@
  *
  * `KeyedPartitioner` is kafkajs's DefaultPartitioner (Java-compatible murmur2 of the key, modulo the partition
  * count) with the answer per topic, partition count and key remembered: our keys (device ids, journal keys)
- * repeat, and hashing every record's key took another 37 ms of that bench.
+ * repeat; 7 ms against 40 ms for 32,000 records over 8 keys (hashing every key took 37 ms of that bench).
  */
 import Module from 'node:module';
 
