@@ -5,7 +5,8 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { addCounts, binaryCounts, binaryMetrics, multiclassMetrics, ratio } from '../../src/actors/evaluation/metrics';
-import { MIN_HISTORY, residuals, splitSentence } from '../../src/actors/evaluation/evaluate';
+import { splitSentence } from '../../src/actors/evaluation/evaluate';
+import { MIN_HISTORY, residuals } from '../../src/actors/trainer/residuals';
 
 const close = (actual: number, expected: number, what: string): void =>
   assert.ok(Math.abs(actual - expected) < 1e-12, `${what}: expected ${expected}, got ${actual}`);

@@ -33,11 +33,10 @@ import { parameterCount } from '../../protocols/weights';
 import { createModel, modelLayers, type LocalModel, type ModelSpec } from '../trainer/model';
 import { initTf } from '../trainer/tf-backend';
 import { DEFAULT_THRESHOLD_RULE, modelThreshold, type ThresholdRule } from '../trainer/threshold';
+import { MIN_HISTORY, residuals } from '../trainer/residuals';
 import { ZScoreDetector, type ZScoreConfig } from '../trainer/zscore';
 import { ZERO_COUNTS, addCounts, binaryCounts, binaryMetrics, multiclassMetrics, type BinaryCounts } from './metrics';
 
-/** Earlier readings a residual needs (with fewer it is 0, like the z-score detector's warm-up). */
-export const MIN_HISTORY = 30;
 
 export type EvaluationMode = 'binary' | 'multiclass';
 export type ModelKind = 'autoencoder' | 'classifier';
@@ -345,39 +344,6 @@ async function loadClients(opts: EvaluateOptions, trainFraction: number): Promis
   }
   return { clients, featureNames, summaries };
 }
-
-/** Each feature minus the median of the previous `window` values of the stream (see EvaluateOptions.inputs). */
-export function residuals(stream: readonly Record<string, number>[], featureNames: readonly string[], window: number): Record<string, number>[] {
-  const out: Record<string, number>[] = stream.map(() => ({}));
-  for (const name of featureNames) {
-    const xs = stream.map((f) => f[name] ?? 0);
-    const sorted: number[] = [];
-    xs.forEach((x, i) => {
-      out[i]![name] = sorted.length < MIN_HISTORY ? 0 : x - medianOfSorted(sorted);
-      insertSorted(sorted, x);
-      if (i >= window) sorted.splice(lowerBound(sorted, xs[i - window]!), 1);
-    });
-  }
-  return out;
-}
-
-const medianOfSorted = (s: readonly number[]): number => {
-  const m = s.length >> 1;
-  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
-
-function lowerBound(s: readonly number[], x: number): number {
-  let lo = 0;
-  let hi = s.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (s[mid]! < x) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
-const insertSorted = (s: number[], x: number): void => void s.splice(lowerBound(s, x), 0, x);
 
 function labelOf(r: DatasetRow, mode: EvaluationMode, classes: readonly string[], name: string): number {
   if (mode === 'binary') {

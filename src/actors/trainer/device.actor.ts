@@ -13,7 +13,7 @@ import { decodeOrThrow } from '../runtime/decode';
 import { spawnEventSourced, type ActorWiring, type EventSourcedRef } from '../runtime/event-sourced';
 import type { OutboxLike, Ref } from '../runtime/nact';
 import { deviceDecider, toRecord, toVector } from './device.decider';
-import { residuals } from '../evaluation/evaluate';
+import { residuals } from './residuals';
 import { DeviceEvent, type DeviceCommand } from './device.events';
 import { decodeDeviceState, deviceSummary, type DeviceSettings, type DeviceState } from './device.state';
 import type { ModelPool } from './model-pool';

@@ -44,9 +44,9 @@ export interface TrainerDeps {
 }
 
 /**
- * The largest reading (message value) a trainer takes: far above any sensor reading (an Edge-IIoTset reading is
- * about 2 KiB), and small enough that the device's journal events stay under the journal's size limit. Larger
- * ones are dead-lettered with the reason.
+ * The largest reading (message value) a trainer takes: far above any sensor reading (a generated
+ * Edge-IIoTset reading, 46 features, is about 1.5 KiB; a WSN one about 200 bytes), and small enough that the
+ * device's journal events stay under the journal's size limit. Larger ones are dead-lettered with the reason.
  */
 export const MAX_READING_BYTES = 64 * 1024;
 
