@@ -37,6 +37,7 @@ import { createHash } from 'node:crypto';
 import { readdirSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { InfraError } from '../errors';
+import { stripUndefined } from '../objects';
 import { BINARY_CLASSES, clipRaw, type BadRow, type DatasetAdapter, type DatasetRow } from './adapter';
 import { csvLine, parseCsv, type CsvRecord } from './csv';
 
@@ -367,9 +368,6 @@ function emptyStats(): EdgeStats {
   return { records: 0, rows: 0, bad: 0, blank: 0, duplicates: 0, shifted: 0, realigned: 0, fallbackTimestamps: 0, unknownCategories: 0, badByKind: {} };
 }
 
-function stripUndefined<T extends object>(o: T): Partial<T> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
-}
 
 /** Throws InfraError('corrupt') naming the first column that differs from EDGE_IIOTSET_HEADER. */
 export function checkHeader(file: string, record: CsvRecord): void {
