@@ -7,7 +7,7 @@ import * as assert from 'uvu/assert';
 import { isLeft, isRight } from 'fp-ts/Either';
 import { rowOf, sinkTopics } from '../../src/actors/sink/rows';
 import { backoffDelay, sinkSettingsFromEnv } from '../../src/actors/sink/settings';
-import { copyLines, copyText } from '../../src/infra/db/sink-store';
+import { copyLines, copyText } from '../../src/infra/db/copy';
 import type { BusMessage } from '../../src/infra/bus/port';
 import { encodeJson } from '../../src/protocols/codec';
 import { examples, exampleWeights } from '../../src/protocols/examples';
