@@ -14,7 +14,8 @@ import type { Config } from '../config';
 import { createLogger, type Logger } from '../infra/log';
 import { describePg } from '../infra/db/pg';
 import { GrafanaClient, grafanaRetryDefaults, type DashboardOutcome, type RetryPolicy } from '../infra/grafana/client';
-import { dashboards, datasourceName, datasourceUid, folder, grafanaDashboard } from '../infra/grafana/dashboards';
+import { dashboards, datasourceName, datasourceUid, folder } from '../infra/grafana/dashboards';
+import { grafanaDashboard } from '../infra/grafana/dashboard-json';
 import { datasourceBody } from '../infra/grafana/provisioning';
 import { describeGrafana, grafanaSettingsFromEnv, type GrafanaSettings } from '../infra/grafana/settings';
 

@@ -9,7 +9,8 @@ import * as assert from 'uvu/assert';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { provisioningFiles, datasourceBody } from '../../src/infra/grafana/provisioning';
-import { dashboards, datasourceUid, grafanaDashboard } from '../../src/infra/grafana/dashboards';
+import { dashboards, datasourceUid } from '../../src/infra/grafana/dashboards';
+import { grafanaDashboard } from '../../src/infra/grafana/dashboard-json';
 
 const root = path.resolve(__dirname, '../../..');
 const regenerate = 'regenerate with: npx tsc -p . && node dist/src/infra/grafana/provisioning.js';

@@ -13,7 +13,8 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { dashboards, datasourceName, datasourceType, datasourceUid, folder, grafanaDashboard } from './dashboards';
+import { dashboards, datasourceName, datasourceType, datasourceUid, folder } from './dashboards';
+import { grafanaDashboard } from './dashboard-json';
 import type { DatasourceBody } from './client';
 import type { GrafanaSettings } from './settings';
 
