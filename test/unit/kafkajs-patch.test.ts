@@ -8,15 +8,23 @@ import { readFileSync } from 'node:fs';
 import vm from 'node:vm';
 import { createRequire } from 'node:module';
 import { randomBytes } from 'node:crypto';
-import { crc32c, crcFile, encodeRecord, groupByPartition, groupingFile, kafkajsVersion, KeyedPartitioner, Partitioners, patched, recordFile, type RecordInput } from '../../src/infra/kafka/kafkajs';
+import { crc32c, crcFile, encodeRecord, encoderFile, groupByPartition, groupingFile, kafkajsVersion, KeyedPartitioner, Partitioners, patched, recordFile, type RecordInput } from '../../src/infra/kafka/kafkajs';
 import { mulberry32 } from '../../src/actors/aggregator/initial-model';
 
 const Patch = suite('kafkajs grouping by partition');
 
-/** kafkajs's own function, evaluated from its file (the module cache holds ours). */
-function originalOf<F>(file: string): F {
+/**
+ * kafkajs's own module, evaluated from its file (the module cache holds ours); `originals` are files it gets
+ * as evaluated here too (kafkajs's own encoder, not the patched one in the cache).
+ */
+function originalOf<F>(file: string, originals: readonly string[] = []): F {
   const m = { exports: {} as unknown };
-  vm.runInThisContext(`(function (module, exports, require) {${readFileSync(file, 'utf8')}\n})`)(m, m.exports, createRequire(file));
+  const req = createRequire(file);
+  const load = ((spec: string) => {
+    const resolved = req.resolve(spec);
+    return originals.includes(resolved) ? originalOf(resolved) : req(spec);
+  }) as NodeJS.Require;
+  vm.runInThisContext(`(function (module, exports, require) {${readFileSync(file, 'utf8')}\n})`)(m, m.exports, load);
   return m.exports as F;
 }
 const original = () => originalOf<typeof groupByPartition>(groupingFile);
@@ -65,7 +73,7 @@ Patch('KeyedPartitioner picks what DefaultPartitioner picks: keyed (string and B
 });
 
 Patch('encodeRecord writes the bytes kafkajs writes: 3,000 random records (string, Buffer and null keys and values, 0 to 3 headers, repeated and null header values)', () => {
-  const kafkajs = originalOf<(r: RecordInput) => { buffer: Buffer }>(recordFile);
+  const kafkajs = originalOf<(r: RecordInput) => { buffer: Buffer }>(recordFile, [encoderFile]);
   assert.is(require(recordFile), encodeRecord, 'kafkajs resolves its record module to ours');
   const rnd = mulberry32(5);
   const text = (n: number) => Array.from({ length: n }, () => String.fromCharCode(rnd() < 0.1 ? 0x4e00 + Math.floor(rnd() * 100) : 32 + Math.floor(rnd() * 90))).join('');
@@ -93,6 +101,42 @@ Patch('encodeRecord writes the bytes kafkajs writes: 3,000 random records (strin
     assert.is(ours.offset, ours.buf.length, 'sized exactly');
   }
   assert.ok(refused > 0 && refused < 1_000, `${refused} records with a null header value compared as refused`);
+});
+
+interface EncoderLike { buffer: Buffer; writeVarInt(n: number): EncoderLike; writeUVarInt(n: number): EncoderLike; writeVarLong(n: unknown): EncoderLike; writeInt32(n: number): EncoderLike }
+interface EncoderClassLike { new (): EncoderLike; sizeOfVarLong(n: unknown): number }
+
+Patch('kafkajs\'s Encoder writes varints and varlongs as kafkajs does: 20,000 random values of every magnitude, negative, fractional, Long and bigint', () => {
+  const Theirs = originalOf<EncoderClassLike>(encoderFile);
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const Ours = require(encoderFile) as EncoderClassLike;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const Long = require('kafkajs/src/utils/long') as { fromNumber(n: number): unknown; fromString(s: string): unknown };
+  assert.is.not(Ours.prototype.writeUVarInt, Theirs.prototype.writeUVarInt, 'the cached encoder is the patched one');
+  const rnd = mulberry32(13);
+  const magnitude = () => Math.floor(rnd() * 2 ** Math.floor(rnd() * 64)) * (rnd() < 0.3 ? -1 : 1);
+  const special = [0, 1, -1, 63, 64, -64, -65, 127, 128, 2 ** 31 - 1, -(2 ** 31), 2 ** 31, 2 ** 32, 2 ** 51, -(2 ** 51), 2 ** 51 + 2, 2 ** 53, -(2 ** 53), 1.5, -0.5];
+  const values = [...special, ...Array.from({ length: 20_000 }, magnitude)];
+  const bytes = (e: EncoderLike) => Buffer.from(e.buffer).toString('hex');
+  /** the result, or the error's message (kafkajs refuses a fractional varlong, and so must we) */
+  const outcome = <T>(f: () => T): T | string => { try { return f(); } catch (e) { return `error: ${(e as Error).message}`; } };
+  let refused = 0;
+  for (const v of values) {
+    assert.is(bytes(new Ours().writeVarInt(v).writeUVarInt(v)), bytes(new Theirs().writeVarInt(v).writeUVarInt(v)), `varint ${v}`);
+    const theirs = outcome(() => bytes(new Theirs().writeVarLong(v)));
+    if (theirs.startsWith('error')) refused++;
+    assert.is(outcome(() => bytes(new Ours().writeVarLong(v))), theirs, `varlong ${v}`);
+    assert.is(outcome(() => Ours.sizeOfVarLong(v)), outcome(() => Theirs.sizeOfVarLong(v)), `size of varlong ${v}`);
+  }
+  assert.is(refused, 2, 'the two fractional values are refused by both');
+  for (const v of [Long.fromNumber(-5), Long.fromString('9223372036854775807'), 12345678901234567n, '42']) {
+    assert.is(bytes(new Ours().writeVarLong(v)), bytes(new Theirs().writeVarLong(v)), `varlong ${String(v)}`);
+    assert.is(Ours.sizeOfVarLong(v), Theirs.sizeOfVarLong(v));
+  }
+  // within one buffer that grows: what was written before stays
+  const ours = new Ours(); const theirs = new Theirs();
+  for (let i = 0; i < 2_000; i++) { const v = magnitude(); ours.writeInt32(i).writeVarInt(v).writeVarLong(v); theirs.writeInt32(i).writeVarInt(v).writeVarLong(v); }
+  assert.is(bytes(ours), bytes(theirs));
 });
 
 Patch('crc32c gives kafkajs\'s CRC-32C on 2,000 random buffers of 0 to 3,000 bytes, at any alignment, and the known check value', () => {

@@ -43,6 +43,8 @@ export function groupByPartition<M>({ topic, partitionMetadata, messages, partit
 interface KafkajsEncoder {
   buf: Buffer;
   offset: number;
+  ensureAvailable(length: number): void;
+  writeUVarInt(n: number): KafkajsEncoder;
   writeVarInt(n: number): KafkajsEncoder;
   writeInt8(n: number): KafkajsEncoder;
   writeVarLong(n: number | bigint | object): KafkajsEncoder;
@@ -106,6 +108,76 @@ export function encodeRecord({ offsetDelta = 0, timestampDelta = 0, key, value, 
   return e;
 }
 
+/**
+ * kafkajs's Encoder writes each varint through a temporary array and a Buffer.from of it, and each varlong
+ * through Long objects (the produce request has 3 to 5 varints and a varlong per record). These write the same
+ * bytes into the encoder's buffer directly. A varlong given as anything but a number of at most 2^51 in
+ * magnitude (a Long, a bigint, a string) takes kafkajs's own path.
+ */
+export function writeUVarInt(this: KafkajsEncoder, value: number): KafkajsEncoder {
+  let v = value;
+  if (this.offset + 5 > this.buf.length) {
+    // near the end of the buffer (an exact-size one: encodeRecord's): grow it only when the bytes need it
+    let n = 1;
+    for (let t = v; (t & 0xffffff80) !== 0; t >>>= 7) n++;
+    this.ensureAvailable(n);
+  }
+  const buf = this.buf;
+  let o = this.offset;
+  while ((v & 0xffffff80) !== 0) {
+    buf[o++] = (v & 0x7f) | 0x80;
+    v >>>= 7;
+  }
+  buf[o++] = v & 0x7f;
+  this.offset = o;
+  return this;
+}
+
+const VARLONG_FAST_MAX = 2 ** 51;
+const fastVarLong = (value: unknown): value is number => typeof value === 'number' && Number.isInteger(value) && Math.abs(value) <= VARLONG_FAST_MAX;
+/** the zigzag encoding of a fast varlong, as a non-negative number */
+const zigzag = (v: number): number => (v >= 0 ? 2 * v : -2 * v - 1);
+
+export function makeWriteVarLong(original: (this: KafkajsEncoder, value: number | bigint | object) => KafkajsEncoder) {
+  return function writeVarLong(this: KafkajsEncoder, value: number | bigint | object): KafkajsEncoder {
+    if (!fastVarLong(value)) return original.call(this, value);
+    let z = zigzag(value);
+    if (this.offset + 8 > this.buf.length) this.ensureAvailable(varLongSize(z));
+    const buf = this.buf;
+    let o = this.offset;
+    while (z >= 0x80) {
+      buf[o++] = (z % 0x80) | 0x80;
+      z = Math.floor(z / 0x80);
+    }
+    buf[o++] = z;
+    this.offset = o;
+    return this;
+  };
+}
+
+function varLongSize(zigzagged: number): number {
+  let z = zigzagged;
+  let bytes = 1;
+  while (z >= 0x80) {
+    bytes++;
+    z = Math.floor(z / 0x80);
+  }
+  return bytes;
+}
+
+export function makeSizeOfVarLong(original: (value: number | bigint | object) => number) {
+  return (value: number | bigint | object): number => (fastVarLong(value) ? varLongSize(zigzag(value)) : original(value));
+}
+
+if (patched) {
+  const proto = Encoder.prototype as KafkajsEncoder & { writeVarLong: KafkajsEncoder['writeVarLong'] };
+  const originalWriteVarLong = proto.writeVarLong;
+  const originalSizeOfVarLong = Encoder.sizeOfVarLong.bind(Encoder);
+  proto.writeUVarInt = writeUVarInt;
+  proto.writeVarLong = makeWriteVarLong(originalWriteVarLong);
+  Encoder.sizeOfVarLong = makeSizeOfVarLong(originalSizeOfVarLong);
+}
+
 // CRC-32C (Castagnoli, reflected polynomial 0x82f63b78), slicing by 8: table s maps a byte s positions ahead.
 const CRC_TABLES = Array.from({ length: 8 }, () => new Int32Array(256));
 for (let n = 0; n < 256; n++) {
@@ -130,9 +202,10 @@ export function crc32c(buf: Uint8Array): number {
   return (crc ^ -1) >>> 0;
 }
 
-/** the files kafkajs requires for the grouping, the record and the checksum */
+/** the files kafkajs requires for the grouping, the record, its encoder and the checksum */
 export const groupingFile = patched ? require.resolve('kafkajs/src/producer/groupMessagesPerPartition') : '';
 export const recordFile = patched ? require.resolve('kafkajs/src/protocol/recordBatch/record/v0') : '';
+export const encoderFile = patched ? require.resolve('kafkajs/src/protocol/encoder') : '';
 export const crcFile = patched ? require.resolve('kafkajs/src/protocol/recordBatch/crc32C/crc32C') : '';
 
 for (const [file, replacement] of [[groupingFile, groupByPartition], [recordFile, encodeRecord], [crcFile, crc32c]] as const) {
