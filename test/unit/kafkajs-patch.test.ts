@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import vm from 'node:vm';
 import { createRequire } from 'node:module';
 import { randomBytes } from 'node:crypto';
-import { crc32c, crcFile, encodeRecord, encoderFile, groupByPartition, groupingFile, kafkajsVersion, KeyedPartitioner, Partitioners, patched, recordFile, type RecordInput } from '../../src/infra/kafka/kafkajs';
+import { crc32c, crcFile, encodeProduceV3, encodeRecord, encodeRequestFrame, encoderFile, produceV3File, requestFrameFile, type ProduceArgs, groupByPartition, groupingFile, kafkajsVersion, KeyedPartitioner, Partitioners, patched, recordFile, type RecordInput } from '../../src/infra/kafka/kafkajs';
 import { mulberry32 } from '../../src/actors/aggregator/initial-model';
 
 const Patch = suite('kafkajs grouping by partition');
@@ -22,7 +22,7 @@ function originalOf<F>(file: string, originals: readonly string[] = []): F {
   const req = createRequire(file);
   const load = ((spec: string) => {
     const resolved = req.resolve(spec);
-    return originals.includes(resolved) ? originalOf(resolved) : req(spec);
+    return originals.includes(resolved) ? originalOf(resolved, originals) : req(spec);
   }) as NodeJS.Require;
   vm.runInThisContext(`(function (module, exports, require) {${readFileSync(file, 'utf8')}\n})`)(m, m.exports, load);
   return m.exports as F;
@@ -137,6 +137,76 @@ Patch('kafkajs\'s Encoder writes varints and varlongs as kafkajs does: 20,000 ra
   const ours = new Ours(); const theirs = new Theirs();
   for (let i = 0; i < 2_000; i++) { const v = magnitude(); ours.writeInt32(i).writeVarInt(v).writeVarLong(v); theirs.writeInt32(i).writeVarInt(v).writeVarLong(v); }
   assert.is(bytes(ours), bytes(theirs));
+});
+
+/** every file of kafkajs's produce request encoding, so that "theirs" is kafkajs as shipped */
+const produceFiles = [encoderFile, recordFile, crcFile, require.resolve('kafkajs/src/protocol/recordBatch/crc32C'), require.resolve('kafkajs/src/protocol/recordBatch/v0'), produceV3File];
+
+Patch('the produce request (v3 to v7) has kafkajs\'s bytes: 400 random requests (topics, partitions, keys, values, headers, timestamps, transactional or not); compressed ones are kafkajs\'s own', async () => {
+  type Factory = (args: ProduceArgs) => { apiKey: number; apiVersion: number; apiName: string; encode(): Promise<{ buffer: Buffer }> };
+  const theirs = originalOf<Factory>(produceV3File, produceFiles);
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const ours = require(produceV3File) as Factory;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { protocol } = require('kafkajs/src/protocol/requests/produce') as { protocol: (v: { version: number }) => (a: ProduceArgs) => { request: { apiVersion: number; encode(): Promise<{ buffer: Buffer }> } } };
+  assert.is.not(ours, theirs);
+  const rnd = mulberry32(17);
+  const text = (n: number) => Array.from({ length: n }, () => String.fromCharCode(rnd() < 0.1 ? 0x4e00 + Math.floor(rnd() * 100) : 32 + Math.floor(rnd() * 90))).join('');
+  const bytesOrText = (n: number): Buffer | string | null => { const r = rnd(); return r < 0.1 ? null : r < 0.4 ? Buffer.from(text(n)) : text(n); };
+  const realNow = Date.now;
+  Date.now = () => 1_764_000_000_000; // kafkajs stamps messages without a timestamp with Date.now()
+  try {
+    for (let run = 0; run < 400; run++) {
+      const stamped = rnd();
+      const args: ProduceArgs = {
+        acks: rnd() < 0.5 ? -1 : 1,
+        timeout: Math.floor(rnd() * 60_000),
+        ...(rnd() < 0.5 ? { transactionalId: `flead-journal-${text(6)}`, producerId: Math.floor(rnd() * 10_000), producerEpoch: Math.floor(rnd() * 5) } : {}),
+        topicData: Array.from({ length: 1 + Math.floor(rnd() * 3) }, (_, t) => ({
+          topic: `topic-${t}-${text(4)}`,
+          partitions: Array.from({ length: 1 + Math.floor(rnd() * 4) }, (_, p) => ({
+            partition: p,
+            ...(rnd() < 0.7 ? { firstSequence: Math.floor(rnd() * 100_000) } : {}),
+            messages: Array.from({ length: Math.floor(rnd() * 40) }, () => {
+              const headers: Record<string, string | Buffer | string[]> = {};
+              for (let h = Math.floor(rnd() * 3); h > 0; h--) headers[`h${h}`] = rnd() < 0.2 ? [text(3), text(4)] : rnd() < 0.5 ? Buffer.from(text(10)) : text(30);
+              return {
+                key: bytesOrText(10), value: bytesOrText(rnd() < 0.02 ? 20_000 : Math.floor(rnd() * 400)), ...(rnd() < 0.8 ? { headers } : {}),
+                ...(stamped < 0.3 ? {} : stamped < 0.6 ? { timestamp: 1_700_000_000_000 + Math.floor(rnd() * 1e6) } : { timestamp: String(1_700_000_000_000 + Math.floor(rnd() * 1e6)) }),
+              };
+            }),
+          })),
+        })),
+      };
+      const a = await ours(args).encode();
+      const b = await theirs(args).encode();
+      assert.ok(Buffer.from(a.buffer).equals(b.buffer), `request ${run}`);
+      const version = 3 + (run % 5);
+      const viaKafkajs = protocol({ version })(args).request;
+      assert.is(viaKafkajs.apiVersion, version);
+      assert.ok(Buffer.from((await viaKafkajs.encode()).buffer).equals(b.buffer), `kafkajs's Produce v${version} uses ours`);
+    }
+    const gzip: ProduceArgs = { acks: -1, timeout: 1000, compression: 1, topicData: [{ topic: 't', partitions: [{ partition: 0, messages: [{ key: 'k', value: 'v'.repeat(100), timestamp: 1 }] }] }] };
+    assert.ok(Buffer.from((await ours(gzip).encode()).buffer).equals((await theirs(gzip).encode()).buffer), 'gzip: kafkajs\'s own encoding');
+  } finally {
+    Date.now = realNow;
+  }
+  assert.is(encodeProduceV3.length, 1);
+});
+
+Patch('the request frame has kafkajs\'s bytes: 500 random frames', async () => {
+  type Frame = (r: { correlationId: number; clientId: string; request: { apiKey: number; apiVersion: number; encode(): Promise<unknown> } }) => Promise<{ buffer: Buffer }>;
+  const theirs = originalOf<Frame>(requestFrameFile, [encoderFile]);
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  assert.is(require(requestFrameFile), encodeRequestFrame, 'kafkajs resolves its request frame module to ours');
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const Enc = require(encoderFile) as new () => { writeBuffer(b: Buffer): unknown };
+  const rnd = mulberry32(19);
+  for (let i = 0; i < 500; i++) {
+    const payload = randomBytes(Math.floor(rnd() * (rnd() < 0.05 ? 300_000 : 2_000)));
+    const frame = { correlationId: Math.floor(rnd() * 2 ** 31), clientId: `flead-${'é'.repeat(Math.floor(rnd() * 5))}`, request: { apiKey: Math.floor(rnd() * 60), apiVersion: Math.floor(rnd() * 12), encode: async () => { const e = new Enc(); e.writeBuffer(payload); return e; } } };
+    assert.ok(Buffer.from((await encodeRequestFrame(frame as never)).buffer).equals((await theirs(frame)).buffer), `frame ${i}`);
+  }
 });
 
 Patch('crc32c gives kafkajs\'s CRC-32C on 2,000 random buffers of 0 to 3,000 bytes, at any alignment, and the known check value', () => {

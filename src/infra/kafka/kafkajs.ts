@@ -13,6 +13,13 @@
  * copies each header in: 114 ms against 55 ms for 18,914 reading-sized records with one header, the same bytes.
  * It is put in the module cache like the grouping.
  *
+ * `encodeProduceV3` writes a whole uncompressed Produce request (v3 to v7) into one buffer of its exact size,
+ * and `encodeRequestFrame` the frame around any request; kafkajs copies every record five times more, into
+ * zeroed encoders grown by doubling. Its varints and varlongs are written without temporary arrays and Long
+ * objects (patched on its Encoder). All the same bytes, checked against kafkajs's own code on random input.
+ * On the pipeline bench these took the pipeline from 8,847 to ~16,000 readings/s and the raw kafkajs baseline
+ * (the same patched client) from 40,000 to ~90,000-109,000 msg/s.
+ *
  * `crc32c` is the record batch checksum (CRC-32C) computed 8 bytes at a step instead of 1: 0.65 against 2.44
  * ms per MiB, same values.
  *
@@ -43,8 +50,14 @@ export function groupByPartition<M>({ topic, partitionMetadata, messages, partit
 interface KafkajsEncoder {
   buf: Buffer;
   offset: number;
+  readonly buffer: Buffer;
   ensureAvailable(length: number): void;
   writeUVarInt(n: number): KafkajsEncoder;
+  writeInt16(n: number): KafkajsEncoder;
+  writeInt32(n: number): KafkajsEncoder;
+  writeUInt32(n: number): KafkajsEncoder;
+  writeInt64(n: number | string | object): KafkajsEncoder;
+  writeString(s: string | null | undefined): KafkajsEncoder;
   writeVarInt(n: number): KafkajsEncoder;
   writeInt8(n: number): KafkajsEncoder;
   writeVarLong(n: number | bigint | object): KafkajsEncoder;
@@ -83,28 +96,50 @@ export interface RecordInput {
   headers?: Record<string, HeaderValue | HeaderValue[] | undefined>;
 }
 
-/** kafkajs's Record v0 (length, attributes, timestamp and offset deltas, key, value, headers), same bytes. */
-export function encodeRecord({ offsetDelta = 0, timestampDelta = 0, key, value, headers = {} }: RecordInput): KafkajsEncoder {
-  const pairs: Array<{ key: string; value: HeaderValue | undefined }> = [];
+interface HeaderPair { key: string; value: HeaderValue | undefined }
+
+function headerPairs(headers: NonNullable<RecordInput['headers']>): HeaderPair[] {
+  const pairs: HeaderPair[] = [];
   for (const k of Object.keys(headers)) {
     const v = headers[k];
     if (Array.isArray(v)) for (const one of v) pairs.push({ key: k, value: one });
     else pairs.push({ key: k, value: v });
   }
+  return pairs;
+}
+
+/** The size of a Record v0's body (all but its leading length varint). */
+function recordBodySize(offsetDelta: number, timestampDelta: number | object, key: RecordInput['key'], value: RecordInput['value'], pairs: readonly HeaderPair[]): number {
   let sizeOfHeaders = Encoder.sizeOfVarInt(pairs.length);
   for (const h of pairs) {
     const keySize = Buffer.byteLength(h.key);
     const valueSize = Buffer.byteLength(h.value as string | Buffer); // throws on null/undefined, as kafkajs's does
     sizeOfHeaders += Encoder.sizeOfVarInt(keySize) + keySize + Encoder.sizeOfVarInt(valueSize) + valueSize;
   }
-  const sizeOfBody = 1 + Encoder.sizeOfVarLong(timestampDelta) + Encoder.sizeOfVarInt(offsetDelta) + Encoder.sizeOfVarIntBytes(key) + Encoder.sizeOfVarIntBytes(value) + sizeOfHeaders;
-  // Exactly the bytes written below: nothing of the unzeroed buffer is ever read (the record is buf[0, offset)).
-  // Were a size wrong, the encoder's own bounds check would grow the buffer: slower, never wrong.
-  const e = Object.create(Encoder.prototype) as KafkajsEncoder;
-  e.buf = Buffer.allocUnsafe(Encoder.sizeOfVarInt(sizeOfBody) + sizeOfBody);
-  e.offset = 0;
+  return 1 + Encoder.sizeOfVarLong(timestampDelta) + Encoder.sizeOfVarInt(offsetDelta) + Encoder.sizeOfVarIntBytes(key) + Encoder.sizeOfVarIntBytes(value) + sizeOfHeaders;
+}
+
+function writeRecord(e: KafkajsEncoder, sizeOfBody: number, offsetDelta: number, timestampDelta: number | object, key: RecordInput['key'], value: RecordInput['value'], pairs: readonly HeaderPair[]): void {
   e.writeVarInt(sizeOfBody).writeInt8(0).writeVarLong(timestampDelta).writeVarInt(offsetDelta).writeVarIntBytes(key).writeVarIntBytes(value).writeVarInt(pairs.length);
   for (const h of pairs) e.writeVarIntString(h.key).writeVarIntBytes(h.value);
+}
+
+/** An encoder over a buffer of exactly `size` bytes from the shared pool (unzeroed: every byte is written). */
+function exactEncoder(size: number): KafkajsEncoder {
+  const e = Object.create(Encoder.prototype) as KafkajsEncoder;
+  e.buf = Buffer.allocUnsafe(size);
+  e.offset = 0;
+  return e;
+}
+
+/** kafkajs's Record v0 (length, attributes, timestamp and offset deltas, key, value, headers), same bytes. */
+export function encodeRecord({ offsetDelta = 0, timestampDelta = 0, key, value, headers = {} }: RecordInput): KafkajsEncoder {
+  const pairs = headerPairs(headers);
+  const sizeOfBody = recordBodySize(offsetDelta, timestampDelta, key, value, pairs);
+  // Exactly the bytes written below: nothing of the unzeroed buffer is ever read (the record is buf[0, offset)).
+  // Were a size wrong, the encoder's own bounds check would grow the buffer: slower, never wrong.
+  const e = exactEncoder(Encoder.sizeOfVarInt(sizeOfBody) + sizeOfBody);
+  writeRecord(e, sizeOfBody, offsetDelta, timestampDelta, key, value, pairs);
   return e;
 }
 
@@ -178,6 +213,105 @@ if (patched) {
   Encoder.sizeOfVarLong = makeSizeOfVarLong(originalSizeOfVarLong);
 }
 
+/** A message of a produce request, as kafkajs's producer hands it over (partition and topic already settled). */
+export interface ProduceMessage {
+  key?: Buffer | string | null;
+  value?: Buffer | string | null;
+  headers?: RecordInput['headers'];
+  timestamp?: number | string | null;
+}
+export interface ProduceArgs {
+  acks: number;
+  timeout: number;
+  transactionalId?: string | null;
+  producerId?: number | object;
+  producerEpoch?: number;
+  compression?: number;
+  topicData: Array<{ topic: string; partitions: Array<{ partition: number; firstSequence?: number; messages: ProduceMessage[] }> }>;
+}
+interface KafkajsRequest { apiKey: number; apiVersion: number; apiName: string; encode(): Promise<KafkajsEncoder> }
+
+/**
+ * kafkajs's Produce request v3 (v4 to v7 are v3 with another version number) without compression: the same
+ * bytes as kafkajs's, written into one buffer of the exact size. kafkajs encodes each record into its own
+ * buffer, copies them into the batch body, the body into the batch, the batch into the partition, the
+ * partition into the topic and the topic into the request, each growing by doubling from 512 zeroed bytes.
+ * A compressed request is kafkajs's own.
+ */
+export function encodeProduceV3({ acks, timeout, transactionalId = null, producerId = -1, producerEpoch = 0, topicData }: ProduceArgs): KafkajsEncoder {
+  const plans = topicData.map(({ topic, partitions }) => ({
+    topic,
+    partitions: partitions.map(({ partition, firstSequence = 0, messages }) => {
+      // kafkajs's timestamps: the present ones sorted as strings, the first and the last; Date.now() without any
+      const dateNow = Date.now();
+      const present = messages.map((m) => m.timestamp).filter((ts) => ts != null).sort();
+      const timestamps = present.length === 0 ? [dateNow] : present;
+      const firstTimestamp = timestamps[0]!;
+      const maxTimestamp = timestamps[timestamps.length - 1]!;
+      let recordsSize = 0;
+      const records = messages.map((m, i) => {
+        const pairs = headerPairs(m.headers === undefined ? {} : m.headers);
+        const timestampDelta = ((m.timestamp || dateNow) as number) - (firstTimestamp as number);
+        const body = recordBodySize(i, timestampDelta, m.key, m.value, pairs);
+        recordsSize += Encoder.sizeOfVarInt(body) + body;
+        return { m, i, pairs, timestampDelta, body };
+      });
+      // batch: leader epoch, magic, crc, then the body: attributes … first sequence, the record count, the records
+      const bodySize = 2 + 4 + 8 + 8 + 8 + 2 + 4 + 4 + recordsSize;
+      const batchSize = 4 + 1 + 4 + bodySize;
+      return { partition, firstSequence, firstTimestamp, maxTimestamp, records, batchSize };
+    }),
+  }));
+  let size = (transactionalId == null ? 2 : 2 + Buffer.byteLength(transactionalId, 'utf8')) + 2 + 4 + 4;
+  for (const t of plans) {
+    size += 2 + Buffer.byteLength(t.topic, 'utf8') + 4;
+    for (const p of t.partitions) size += 4 + 4 + 8 + 4 + p.batchSize;
+  }
+  const attributes = transactionalId ? 16 : 0; // no compression, create time, the transactional bit
+  const e = exactEncoder(size);
+  e.writeString(transactionalId).writeInt16(acks).writeInt32(timeout).writeInt32(plans.length);
+  for (const t of plans) {
+    e.writeString(t.topic).writeInt32(t.partitions.length);
+    for (const p of t.partitions) {
+      // partition, the record batch's size, then kafkajs's RecordBatch: first offset, length, the batch
+      e.writeInt32(p.partition).writeInt32(8 + 4 + p.batchSize).writeInt64(0).writeInt32(p.batchSize);
+      e.writeInt32(0).writeInt8(2);
+      const crcAt = e.offset;
+      e.writeUInt32(0);
+      const bodyStart = e.offset;
+      e.writeInt16(attributes).writeInt32(p.records.length - 1).writeInt64(p.firstTimestamp).writeInt64(p.maxTimestamp);
+      e.writeInt64(producerId).writeInt16(producerEpoch).writeInt32(p.firstSequence).writeInt32(p.records.length);
+      for (const r of p.records) writeRecord(e, r.body, r.i, r.timestampDelta, r.m.key, r.m.value, r.pairs);
+      e.buf.writeUInt32BE(crc32c(e.buf.subarray(bodyStart, e.offset)), crcAt);
+    }
+  }
+  return e;
+}
+
+export function makeProduceRequestV3(original: (args: ProduceArgs) => KafkajsRequest) {
+  return (args: ProduceArgs): KafkajsRequest => {
+    const request = original(args);
+    if ((args.compression ?? 0) !== 0) return request;
+    return { ...request, encode: async () => encodeProduceV3(args) };
+  };
+}
+
+/**
+ * kafkajs's request frame (size, api key and version, correlation id, client id, the payload), written into
+ * one buffer of the exact size; kafkajs copies the payload twice, into encoders grown by doubling.
+ */
+export async function encodeRequestFrame({ correlationId, clientId, request: { apiKey, apiVersion, encode } }: { correlationId: number; clientId: string | null; request: Pick<KafkajsRequest, 'apiKey' | 'apiVersion' | 'encode'> }): Promise<KafkajsEncoder> {
+  const payload = await encode();
+  if (payload == null || !Buffer.isBuffer(payload.buf)) throw new Error('value should be an instance of Encoder');
+  const bytes = payload.buffer;
+  const inner = 2 + 2 + 4 + (clientId == null ? 2 : 2 + Buffer.byteLength(clientId, 'utf8')) + bytes.length;
+  const e = exactEncoder(4 + inner);
+  e.writeInt32(inner).writeInt16(apiKey).writeInt16(apiVersion).writeInt32(correlationId).writeString(clientId);
+  bytes.copy(e.buf, e.offset);
+  e.offset += bytes.length;
+  return e;
+}
+
 // CRC-32C (Castagnoli, reflected polynomial 0x82f63b78), slicing by 8: table s maps a byte s positions ahead.
 const CRC_TABLES = Array.from({ length: 8 }, () => new Int32Array(256));
 for (let n = 0; n < 256; n++) {
@@ -205,16 +339,25 @@ export function crc32c(buf: Uint8Array): number {
 /** the files kafkajs requires for the grouping, the record, its encoder and the checksum */
 export const groupingFile = patched ? require.resolve('kafkajs/src/producer/groupMessagesPerPartition') : '';
 export const recordFile = patched ? require.resolve('kafkajs/src/protocol/recordBatch/record/v0') : '';
+export const requestFrameFile = patched ? require.resolve('kafkajs/src/protocol/request') : '';
+export const produceV3File = patched ? require.resolve('kafkajs/src/protocol/requests/produce/v3/request') : '';
 export const encoderFile = patched ? require.resolve('kafkajs/src/protocol/encoder') : '';
 export const crcFile = patched ? require.resolve('kafkajs/src/protocol/recordBatch/crc32C/crc32C') : '';
 
-for (const [file, replacement] of [[groupingFile, groupByPartition], [recordFile, encodeRecord], [crcFile, crc32c]] as const) {
+for (const [file, replacement] of [[groupingFile, groupByPartition], [recordFile, encodeRecord], [crcFile, crc32c], [requestFrameFile, encodeRequestFrame]] as const) {
   if (!patched || require.cache[file]) continue;
   const m = new Module(file);
   m.filename = file;
   m.loaded = true;
   m.exports = replacement;
   require.cache[file] = m;
+}
+
+// The produce request module is loaded when a produce request is first made; its compressed path stays.
+if (patched) {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const original = require(produceV3File) as (args: ProduceArgs) => KafkajsRequest;
+  if ((original as { flead?: true }).flead !== true) require.cache[produceV3File]!.exports = Object.assign(makeProduceRequestV3(original), { flead: true as const });
 }
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
