@@ -1,8 +1,9 @@
 /** `edge-iiot-stream` (sensor readings) and `anomalies`. */
 import * as t from 'io-ts';
-import { EpochMillis, FiniteNumber, NonEmptyString, NonNegativeInt } from './codec';
+import { decodedAsIs, EpochMillis, FiniteNumber, NonEmptyString, NonNegativeInt } from './codec';
 
-export const SensorReading = t.intersection(
+/** decoded as is (see decodedAsIs): the trainer decodes every reading */
+export const SensorReading = decodedAsIs(t.intersection(
   [
     t.type({
       deviceId: NonEmptyString,
@@ -14,7 +15,7 @@ export const SensorReading = t.intersection(
     t.partial({ label: t.union([t.number, t.null]), attackType: t.union([t.string, t.null]), source: t.string }),
   ],
   'SensorReading',
-);
+));
 export type SensorReading = t.TypeOf<typeof SensorReading>;
 
 export const Anomaly = t.type(

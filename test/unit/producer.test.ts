@@ -2,6 +2,9 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { TokenBucket } from '../../src/actors/producer/rate-limit';
+import { planSources } from '../../src/actors/producer/sources';
+import { isBadRow } from '../../src/infra/datasets/adapter';
+import { openDataset } from '../../src/infra/datasets';
 import { sourceDecider, type SourceCommand, type SourceEvent } from '../../src/actors/producer/source.decider';
 import { fold } from '../../src/actors/runtime/decider';
 import { given } from '../support/given';
@@ -68,3 +71,26 @@ Source('state counts readings, bad rows and batches', () => {
 });
 
 Source.run();
+
+const Sources = suite('producer sources (planSources)');
+
+Sources('a data set kept in memory gives each device source its own rows, the same records in the same order as a filtered pass over the file', async () => {
+  const adapter = openDataset('wsn', {});
+  const ids = async (sources: Awaited<ReturnType<typeof planSources>>) => {
+    const out: Record<string, string[]> = {};
+    for (const s of sources) {
+      const rows: string[] = [];
+      for await (const r of s.records()) rows.push(isBadRow(r) ? `bad ${r.line}` : `${r.deviceId} ${r.readingId} ${JSON.stringify(r.features)}`);
+      assert.is(rows.length, s.total, `source ${s.id}: yields its total`);
+      out[s.id] = rows;
+    }
+    return out;
+  };
+  const cached = await ids(await planSources(adapter));
+  const streamed = await ids(await planSources(adapter, 64, 0)); // cacheRows 0: every source passes over the file
+  assert.equal(Object.keys(cached), ['mote-1', 'mote-2', 'mote-3', 'mote-4']);
+  assert.equal(cached, streamed);
+  assert.is(Object.values(cached).reduce((n, rows) => n + rows.length, 0), 18_914);
+});
+
+Sources.run();

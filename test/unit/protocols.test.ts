@@ -240,3 +240,41 @@ Errors('invalid JSON is a sentence naming the codec', () => {
 });
 
 Errors.run();
+
+const AsIs = suite('codecs decoded as is (decodedAsIs)');
+
+AsIs('SensorReading: valid readings decode to io-ts\'s own result (the input itself) through the fast path, invalid ones to io-ts\'s errors; encoding is io-ts\'s', () => {
+  // the same codec, not marked: decodeWith takes io-ts's decode
+  const unmarked = Object.assign(Object.create(Object.getPrototypeOf(SensorReading) as object) as typeof SensorReading, SensorReading);
+  let seed = 23;
+  const rnd = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
+  let valid = 0;
+  for (let i = 0; i < 3_000; i++) {
+    const features: Record<string, unknown> = {};
+    for (let f = Math.floor(rnd() * 4); f > 0; f--) features[`f${f}`] = rnd() < 0.97 ? rnd() * 100 - 50 : pick([NaN, Infinity, '1', null]);
+    const r: Record<string, unknown> = {
+      deviceId: rnd() < 0.97 ? `mote-${i % 4}` : pick(['', 7, null]),
+      readingId: rnd() < 0.97 ? `mote-${i % 4}/${i}` : pick(['', undefined]),
+      ts: rnd() < 0.97 ? 1_262_304_000_000 + i : pick([-1, 1.5, '5', undefined]),
+      features: rnd() < 0.98 ? features : pick([null, [], 'x']),
+      ...(rnd() < 0.7 ? { label: pick([0, 1, null, 'a']) } : {}),
+      ...(rnd() < 0.5 ? { attackType: pick([null, 'DDoS_UDP', 3]) } : {}),
+      ...(rnd() < 0.5 ? { source: pick(['producer', 4]) } : {}),
+      ...(rnd() < 0.1 ? { extra: 'kept, as io-ts keeps it' } : {}),
+    };
+    const slow = SensorReading.decode(r);
+    const fast = decodeWith(SensorReading, r);
+    if (isRight(slow)) {
+      valid++;
+      assert.ok(isRight(fast) && fast.right === slow.right && slow.right === (r as unknown), `reading ${i}: the input itself`);
+      assert.is(encodeJson(SensorReading, slow.right), JSON.stringify(SensorReading.encode(slow.right)));
+    } else {
+      assert.ok(isLeft(fast), `reading ${i}: refused`);
+      assert.is(leftOf(fast), leftOf(decodeWith(unmarked, r)), `reading ${i}: io-ts's errors`);
+    }
+  }
+  assert.ok(valid > 1_000 && valid < 2_900, `${valid} valid of 3,000`);
+});
+
+AsIs.run();

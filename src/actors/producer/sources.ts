@@ -33,6 +33,7 @@ export async function planSources(adapter: DatasetAdapter, maxPerDeviceSources =
   const perDevice = new Map<string, number>();
   let bad = 0;
   let cache: Array<DatasetRow | BadRow> | null = [];
+  let byDevice: Map<string, DatasetRow[]> | undefined;
   for await (const r of adapter.rows()) {
     if (isBadRow(r)) bad++;
     else perDevice.set(r.deviceId, (perDevice.get(r.deviceId) ?? 0) + 1);
@@ -50,11 +51,15 @@ export async function planSources(adapter: DatasetAdapter, maxPerDeviceSources =
     });
     const cached: DatasetAdapter = { name: adapter.name, featureNames: adapter.featureNames, classes: adapter.classes, rows: () => fromArray(rows) };
     adapter = cached;
+    // each device's rows apart, in file order: a source then passes over its own rows only
+    byDevice = new Map();
+    for (const r of rows) if (!isBadRow(r)) (byDevice.get(r.deviceId) ?? byDevice.set(r.deviceId, []).get(r.deviceId)!).push(r);
   }
   const sources: ProducerSource[] = [];
   if (perDevice.size <= maxPerDeviceSources) {
     for (const [device, total] of [...perDevice.entries()].sort(([a], [b]) => a.localeCompare(b, 'en', { numeric: true }))) {
-      sources.push({ id: safeId(device), total, records: () => filter(adapter, (r) => !isBadRow(r) && r.deviceId === device) });
+      const own = byDevice?.get(device);
+      sources.push({ id: safeId(device), total, records: own ? () => fromArray(own) : () => filter(adapter, (r) => !isBadRow(r) && r.deviceId === device) });
     }
   } else {
     const total = [...perDevice.values()].reduce((a, b) => a + b, 0);
