@@ -165,7 +165,8 @@ export async function createKafkaJournal(opts: KafkaJournalOptions): Promise<Kaf
   const unavailable = (what: string, e: unknown): InfraError =>
     e instanceof InfraError ? e : new InfraError('unavailable', `journal ${describe}: ${what} failed (${(e as Error).message})`, true, e);
 
-  const newProducer = (): Producer => { const p = kafka.producer({
+  const newProducer = (): Producer =>
+    kafka.producer({
       transactionalId,
       idempotent: true,
       maxInFlightRequests: 1,
@@ -173,8 +174,6 @@ export async function createKafkaJournal(opts: KafkaJournalOptions): Promise<Kaf
       createPartitioner: KeyedPartitioner,
       retry: { ...kafkaJournalDefaults.transactionRetry },
     });
-    if (process.env.EXP_REQ) p.on(p.events.REQUEST, (e: any) => process.stderr.write(`req ${opts.writerId} ${e.payload.apiName} size=${e.payload.size} dur=${e.payload.duration} pend=${e.payload.pendingDuration} at=${e.payload.sentAt % 100000}\n`));
-    return p; };
 
   const partitions = new Map<string, number[]>();
   let scanner: PartitionScanner;
