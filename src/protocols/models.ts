@@ -1,10 +1,10 @@
 /** `local-model-updates` and `global-model-updates`. */
 import * as t from 'io-ts';
-import { EpochMillis, FiniteNumber, NonEmptyString, NonNegativeInt, PositiveInt, Sha256Hex } from './codec';
+import { decodedAsIs, EpochMillis, FiniteNumber, NonEmptyString, NonNegativeInt, PositiveInt, Sha256Hex } from './codec';
 import { EncodedWeights } from './weights';
 
 /** A trainer's update for one round, trained from global version `baseVersion`. */
-export const LocalModelUpdate = t.type(
+export const LocalModelUpdate = decodedAsIs(t.type(
   {
     updateId: NonEmptyString,
     clientId: NonEmptyString,
@@ -16,7 +16,7 @@ export const LocalModelUpdate = t.type(
     sentAt: EpochMillis,
   },
   'LocalModelUpdate',
-);
+));
 export type LocalModelUpdate = t.TypeOf<typeof LocalModelUpdate>;
 
 export const StrategyConfig = t.type({ name: t.keyof({ fedavg: null, median: null, 'trimmed-mean': null }), trimRatio: t.union([t.number, t.null]) }, 'StrategyConfig');
@@ -66,5 +66,6 @@ export const RoundNotice = t.type(
 export type RoundNotice = t.TypeOf<typeof RoundNotice>;
 
 /** Everything on `global-model-updates`. */
-export const GlobalTopicMessage = t.union([GlobalModel, RoundNotice], 'GlobalTopicMessage');
+/** decoded as is (see decodedAsIs), as LocalModelUpdate: the sink decodes both topics */
+export const GlobalTopicMessage = decodedAsIs(t.union([GlobalModel, RoundNotice], 'GlobalTopicMessage'));
 export type GlobalTopicMessage = t.TypeOf<typeof GlobalTopicMessage>;

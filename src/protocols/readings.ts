@@ -2,7 +2,7 @@
 import * as t from 'io-ts';
 import { decodedAsIs, EpochMillis, FiniteNumber, NonEmptyString, NonNegativeInt } from './codec';
 
-/** decoded as is (see decodedAsIs): the trainer decodes every reading */
+/** decoded as is (see decodedAsIs): the trainer and the sink decode every reading */
 export const SensorReading = decodedAsIs(t.intersection(
   [
     t.type({
@@ -18,7 +18,8 @@ export const SensorReading = decodedAsIs(t.intersection(
 ));
 export type SensorReading = t.TypeOf<typeof SensorReading>;
 
-export const Anomaly = t.type(
+/** decoded as is (see decodedAsIs): the sink decodes every anomaly */
+export const Anomaly = decodedAsIs(t.type(
   {
     deviceId: NonEmptyString,
     readingId: NonEmptyString,
@@ -30,5 +31,5 @@ export const Anomaly = t.type(
     severity: t.keyof({ warning: null, critical: null }),
   },
   'Anomaly',
-);
+));
 export type Anomaly = t.TypeOf<typeof Anomaly>;

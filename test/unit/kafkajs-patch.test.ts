@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import vm from 'node:vm';
 import { createRequire } from 'node:module';
 import { randomBytes } from 'node:crypto';
-import { crc32c, crcFile, encodeProduceV3, encodeRecord, encodeRequestFrame, encoderFile, produceV3File, requestFrameFile, type ProduceArgs, groupByPartition, groupingFile, kafkajsVersion, KeyedPartitioner, Partitioners, patched, recordFile, type RecordInput } from '../../src/infra/kafka/kafkajs';
+import { crc32c, crcFile, decodeRecordV0, encodeProduceV3, recordDecoderFile, encodeRecord, encodeRequestFrame, encoderFile, produceV3File, requestFrameFile, type ProduceArgs, groupByPartition, groupingFile, kafkajsVersion, KeyedPartitioner, Partitioners, patched, recordFile, type RecordInput } from '../../src/infra/kafka/kafkajs';
 import { mulberry32 } from '../../src/actors/aggregator/initial-model';
 
 const Patch = suite('kafkajs grouping by partition');
@@ -206,6 +206,39 @@ Patch('the request frame has kafkajs\'s bytes: 500 random frames', async () => {
     const payload = randomBytes(Math.floor(rnd() * (rnd() < 0.05 ? 300_000 : 2_000)));
     const frame = { correlationId: Math.floor(rnd() * 2 ** 31), clientId: `flead-${'é'.repeat(Math.floor(rnd() * 5))}`, request: { apiKey: Math.floor(rnd() * 60), apiVersion: Math.floor(rnd() * 12), encode: async () => { const e = new Enc(); e.writeBuffer(payload); return e; } } };
     assert.ok(Buffer.from((await encodeRequestFrame(frame as never)).buffer).equals((await theirs(frame)).buffer), `frame ${i}`);
+  }
+});
+
+Patch('records decode as kafkajs decodes them: 5,000 random records (offsets and timestamps past 2^53, negative and 9-byte deltas, log-append time, repeated and __proto__ headers)', () => {
+  type Dec = (d: unknown, ctx?: unknown) => Record<string, unknown>;
+  const theirs = originalOf<Dec>(recordDecoderFile);
+  assert.is(require(recordDecoderFile), decodeRecordV0, 'kafkajs resolves its record decoder module to ours');
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const Decoder = require('kafkajs/src/protocol/decoder') as new (b: Buffer) => unknown;
+  const rnd = mulberry32(31);
+  const big = () => (rnd() < 0.5 ? String(Math.floor(rnd() * 1e6)) : `${Math.floor(rnd() * 9e5)}${String(Math.floor(rnd() * 1e13)).padStart(13, '0')}${rnd() < 0.3 ? '123' : ''}`);
+  for (let i = 0; i < 5_000; i++) {
+    const headers: Record<string, string | string[]> = {};
+    for (let h = Math.floor(rnd() * 4); h > 0; h--) {
+      const value = rnd() < 0.3 ? ['a', 'b', 'c'].slice(0, 1 + Math.floor(rnd() * 3)) : `v${h}`;
+      if (rnd() < 0.1) Object.defineProperty(headers, '__proto__', { value, enumerable: true, writable: true, configurable: true });
+      else headers[`h${Math.floor(rnd() * 2)}`] = value;
+    }
+    const r = rnd();
+    const timestampDelta = r < 0.1 ? -Math.floor(rnd() * 1e6) : r < 0.2 ? Math.floor(rnd() * 2 ** 60) : r < 0.25 ? 2 ** 48 + Math.floor(rnd() * 2 ** 50) : Math.floor(rnd() * 5_000);
+    const bytes = Buffer.from(encodeRecord({ offsetDelta: Math.floor(rnd() * 100_000), timestampDelta, key: rnd() < 0.2 ? null : `k${i}`, value: rnd() < 0.1 ? null : `value ${i}`, headers }).buffer);
+    const ctx = { firstOffset: big(), firstTimestamp: rnd() < 0.05 ? '-1' : big(), magicByte: 2, ...(rnd() < 0.5 ? { isControlBatch: rnd() < 0.5 } : {}), timestampType: rnd() < 0.2 ? 1 : 0, maxTimestamp: rnd() < 0.1 ? '0' : big() };
+    // kafkajs reads a record from its own buffer, after the length varint
+    const at = (b: Buffer) => { const d = new Decoder(b) as { readVarInt(): number }; d.readVarInt(); return d; };
+    const a = decodeRecordV0(at(bytes) as never, ctx);
+    const b = theirs(at(bytes), ctx);
+    assert.equal(Object.keys(a), Object.keys(b));
+    for (const k of Object.keys(b)) if (k !== 'headers') assert.equal(a[k], b[k], `record ${i}: ${k}`);
+    const ha = a.headers as Record<string, unknown>;
+    const hb = b.headers as Record<string, unknown>;
+    assert.equal(Object.keys(ha), Object.keys(hb), `record ${i}: header names`);
+    for (const k of Object.keys(hb)) assert.equal(Object.getOwnPropertyDescriptor(ha, k)!.value, Object.getOwnPropertyDescriptor(hb, k)!.value, `record ${i}: header ${k}`);
+    assert.is(Object.getPrototypeOf(ha), Object.getPrototypeOf(hb));
   }
 });
 

@@ -9,8 +9,7 @@
  *   flead-journal         key "aggregator/round", JournalEnvelope → round_events; any other key → nothing
  */
 import { createHash } from 'node:crypto';
-import type * as t from 'io-ts';
-import { isLeft, right, type Either } from 'fp-ts/Either';
+import { isLeft } from 'fp-ts/Either';
 import { decodeJson } from '../../protocols/codec';
 import { JournalEnvelope } from '../../protocols/journal';
 import { GlobalTopicMessage, LocalModelUpdate } from '../../protocols/models';
@@ -33,23 +32,9 @@ const maxEpochMs = 8.64e15;
 const dead = (reason: string): RowOutcome => ({ kind: 'dead-letter', reason });
 const row = (r: SinkRow): RowOutcome => ({ kind: 'row', row: r });
 
-function checkTimes(what: string, times: Record<string, number>): string | undefined {
-  for (const [name, ms] of Object.entries(times)) if (ms > maxEpochMs) return `${what}: at ${name}: epoch milliseconds ${ms} are beyond the year 275760`;
-  return undefined;
-}
-
-/**
- * `decodeJson` with a fast path: a value the codec's type guard accepts is taken as is (our codecs do not
- * transform), and only a refused one is decoded again for the sentence saying why.
- */
-function decodeFast<A, O>(codec: t.Type<A, O, unknown>, raw: Buffer): Either<string, A> {
-  let value: unknown;
-  try {
-    value = JSON.parse(raw.toString('utf8'));
-  } catch {
-    return decodeJson(codec, raw);
-  }
-  return codec.is(value) ? right(value) : decodeJson(codec, raw);
+/** A timestamp beyond what a Date holds, as a dead letter's reason; undefined when it is fine. */
+function checkTime(what: string, name: string, ms: number): string | undefined {
+  return ms > maxEpochMs ? `${what}: at ${name}: epoch milliseconds ${ms} are beyond the year 275760` : undefined;
 }
 
 /** Which topics the sink reads (the journal only when round events are wanted). */
@@ -61,36 +46,36 @@ export function sinkTopics(topics: TopicSet, roundEvents: boolean): string[] {
 export function rowOf(topics: TopicSet, m: BusMessage): RowOutcome {
   switch (m.topic) {
     case topics.readings: {
-      const d = decodeFast(SensorReading, m.value);
+      const d = decodeJson(SensorReading, m.value);
       if (isLeft(d)) return dead(d.left);
       const r = d.right;
-      const bad = checkTimes('SensorReading', { ts: r.ts });
+      const bad = checkTime('SensorReading', 'ts', r.ts);
       if (bad) return dead(bad);
       return row({ table: 'readings', row: { readingId: r.readingId, deviceId: r.deviceId, ts: r.ts, features: r.features, label: r.label ?? null, attackType: r.attackType ?? null, partition: m.partition, offset: m.offset } });
     }
     case topics.anomalies: {
-      const d = decodeFast(Anomaly, m.value);
+      const d = decodeJson(Anomaly, m.value);
       if (isLeft(d)) return dead(d.left);
       const a = d.right;
-      const bad = checkTimes('Anomaly', { ts: a.ts });
+      const bad = checkTime('Anomaly', 'ts', a.ts);
       if (bad) return dead(bad);
       return row({ table: 'anomalies', row: { readingId: a.readingId, detector: a.detector, deviceId: a.deviceId, ts: a.ts, score: a.score, threshold: a.threshold, severity: a.severity, modelVersion: a.modelVersion } });
     }
     case topics.localUpdates: {
-      const d = decodeFast(LocalModelUpdate, m.value);
+      const d = decodeJson(LocalModelUpdate, m.value);
       if (isLeft(d)) return dead(d.left);
       const u = d.right;
-      const bad = checkTimes('LocalModelUpdate', { sentAt: u.sentAt });
+      const bad = checkTime('LocalModelUpdate', 'sentAt', u.sentAt);
       if (bad) return dead(bad);
       const hash = createHash('sha256').update(Buffer.from(u.weights.data, 'base64')).digest('hex');
       return row({ table: 'local_updates', row: { updateId: u.updateId, clientId: u.clientId, round: u.round, baseVersion: u.baseVersion, sampleCount: u.sampleCount, hash, metrics: u.metrics, sentAt: u.sentAt } });
     }
     case topics.globalModels: {
-      const d = decodeFast(GlobalTopicMessage, m.value);
+      const d = decodeJson(GlobalTopicMessage, m.value);
       if (isLeft(d)) return dead(d.left);
       const g = d.right;
       if (g.kind === 'round-opened') return { kind: 'none' }; // rounds come from the aggregator's journal
-      const bad = checkTimes('GlobalModel', { createdAt: g.createdAt });
+      const bad = checkTime('GlobalModel', 'createdAt', g.createdAt);
       if (bad) return dead(bad);
       const { lineage } = g;
       return row({ table: 'global_models', row: { version: g.version, hash: g.hash, parentVersion: lineage.parentVersion, round: lineage.round, strategy: lineage.strategy, updates: lineage.updates, createdAt: g.createdAt } });
@@ -101,7 +86,7 @@ export function rowOf(topics: TopicSet, m: BusMessage): RowOutcome {
       const d = decodeJson(JournalEnvelope, m.value);
       if (isLeft(d)) return dead(d.left);
       const e = d.right;
-      const bad = checkTimes('JournalEnvelope', { timestamp: e.timestamp });
+      const bad = checkTime('JournalEnvelope', 'timestamp', e.timestamp);
       if (bad) return dead(bad);
       const data = e.data as { round?: unknown } | null;
       const round = data !== null && typeof data === 'object' && typeof data.round === 'number' && Number.isInteger(data.round) ? data.round : null;

@@ -13,6 +13,34 @@ export function copyText(v: unknown): string {
   return s.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/\r/g, '\\r').replace(/\t/g, '\\t');
 }
 
+const MS_PER_DAY = 86_400_000;
+const MAX_DATE_MS = 8.64e15;
+let isoDay = NaN;
+let isoDayPrefix = '';
+const two = (n: number): string => (n < 10 ? `0${n}` : `${n}`);
+const three = (n: number): string => (n < 10 ? `00${n}` : n < 100 ? `0${n}` : `${n}`);
+
+/**
+ * `new Date(ms).toISOString()`, the same text, for timestamp columns: the date part is formatted once per day
+ * (a stream's rows share their days) and the time by arithmetic. 1.5 µs per row with a Date each (154 ms of the
+ * sink bench's 100,000 rows) was the largest cost of the sink's own.
+ */
+export function isoTime(ms: number): string {
+  if (!Number.isInteger(ms) || Math.abs(ms) > MAX_DATE_MS) return new Date(ms).toISOString();
+  const day = Math.floor(ms / MS_PER_DAY) * MS_PER_DAY;
+  if (day !== isoDay) {
+    isoDayPrefix = new Date(day).toISOString().slice(0, -'00:00:00.000Z'.length);
+    isoDay = day;
+  }
+  let r = ms - day;
+  const h = Math.floor(r / 3_600_000);
+  r -= h * 3_600_000;
+  const m = Math.floor(r / 60_000);
+  r -= m * 60_000;
+  const s = Math.floor(r / 1000);
+  return `${isoDayPrefix}${two(h)}:${two(m)}:${two(s)}.${three(r - s * 1000)}Z`;
+}
+
 /** The text-format COPY lines of rows (one array of column values per row). */
 export const copyLines = (rows: ReadonlyArray<readonly unknown[]>): string => rows.map((r) => `${r.map(copyText).join('\t')}\n`).join('');
 
