@@ -103,8 +103,9 @@ export function spawnRoundActor(parent: Ref<unknown>, deps: RoundActorDeps): Rou
         return;
       case 'Collecting': {
         const r = currentRound(state)!;
-        await announce(r, state);
+        // the deadline first: a slow or failing announcement (a broker under load) must not hold the round open
         later(r.deadline - clock(), () => ctx.tell({ type: 'DeadlineReached', round: r.round, now: clock() }));
+        await announce(r, state);
         return;
       }
       case 'Aggregating':
