@@ -175,7 +175,7 @@ export function encodeJson<A, O>(codec: t.Type<A, O, unknown>, value: A): string
   return JSON.stringify(decodesAsIs.has(codec) ? value : codec.encode(value));
 }
 
-const refine = <A>(base: t.Type<A>, pred: (a: A) => boolean, name: string) =>
+export const refine = <A>(base: t.Type<A>, pred: (a: A) => boolean, name: string) =>
   new t.Type<A, A, unknown>(
     name,
     (u): u is A => base.is(u) && pred(u),

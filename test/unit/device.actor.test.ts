@@ -19,7 +19,7 @@ import { memorySupervisionLog } from '../../src/actors/runtime/supervision-log';
 import { initialWeights } from '../../src/actors/aggregator/initial-model';
 import { spawnDeviceActor, type DeviceActor } from '../../src/actors/trainer/device.actor';
 import { deviceDecider } from '../../src/actors/trainer/device.decider';
-import type { DeviceCommand, DeviceEvent, IncomingReading } from '../../src/actors/trainer/device.events';
+import { anomaliesOf, type DeviceCommand, type DeviceEvent, type IncomingReading } from '../../src/actors/trainer/device.events';
 import { deviceSummary, type DeviceSettings } from '../../src/actors/trainer/device.state';
 import { modelLayers, type LocalModel, type ModelSpec } from '../../src/actors/trainer/model';
 import { ModelPool } from '../../src/actors/trainer/model-pool';
@@ -276,7 +276,7 @@ Live('an obvious outlier is relayed on the anomalies topic once the z-score wind
   const ae = anomalies.find((a) => a?.detector === 'autoencoder');
   assert.ok(ae, 'the autoencoder flags a reading 7000 standard deviations out as well');
   assert.equal([ae!.readingId, ae!.modelVersion, ae!.severity], [outlier.readingId, 0, 'critical']);
-  assert.equal(scored.anomalies, anomalies, 'what was relayed is what was journaled');
+  assert.equal(anomaliesOf(SETTINGS.deviceId, scored), anomalies, 'what was relayed is what was journaled');
 }));
 
 Live('a global model arriving while the device trains is not replaced by the stale training', () => using(async (open) => {
@@ -307,7 +307,7 @@ Live('readings with more features than the model takes: no crash, the z-score ba
   const scored = events.find((e) => e.type === 'ReadingsScored') as Extract<DeviceEvent, { type: 'ReadingsScored' }>;
   assert.ok(scored, 'the batch was scored (the actor did not crash)');
   assert.is(scored.readings[0]!.m, null, 'no model score: 3 features, the model takes 2');
-  assert.ok(scored.anomalies.some((a) => a.detector === 'zscore'), 'the z-score baseline flags the outlier');
+  assert.ok(anomaliesOf(SETTINGS.deviceId, scored).some((a) => a.detector === 'zscore'), 'the z-score baseline flags the outlier');
   assert.is(h.registry.get(h.actor.path)!.info.restarts, 0);
 }));
 

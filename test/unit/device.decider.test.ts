@@ -8,7 +8,7 @@ import * as assert from 'uvu/assert';
 import { fold } from '../../src/actors/runtime/decider';
 import { decodeOrThrow } from '../../src/actors/runtime/decode';
 import { deviceDecider, EVENT_BUDGET_BYTES, READINGS_PER_EVENT } from '../../src/actors/trainer/device.decider';
-import { DeviceEvent, type DeviceCommand, type IncomingReading, type ScoredReading } from '../../src/actors/trainer/device.events';
+import { alertCounts, anomaliesOf, DeviceEvent, type Alert, type DeviceCommand, type IncomingReading, type ScoredReading } from '../../src/actors/trainer/device.events';
 import { decodeDeviceState, deviceSummary, type DeviceSettings, type DeviceState } from '../../src/actors/trainer/device.state';
 import type { Anomaly } from '../../src/protocols/readings';
 import { deepFreeze, given } from '../support/given';
@@ -44,7 +44,17 @@ const scoreBatch = (readings: IncomingReading[], modelScores: Array<number | nul
 const scored = (r: IncomingReading, x: number[], z: number | null = null, m: number | null = null): ScoredReading =>
   ({ readingId: r.readingId, ts: r.ts, partition: r.partition, offset: r.offset, x, label: r.label, z, m });
 const fixed = (...names: string[]): DeviceEvent => ({ type: 'FeaturesFixed', featureNames: names });
-const readingsScored = (readings: ScoredReading[], anomalies: Anomaly[] = [], duplicates = 0, at = NOW): DeviceEvent =>
+/** ReadingsScored with these anomalies, written as the event holds them: alerts pointing at their readings. */
+const readingsScored = (readings: ScoredReading[], anomalies: Anomaly[] = [], duplicates = 0, at = NOW): DeviceEvent => {
+  const model = anomalies.find((a) => a.detector !== 'zscore');
+  return {
+    type: 'ReadingsScored', readings, duplicates, at, zThreshold: SETTINGS.zscore.threshold,
+    alerts: anomalies.map((a): Alert => [readings.findIndex((r) => r.readingId === a.readingId), a.detector === 'zscore' ? 0 : 1, a.severity === 'critical' ? 1 : 0]),
+    model: model ? { detector: model.detector as 'autoencoder' | 'classifier', threshold: model.threshold, version: model.modelVersion } : null,
+  };
+};
+/** The form journals written before 2026-12-02 hold: the anomalies in full. */
+const legacyReadingsScored = (readings: ScoredReading[], anomalies: Anomaly[] = [], duplicates = 0, at = NOW): DeviceEvent =>
   ({ type: 'ReadingsScored', readings, anomalies, duplicates, at });
 /** Readings of the one feature "v" already applied (z and m are not used by evolve). */
 const history = (values: Array<[n: number, value: number]>, o: Partial<IncomingReading> = {}): DeviceEvent[] =>
@@ -243,7 +253,7 @@ Score('a batch larger than READINGS_PER_EVENT is recorded as several ReadingsSco
   const scoredEvents = r.events.filter((e): e is Extract<DeviceEvent, { type: 'ReadingsScored' }> => e.type === 'ReadingsScored');
   assert.equal(scoredEvents.map((e) => e.readings.length), [READINGS_PER_EVENT, READINGS_PER_EVENT, 7]);
   assert.equal(scoredEvents.flatMap((e) => e.readings.map((x) => x.readingId)), readings.map((x) => x.readingId));
-  assert.equal(scoredEvents.map((e) => e.anomalies.map((a) => a.readingId)), [['r15'], [`r${READINGS_PER_EVENT + 15}`], [`r${2 * READINGS_PER_EVENT + 15}`]]);
+  assert.equal(scoredEvents.map((e) => anomaliesOf('dev-1', e).map((a) => a.readingId)), [['r15'], [`r${READINGS_PER_EVENT + 15}`], [`r${2 * READINGS_PER_EVENT + 15}`]]);
   assert.equal(scoredEvents.map((e) => e.duplicates), [1, 0, 0], 'the dropped duplicate is counted once');
   assert.equal([r.state.seen, r.state.counters.zscoreAnomalies, r.state.counters.duplicates, r.state.lastOffsets], [n + 10, 3, 1, { 0: String(n + 10) }]);
   for (const e of r.events) decodeOrThrow(DeviceEvent, JSON.parse(JSON.stringify(e)));
@@ -545,3 +555,65 @@ Evolve('an unknown command or event is a bug and throws', () => {
 });
 
 Evolve.run();
+
+// ---------------------------------------------------------------------------------------------------------
+
+const Legacy = suite('ReadingsScored: alerts, and the full anomalies of journals written before 2026-12-02');
+
+const mixed = (): { readings: ScoredReading[]; anomalies: Anomaly[] } => {
+  const rs = [v(6, 5), v(7, 30), v(8, 5)];
+  const readings = [scored(rs[0]!, [5], 0.1, 0.9), scored(rs[1]!, [30], 6.2, 1.7), scored(rs[2]!, [5], null, 0.2)];
+  const anomalies: Anomaly[] = [
+    { deviceId: 'dev-1', readingId: 'r6', ts: rs[0]!.ts, score: 0.9, threshold: 0.5, detector: 'autoencoder', modelVersion: 4, severity: 'warning' },
+    { deviceId: 'dev-1', readingId: 'r7', ts: rs[1]!.ts, score: 6.2, threshold: 2.5, detector: 'zscore', modelVersion: null, severity: 'critical' },
+    { deviceId: 'dev-1', readingId: 'r7', ts: rs[1]!.ts, score: 1.7, threshold: 0.5, detector: 'autoencoder', modelVersion: 4, severity: 'critical' },
+  ];
+  return { readings, anomalies };
+};
+
+Legacy('anomaliesOf gives the same Anomaly records from alerts as a legacy event holds, in order; alertCounts the same counts', () => {
+  const { readings, anomalies } = mixed();
+  const now = readingsScored(readings, anomalies) as Extract<DeviceEvent, { type: 'ReadingsScored' }>;
+  const old = legacyReadingsScored(readings, anomalies) as Extract<DeviceEvent, { type: 'ReadingsScored' }>;
+  assert.equal(anomaliesOf('dev-1', now), anomalies);
+  assert.equal(anomaliesOf('dev-1', old), anomalies);
+  assert.equal(alertCounts(now), { zscore: 1, model: 2 });
+  assert.equal(alertCounts(old), { zscore: 1, model: 2 });
+  assert.ok(JSON.stringify(now).length < JSON.stringify(old).length * 0.75, 'the alerts form is the smaller');
+});
+
+Legacy('a legacy event decodes and evolves to the state the alerts form gives', () => {
+  const { readings, anomalies } = mixed();
+  const past = [...history(CONST5), globalApplied(4, 0.5)];
+  const viaAlerts = fold(decider, [...past, readingsScored(readings, anomalies)]);
+  const legacyJson = JSON.parse(JSON.stringify(legacyReadingsScored(readings, anomalies))) as unknown;
+  const viaLegacy = fold(decider, [...past, decodeOrThrow(DeviceEvent, legacyJson)]);
+  assert.equal(viaLegacy, viaAlerts);
+  assert.equal(viaAlerts.counters, { ...viaAlerts.counters, zscoreAnomalies: 1, modelAnomalies: 2 });
+});
+
+Legacy('the codec refuses alerts that point past the readings, at a missing score, or at a model the event lacks', () => {
+  const { readings, anomalies } = mixed();
+  const good = JSON.parse(JSON.stringify(readingsScored(readings, anomalies))) as { alerts: unknown[]; model: unknown };
+  assert.ok(DeviceEvent.is(good));
+  const bad = (f: (e: { alerts: unknown[]; model: unknown }) => void) => { const e = structuredClone(good); f(e); return DeviceEvent.decode(e)._tag; };
+  assert.is(bad((e) => { e.alerts.push([3, 0, 0]); }), 'Left', 'index past the readings');
+  assert.is(bad((e) => { e.alerts.push([2, 0, 0]); }), 'Left', 'r8 has no z-score');
+  assert.is(bad((e) => { e.model = null; }), 'Left', 'model alerts without their model');
+  assert.is(bad(() => undefined), 'Right');
+});
+
+type AlertsForm = { alerts: Alert[]; zThreshold: number; model: unknown };
+
+Legacy('the decider writes alerts: one per anomaly, the model given only when a model alert is there', () => {
+  const rs = [v(6, 5), v(7, 5)];
+  const r = given(decider, [...history(CONST5), globalApplied(3, 0.5)]).when(scoreBatch(rs, [0.1, 0.2]));
+  const e = r.events[0] as unknown as AlertsForm;
+  assert.equal([e.alerts, e.zThreshold, e.model], [[], 2.5, null]);
+  const r2 = given(decider, [...history(CONST5), globalApplied(3, 0.5)]).when(scoreBatch(rs, [0.1, 0.7]));
+  const e2 = r2.events[0] as unknown as AlertsForm;
+  assert.equal([e2.alerts, e2.model], [[[1, 1, 0]], { detector: 'autoencoder', threshold: 0.5, version: 3 }]);
+});
+
+Legacy.run();
+

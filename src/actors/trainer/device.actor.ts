@@ -14,7 +14,7 @@ import { spawnEventSourced, type ActorWiring, type EventSourcedRef } from '../ru
 import type { OutboxLike, Ref } from '../runtime/nact';
 import { deviceDecider, toRecord, toVector } from './device.decider';
 import { residuals } from './residuals';
-import { DeviceEvent, type DeviceCommand } from './device.events';
+import { anomaliesOf, DeviceEvent, type DeviceCommand } from './device.events';
 import { decodeDeviceState, deviceSummary, type DeviceSettings, type DeviceState } from './device.state';
 import type { ModelPool } from './model-pool';
 import { Scaler } from './scaler';
@@ -147,7 +147,7 @@ export function spawnDeviceActor(parent: Ref<unknown>, deps: DeviceActorDeps): D
       const out: OutboxLike[] = [];
       for (const e of events) {
         if (e.type === 'ReadingsScored') {
-          for (const a of e.anomalies) out.push({ topic: deps.topics.anomalies, key: a.deviceId, value: encodeJson(Anomaly, a) });
+          for (const a of anomaliesOf(settings.deviceId, e)) out.push({ topic: deps.topics.anomalies, key: a.deviceId, value: encodeJson(Anomaly, a) });
         }
         if (e.type === 'LocalModelTrained' && e.sentForRound !== null && c.type === 'RecordTraining') {
           const update: LocalModelUpdate = {

@@ -4,16 +4,15 @@
  * below the last one applied for its partition); applies global models; joins rounds; records local
  * trainings and, when a round is open on the same base version, sends the update (the event's outbox).
  */
-import type { Anomaly } from '../../protocols/readings';
 import type { Decider } from '../runtime/decider';
-import type { DeviceCommand, DeviceEvent, IncomingReading, ScoredReading } from './device.events';
+import { alertCounts, type Alert, type AlertModel, type DeviceCommand, type DeviceEvent, type IncomingReading, type ScoredReading } from './device.events';
 import { initialDeviceState, type DeviceSettings, type DeviceState } from './device.state';
 import { Scaler } from './scaler';
 import { severityOf, ZScoreDetector } from './zscore';
 
 /**
  * A ReadingsScored event holds at most READINGS_PER_EVENT readings, and fewer when their estimated JSON size
- * (raw features, scores, up to two anomalies each) would pass EVENT_BUDGET_BYTES, a quarter of the journal's
+ * (raw features, scores, up to two alerts each) would pass EVENT_BUDGET_BYTES, a quarter of the journal's
  * default MAX_EVENT_BYTES (1 MB): a batch of any size, of readings with any number of features (the trainer
  * refuses readings over MAX_READING_BYTES), never makes an event the journal refuses.
  */
@@ -23,7 +22,7 @@ export const EVENT_BUDGET_BYTES = 256 * 1024;
 /** An upper bound of a scored reading's share of a ReadingsScored event, in bytes of JSON. */
 export function scoredReadingBytes(r: { readingId: string; offset: string; x: readonly number[] }, deviceId: string): number {
   // a number takes at most 24 characters in JSON (-1.2345678901234567e-300) + a comma; the reading's fixed
-  // fields and two anomalies (ids repeated in each) stay under 1,000 characters plus the ids
+  // fields and two alerts stay under 1,000 characters plus the ids (an upper bound: once, anomalies were written out)
   return 1_000 + 3 * (r.readingId.length + deviceId.length) + r.offset.length + 25 * r.x.length;
 }
 
@@ -54,18 +53,21 @@ function scoreBatch(settings: DeviceSettings, state: DeviceState, c: Extract<Dev
   }
   const fresh = freshReadings(state, c.readings);
   const duplicates = c.readings.length - fresh.length;
-  if (fresh.length === 0) return duplicates ? [...events, { type: 'ReadingsScored', readings: [], anomalies: [], duplicates, at: c.now }] : events;
+  const zThreshold = settings.zscore.threshold;
+  if (fresh.length === 0) return duplicates ? [...events, { type: 'ReadingsScored', readings: [], alerts: [], zThreshold, model: null, duplicates, at: c.now }] : events;
   const detector = ZScoreDetector.fromJSON(state.zscore);
   const scores = new Map(c.readings.map((r, i) => [r.readingId, c.modelScores?.[i] ?? null]));
+  const t = state.model.threshold;
+  const model: AlertModel = { detector: settings.modelKind, threshold: t ?? 0, version: state.model.version };
   // Readings go into ReadingsScored events of at most READINGS_PER_EVENT readings and EVENT_BUDGET_BYTES (a
-  // consumer catching up fetches thousands of one device's readings at once), each with its readings' anomalies;
+  // consumer catching up fetches thousands of one device's readings at once), each with its readings' alerts;
   // the duplicates are counted in the first.
-  let part = { readings: [] as ScoredReading[], anomalies: [] as Anomaly[], bytes: 0 };
+  let part = { readings: [] as ScoredReading[], alerts: [] as Alert[], modelAlerts: false, bytes: 0 };
   let uncounted = duplicates;
   const flush = () => {
-    events.push({ type: 'ReadingsScored', readings: part.readings, anomalies: part.anomalies, duplicates: uncounted, at: c.now });
+    events.push({ type: 'ReadingsScored', readings: part.readings, alerts: part.alerts, zThreshold, model: part.modelAlerts ? model : null, duplicates: uncounted, at: c.now });
     uncounted = 0;
-    part = { readings: [], anomalies: [], bytes: 0 };
+    part = { readings: [], alerts: [], modelAlerts: false, bytes: 0 };
   };
   for (const r of fresh) {
     const x = toVector(names, r.features);
@@ -74,15 +76,13 @@ function scoreBatch(settings: DeviceSettings, state: DeviceState, c: Extract<Dev
     const scored: ScoredReading = { readingId: r.readingId, ts: r.ts, partition: r.partition, offset: r.offset, x, label: r.label, z: zr.score, m };
     const bytes = scoredReadingBytes(scored, settings.deviceId);
     if (part.readings.length > 0 && (part.readings.length >= READINGS_PER_EVENT || part.bytes + bytes > EVENT_BUDGET_BYTES)) flush();
-    part.readings.push(scored);
+    const i = part.readings.push(scored) - 1;
     part.bytes += bytes;
-    if (zr.score !== null && zr.severity) {
-      part.anomalies.push({ deviceId: settings.deviceId, readingId: r.readingId, ts: r.ts, score: zr.score, threshold: settings.zscore.threshold, detector: 'zscore', modelVersion: null, severity: zr.severity });
-    }
-    const t = state.model.threshold;
+    if (zr.score !== null && zr.severity) part.alerts.push([i, 0, zr.severity === 'critical' ? 1 : 0]);
     const sev = m !== null && t !== null && t > 0 ? severityOf(m, t) : null;
-    if (m !== null && t !== null && sev) {
-      part.anomalies.push({ deviceId: settings.deviceId, readingId: r.readingId, ts: r.ts, score: m, threshold: t, detector: settings.modelKind, modelVersion: state.model.version, severity: sev });
+    if (sev) {
+      part.alerts.push([i, 1, sev === 'critical' ? 1 : 0]);
+      part.modelAlerts = true;
     }
   }
   flush();
@@ -139,7 +139,7 @@ export function evolveDevice(settings: DeviceSettings) {
         }
         const window = [...s.window, ...e.readings.map((r) => r.x)].slice(-settings.window);
         const windowLabels = [...s.windowLabels, ...e.readings.map((r) => r.label)].slice(-settings.window);
-        const z = e.anomalies.filter((a) => a.detector === 'zscore').length;
+        const alerts = alertCounts(e);
         return {
           ...s,
           seen: s.seen + e.readings.length,
@@ -150,7 +150,7 @@ export function evolveDevice(settings: DeviceSettings) {
           windowLabels,
           sinceTraining: s.sinceTraining + e.readings.length,
           sinceThreshold: s.sinceThreshold + e.readings.length,
-          counters: { ...s.counters, zscoreAnomalies: s.counters.zscoreAnomalies + z, modelAnomalies: s.counters.modelAnomalies + e.anomalies.length - z, duplicates: s.counters.duplicates + e.duplicates },
+          counters: { ...s.counters, zscoreAnomalies: s.counters.zscoreAnomalies + alerts.zscore, modelAnomalies: s.counters.modelAnomalies + alerts.model, duplicates: s.counters.duplicates + e.duplicates },
         };
       }
       case 'GlobalModelApplied':

@@ -4,7 +4,7 @@
  * scaler, the z-score window and the training window through `evolve` alone.
  */
 import * as t from 'io-ts';
-import { Base64, EpochMillis, FiniteNumber, NonEmptyString, NonNegativeInt, PositiveInt, Sha256Hex } from '../../protocols/codec';
+import { Base64, EpochMillis, refine, FiniteNumber, NonEmptyString, NonNegativeInt, PositiveInt, Sha256Hex } from '../../protocols/codec';
 import { Anomaly } from '../../protocols/readings';
 
 export const ScoredReading = t.type({
@@ -22,7 +22,54 @@ export const ScoredReading = t.type({
 export type ScoredReading = t.TypeOf<typeof ScoredReading>;
 
 export const FeaturesFixed = t.type({ type: t.literal('FeaturesFixed'), featureNames: t.array(t.string) });
-export const ReadingsScored = t.type({ type: t.literal('ReadingsScored'), readings: t.array(ScoredReading), anomalies: t.array(Anomaly), duplicates: NonNegativeInt, at: EpochMillis });
+/** An anomaly of a ReadingsScored event: [index of its reading in the event, 0 z-score | 1 model, 0 warning | 1 critical] */
+export const Alert = t.tuple([NonNegativeInt, t.union([t.literal(0), t.literal(1)]), t.union([t.literal(0), t.literal(1)])]);
+export type Alert = t.TypeOf<typeof Alert>;
+/** The model the model alerts of an event were raised by, and its threshold then. */
+export const AlertModel = t.type({ detector: t.keyof({ autoencoder: null, classifier: null }), threshold: FiniteNumber, version: t.union([NonNegativeInt, t.null]) });
+export type AlertModel = t.TypeOf<typeof AlertModel>;
+
+/**
+ * Readings scored: their raw features and scores, and the anomalies they raised. The anomalies are `alerts`
+ * that point at their readings (score, time and ids are the reading's), with the thresholds once per event:
+ * the full Anomaly records (~160 bytes each, ~0.7 per reading on the bench) repeated what the readings hold.
+ * Events written before 2026-12-02 carry `anomalies` instead; both replay the same (see anomaliesOf).
+ */
+const ReadingsScoredShape = t.intersection([
+  t.type({ type: t.literal('ReadingsScored'), readings: t.array(ScoredReading), duplicates: NonNegativeInt, at: EpochMillis }),
+  t.union([
+    t.type({ alerts: t.array(Alert), zThreshold: FiniteNumber, model: t.union([AlertModel, t.null]) }),
+    t.type({ anomalies: t.array(Anomaly) }),
+  ]),
+]);
+/** each alert points at a reading of the event that has the score it names, and model alerts have their model */
+const alertsHold = (e: t.TypeOf<typeof ReadingsScoredShape>): boolean =>
+  'anomalies' in e || e.alerts.every(([i, d]) => i < e.readings.length && (d === 0 ? e.readings[i]!.z !== null : e.readings[i]!.m !== null && e.model !== null));
+export const ReadingsScored = refine(ReadingsScoredShape, alertsHold, 'ReadingsScored (alerts pointing at scored readings)');
+export type ReadingsScored = t.TypeOf<typeof ReadingsScored>;
+
+/** The anomalies a ReadingsScored event raised, as published on `anomalies`, in order. */
+export function anomaliesOf(deviceId: string, e: ReadingsScored): Anomaly[] {
+  if ('anomalies' in e) return e.anomalies;
+  return e.alerts.map(([i, detector, severity]) => {
+    const r = e.readings[i]!;
+    const level = severity === 1 ? 'critical' : 'warning';
+    if (detector === 0) return { deviceId, readingId: r.readingId, ts: r.ts, score: r.z!, threshold: e.zThreshold, detector: 'zscore', modelVersion: null, severity: level };
+    const m = e.model!;
+    return { deviceId, readingId: r.readingId, ts: r.ts, score: r.m!, threshold: m.threshold, detector: m.detector, modelVersion: m.version, severity: level };
+  });
+}
+
+/** How many z-score and model anomalies a ReadingsScored event raised. */
+export function alertCounts(e: ReadingsScored): { zscore: number; model: number } {
+  if ('anomalies' in e) {
+    const zscore = e.anomalies.filter((a) => a.detector === 'zscore').length;
+    return { zscore, model: e.anomalies.length - zscore };
+  }
+  let zscore = 0;
+  for (const a of e.alerts) if (a[1] === 0) zscore++;
+  return { zscore, model: e.alerts.length - zscore };
+}
 export const GlobalModelApplied = t.type({ type: t.literal('GlobalModelApplied'), version: NonNegativeInt, hash: Sha256Hex, weights: Base64, threshold: t.union([FiniteNumber, t.null]), at: EpochMillis });
 export const RoundJoined = t.type({ type: t.literal('RoundJoined'), round: PositiveInt, baseVersion: NonNegativeInt, deadline: EpochMillis, at: EpochMillis });
 export const LocalModelTrained = t.type({
