@@ -142,7 +142,7 @@ Patch('kafkajs\'s Encoder writes varints and varlongs as kafkajs does: 20,000 ra
 /** every file of kafkajs's produce request encoding, so that "theirs" is kafkajs as shipped */
 const produceFiles = [encoderFile, recordFile, crcFile, require.resolve('kafkajs/src/protocol/recordBatch/crc32C'), require.resolve('kafkajs/src/protocol/recordBatch/v0'), produceV3File];
 
-Patch('the produce request (v3 to v7) has kafkajs\'s bytes: 400 random requests (topics, partitions, keys, values, headers, timestamps, transactional or not); compressed ones are kafkajs\'s own', async () => {
+Patch('the produce request (v3 to v7) has kafkajs\'s bytes: 400 random requests (topics, partitions, keys, values, headers, timestamps; transactional, idempotent or neither); compressed ones are kafkajs\'s own', async () => {
   type Factory = (args: ProduceArgs) => { apiKey: number; apiVersion: number; apiName: string; encode(): Promise<{ buffer: Buffer }> };
   const theirs = originalOf<Factory>(produceV3File, produceFiles);
   // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -161,7 +161,9 @@ Patch('the produce request (v3 to v7) has kafkajs\'s bytes: 400 random requests 
       const args: ProduceArgs = {
         acks: rnd() < 0.5 ? -1 : 1,
         timeout: Math.floor(rnd() * 60_000),
-        ...(rnd() < 0.5 ? { transactionalId: `flead-journal-${text(6)}`, producerId: Math.floor(rnd() * 10_000), producerEpoch: Math.floor(rnd() * 5) } : {}),
+        // transactional, idempotent only (a producer id, no transactional id), or neither
+        ...(rnd() < 0.4 ? { transactionalId: `flead-journal-${text(6)}` } : {}),
+        ...(rnd() < 0.7 ? { producerId: Math.floor(rnd() * 10_000), producerEpoch: Math.floor(rnd() * 5) } : {}),
         topicData: Array.from({ length: 1 + Math.floor(rnd() * 3) }, (_, t) => ({
           topic: `topic-${t}-${text(4)}`,
           partitions: Array.from({ length: 1 + Math.floor(rnd() * 4) }, (_, p) => ({
