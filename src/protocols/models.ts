@@ -65,7 +65,6 @@ export const RoundNotice = t.type(
 );
 export type RoundNotice = t.TypeOf<typeof RoundNotice>;
 
-/** Everything on `global-model-updates`. */
-/** decoded as is (see decodedAsIs), as LocalModelUpdate: the sink decodes both topics */
+/** Everything on `global-model-updates`; decoded as is (see decodedAsIs), like LocalModelUpdate: the sink decodes both topics. */
 export const GlobalTopicMessage = decodedAsIs(t.union([GlobalModel, RoundNotice], 'GlobalTopicMessage'));
 export type GlobalTopicMessage = t.TypeOf<typeof GlobalTopicMessage>;

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import vm from 'node:vm';
 import { createRequire } from 'node:module';
 import { randomBytes } from 'node:crypto';
-import { crc32c, crcFile, decodeRecordV0, encodeProduceV3, recordDecoderFile, encodeRecord, encodeRequestFrame, encoderFile, produceV3File, requestFrameFile, type ProduceArgs, groupByPartition, groupingFile, kafkajsVersion, KeyedPartitioner, Partitioners, patched, recordFile, type RecordInput } from '../../src/infra/kafka/kafkajs';
+import { crc32c, crcFile, decodeRecordV0, recordDecoderFile, encodeRecord, encodeRequestFrame, encoderFile, produceV3File, requestFrameFile, type ProduceArgs, groupByPartition, groupingFile, kafkajsVersion, KeyedPartitioner, Partitioners, patched, recordFile, type RecordInput } from '../../src/infra/kafka/kafkajs';
 import { mulberry32 } from '../../src/actors/aggregator/initial-model';
 
 const Patch = suite('kafkajs grouping by partition');
@@ -193,7 +193,6 @@ Patch('the produce request (v3 to v7) has kafkajs\'s bytes: 400 random requests 
   } finally {
     Date.now = realNow;
   }
-  assert.is(encodeProduceV3.length, 1);
 });
 
 Patch('the request frame has kafkajs\'s bytes: 500 random frames', async () => {

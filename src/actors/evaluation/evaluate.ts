@@ -37,7 +37,6 @@ import { MIN_HISTORY, residuals } from '../trainer/residuals';
 import { ZScoreDetector, type ZScoreConfig } from '../trainer/zscore';
 import { ZERO_COUNTS, addCounts, binaryCounts, binaryMetrics, multiclassMetrics, type BinaryCounts } from './metrics';
 
-
 export type EvaluationMode = 'binary' | 'multiclass';
 export type ModelKind = 'autoencoder' | 'classifier';
 

@@ -20,10 +20,10 @@ export const READINGS_PER_EVENT = 200;
 export const EVENT_BUDGET_BYTES = 256 * 1024;
 
 /** An upper bound of a scored reading's share of a ReadingsScored event, in bytes of JSON. */
-export function scoredReadingBytes(r: { readingId: string; offset: string; x: readonly number[] }, deviceId: string): number {
-  // a number takes at most 24 characters in JSON (-1.2345678901234567e-300) + a comma; the reading's fixed
-  // fields and two alerts stay under 1,000 characters plus the ids (an upper bound: once, anomalies were written out)
-  return 1_000 + 3 * (r.readingId.length + deviceId.length) + r.offset.length + 25 * r.x.length;
+export function scoredReadingBytes(r: { readingId: string; offset: string; x: readonly number[] }): number {
+  // a number takes at most 24 characters in JSON (-1.2345678901234567e-300) + a comma; the reading's other
+  // fields and its two alerts at most stay under 1,000 characters plus its id and offset
+  return 1_000 + r.readingId.length + r.offset.length + 25 * r.x.length;
 }
 
 const after = (offset: string, last: string | undefined): boolean => last === undefined || BigInt(offset) > BigInt(last);
@@ -58,7 +58,8 @@ function scoreBatch(settings: DeviceSettings, state: DeviceState, c: Extract<Dev
   const detector = ZScoreDetector.fromJSON(state.zscore);
   const scores = new Map(c.readings.map((r, i) => [r.readingId, c.modelScores?.[i] ?? null]));
   const t = state.model.threshold;
-  const model: AlertModel = { detector: settings.modelKind, threshold: t ?? 0, version: state.model.version };
+  // the model the model alerts are raised by (there are none without a threshold)
+  const model: AlertModel | null = t === null ? null : { detector: settings.modelKind, threshold: t, version: state.model.version };
   // Readings go into ReadingsScored events of at most READINGS_PER_EVENT readings and EVENT_BUDGET_BYTES (a
   // consumer catching up fetches thousands of one device's readings at once), each with its readings' alerts;
   // the duplicates are counted in the first.
@@ -74,7 +75,7 @@ function scoreBatch(settings: DeviceSettings, state: DeviceState, c: Extract<Dev
     const zr = detector.observeValues(names, x);
     const m = scores.get(r.readingId) ?? null;
     const scored: ScoredReading = { readingId: r.readingId, ts: r.ts, partition: r.partition, offset: r.offset, x, label: r.label, z: zr.score, m };
-    const bytes = scoredReadingBytes(scored, settings.deviceId);
+    const bytes = scoredReadingBytes(scored);
     if (part.readings.length > 0 && (part.readings.length >= READINGS_PER_EVENT || part.bytes + bytes > EVENT_BUDGET_BYTES)) flush();
     const i = part.readings.push(scored) - 1;
     part.bytes += bytes;

@@ -368,7 +368,6 @@ function emptyStats(): EdgeStats {
   return { records: 0, rows: 0, bad: 0, blank: 0, duplicates: 0, shifted: 0, realigned: 0, fallbackTimestamps: 0, unknownCategories: 0, badByKind: {} };
 }
 
-
 /** Throws InfraError('corrupt') naming the first column that differs from EDGE_IIOTSET_HEADER. */
 export function checkHeader(file: string, record: CsvRecord): void {
   const got = record.fields;

@@ -38,7 +38,7 @@ import { crc32c, encodeRecord, encodeRequestFrame, makeProduceRequestV3, type Ka
 import { decodeRecordV0 } from './kafkajs-decode';
 import { patched } from './kafkajs-internals';
 
-export { crc32c, encodeProduceV3, encodeRecord, encodeRequestFrame, type ProduceArgs, type RecordInput } from './kafkajs-encode';
+export { crc32c, encodeRecord, encodeRequestFrame, type ProduceArgs, type RecordInput } from './kafkajs-encode';
 export { decodeRecordV0 } from './kafkajs-decode';
 export { kafkajsVersion, patched } from './kafkajs-internals';
 
