@@ -27,13 +27,13 @@
  *    PRODUCER_BATCH_SIZE = 500, each awaited) to a fresh 6-partition topic while a kafkajs consumer in a fresh
  *    group (joined before the first send) consumes them; timed from the first send to the last message
  *    consumed. Four pipeline runs (PIPELINE_RUNS) and six baseline runs, interleaved (raw, then raw and pipeline
- *    four times, then raw); the best of each counts: the first runs are slower while V8 compiles their code (the
- *    pipeline's first two by 30-90%). Then, on stderr only, the exactly-once baseline: the
- *    same with a transactional producer (one transaction per batch) and a read_committed consumer, the delivery
- *    guarantee the pipeline gives, best of two. The 2-process line is the best of three passes of one trainer
- *    process (TWO_PROCESS_PASSES), each on its own topics: the later passes run warm code, as a trainer that
- *    has been running does. Local
- *    training being off, a device's model keeps global v0's weights; its threshold is computed on its window
+ *    four times, then raw); the best of each counts: the first runs are slower while V8 compiles their code
+ *    (measured: the pipeline's first run 50-100% slower than its best, the second 20-50%). Then, on stderr
+ *    only, the exactly-once baseline: the same with a transactional producer (one transaction per batch) and a
+ *    read_committed consumer, the delivery guarantee the pipeline gives, best of two. The 2-process line is the
+ *    best of three passes of one trainer process (TWO_PROCESS_PASSES), each on its own topics: the later passes
+ *    run warm code, as a trainer that has been running does. Local training being off, a device's model keeps
+ *    global v0's weights; its threshold is computed on its window
  *    (THRESHOLD_EVERY), so the autoencoder flags readings too (about half of them: v0 is untrained and the WSN
  *    readings drift away from any 500-reading window).
  *    With the default TRAIN_EVERY=200, local training (5 epochs over a 500-row window, after every batch of a
@@ -331,6 +331,10 @@ async function pipelineThroughput(prefix: string, n: number, training: boolean):
  * on its own topic prefix (`<prefix>r<k>-`), so the later ones run warm code, as a long-running trainer does;
  * for pass k it prints "ready <k>", then "done <k> <epoch ms>". One duration per pass, in ms.
  */
+/** The configuration of pass k of the 2-process measure, the same in this process and in the trainer child. */
+const passConfig = (prefix: string, tmp: string, k: number): Config =>
+  benchConfig(`${prefix}r${k}-`, path.join(tmp, `models-${k}`), { PRODUCER_RATE: 'unlimited', ...NO_TRAINING });
+
 async function pipelineThroughputTwoProcesses(prefix: string, n: number, passes: number): Promise<number[]> {
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'flead-bench-pipeline2-'));
   const child = spawn(process.execPath, [__filename, '--trainer-child'], {
@@ -344,7 +348,7 @@ async function pipelineThroughputTwoProcesses(prefix: string, n: number, passes:
   const durations: number[] = [];
   try {
     for (let k = 0; k < passes; k++) {
-      const config = benchConfig(`${prefix}r${k}-`, path.join(tmp, `models-${k}`), { PRODUCER_RATE: 'unlimited', ...NO_TRAINING });
+      const config = passConfig(prefix, tmp, k);
       const producerInfra = await openInfra(config, 'producer');
       let stopProducer = async () => undefined as void;
       try {
@@ -371,7 +375,7 @@ async function pipelineThroughputTwoProcesses(prefix: string, n: number, passes:
 async function trainerChild(): Promise<void> {
   const n = Number(process.env.FLEAD_BENCH_N);
   for (let k = 0; k < Number(process.env.FLEAD_BENCH_PASSES ?? 1); k++) {
-    const config = benchConfig(`${process.env.FLEAD_BENCH_PREFIX!}r${k}-`, path.join(process.env.FLEAD_BENCH_TMP!, `models-${k}`), { PRODUCER_RATE: 'unlimited', ...NO_TRAINING });
+    const config = passConfig(process.env.FLEAD_BENCH_PREFIX!, process.env.FLEAD_BENCH_TMP!, k);
     const infra = await openInfra(config, 'trainer');
     const trainer = await startTrainer({ config, journal: infra.journal, bus: infra.bus, log: log.child('trainer'), instanceId: `bench-child-${k}` });
     await trainer.ready;
