@@ -7,11 +7,13 @@
  *   group starts on a microtask.
  * - `planAppends`: the per-append checks of a group, in queue order, against each key's highest seq plus the
  *   appends of the same key accepted earlier in the group (so two appends of a key chain within a group).
+ * - `groupRecords`: the records of a group's appends: their events, each on its key's partition, then their
+ *   outbox messages; `describeGroup` names a group in errors.
  * - `sendChunked`: sends records in a transaction in produce requests of bounded size and tells the offset of
  *   every record sent to an explicit partition.
  */
 import type { Message, RecordMetadata, Transaction } from 'kafkajs';
-import type { JournalEnvelope } from '../../protocols/journal';
+import type { JournalEnvelope, SnapshotEnvelope } from '../../protocols/journal';
 import type { OutboxMessage } from './port';
 import { conflictError } from './shared';
 
@@ -160,4 +162,36 @@ export async function sendChunked(txn: Transaction, records: readonly OutRecord[
     }
   }
   return offsets;
+}
+
+/**
+ * The records of a group's appends: each append's events (with their seq header) on the partition
+ * `partitionFor` gives its key, then every append's outbox messages, which ride in the same produce requests
+ * (their offsets are not needed). `owner[k]` is the index of the append whose event records[k] is.
+ */
+export function groupRecords(appends: readonly PreparedAppend[], journalTopic: string, partitionFor: (key: string) => number): { records: OutRecord[]; owner: number[] } {
+  const records: OutRecord[] = [];
+  const owner: number[] = [];
+  appends.forEach((a, i) => {
+    const partition = partitionFor(a.key);
+    a.values.forEach((value, k) => {
+      records.push({ topic: journalTopic, message: { key: a.key, value, partition, headers: { seq: String(a.envs[k]!.seq) } } });
+      owner.push(i);
+    });
+  });
+  for (const a of appends) {
+    for (const m of a.outbox) records.push({ topic: m.topic, message: { key: m.key, value: m.value, headers: { ...m.headers } } });
+  }
+  return { records, owner };
+}
+
+/** A group named in errors: its appends and snapshots, the first three shown. */
+export function describeGroup(appends: readonly PreparedAppend[], snaps: readonly SnapshotEnvelope[]): string {
+  const parts = [
+    ...appends.map((a) => `append ${a.key} seq ${a.expectedSeq}..${a.expectedSeq + a.envs.length - 1}`),
+    ...snaps.map((s) => `snapshot ${s.key} at seq ${s.seq}`),
+  ];
+  if (parts.length === 1) return parts[0]!;
+  const shown = parts.slice(0, 3).join(', ') + (parts.length > 3 ? `, … (${parts.length - 3} more)` : '');
+  return `group commit of ${appends.length} append(s) and ${snaps.length} snapshot(s): ${shown}`;
 }

@@ -51,7 +51,7 @@ import type { Journal } from './port';
 import { ReadFilter, buildEnvelopes, closedError, decodeEnvelope, encodeEnvelope, encodeSnapshot, stampOutbox, type FaultHook } from './shared';
 import { PartitionScanner } from './kafka-scanner';
 import { KeyCache, type Position, type SnapshotRecord } from './kafka-key-cache';
-import { GroupQueue, planAppends, sendChunked, type GroupOp, type OutRecord, type PreparedAppend } from './kafka-group-commit';
+import { describeGroup, groupRecords, GroupQueue, planAppends, sendChunked, type GroupOp, type OutRecord, type PreparedAppend } from './kafka-group-commit';
 import { ensureTopics, isFencing } from './kafka-admin';
 
 export interface KafkaJournalOptions {
@@ -252,15 +252,6 @@ export async function createKafkaJournal(opts: KafkaJournalOptions): Promise<Kaf
     }
   }
 
-  const describeAppend = (a: PreparedAppend): string => `append ${a.key} seq ${a.expectedSeq}..${a.expectedSeq + a.envs.length - 1}`;
-  const describeSnapshot = (s: SnapshotEnvelope): string => `snapshot ${s.key} at seq ${s.seq}`;
-  function describeGroup(appends: readonly AppendOp[], snaps: readonly SnapshotOp[]): string {
-    const parts = [...appends.map((a) => describeAppend(a.prepared)), ...snaps.map((s) => describeSnapshot(s.snapshot))];
-    if (parts.length === 1) return parts[0]!;
-    const shown = parts.slice(0, 3).join(', ') + (parts.length > 3 ? `, … (${parts.length - 3} more)` : '');
-    return `group commit of ${appends.length} append(s) and ${snaps.length} snapshot(s): ${shown}`;
-  }
-
   /**
    * One group (see kafka-group-commit.ts): the checks, one transaction for the appends and snapshots that
    * passed, and the `highestSeq` answers (after the commit for the keys the group writes or must learn).
@@ -324,7 +315,7 @@ export async function createKafkaJournal(opts: KafkaJournalOptions): Promise<Kaf
 
   /** Writes the accepted appends and snapshots of a group in one transaction and settles them. */
   async function commitGroup(appends: AppendOp[], snaps: SnapshotOp[]): Promise<void> {
-    const what = describeGroup(appends, snaps);
+    const what = describeGroup(appends.map((a) => a.prepared), snaps.map((s) => s.snapshot));
     const t0 = Date.now();
     // where each append's events went: partition, offsets of its first and last event
     const written: { partition: number; first: number; last: number }[] = [];
@@ -334,20 +325,9 @@ export async function createKafkaJournal(opts: KafkaJournalOptions): Promise<Kaf
     let error: InfraError | undefined;
     try {
       await inTransaction(what, async (txn) => {
-        const records: OutRecord[] = [];
-        const owner: number[] = [];
-        appends.forEach(({ prepared: a }, i) => {
-          const partition = partitionFor(a.key);
-          a.values.forEach((value, k) => {
-            records.push({ topic: journalTopic, message: { key: a.key, value, partition, headers: { seq: String(a.envs[k]!.seq) } } });
-            owner.push(i);
-          });
-        });
-        // The outbox rides in the same produce requests as the events (its offsets are not needed); only index
-        // records (a key's first event) and snapshots wait for the events' offsets, in a second request.
-        for (const { prepared } of appends) {
-          for (const m of prepared.outbox) records.push({ topic: m.topic, message: { key: m.key, value: m.value, headers: { ...m.headers } } });
-        }
+        // events and outbox first; only index records (a key's first event) and snapshots wait for the events'
+        // offsets, in a second request
+        const { records, owner } = groupRecords(appends.map((a) => a.prepared), journalTopic, partitionFor);
         const offsets = await sendChunked(txn, records, chunk);
         offsets.forEach((offset, k) => {
           const w = written[owner[k]!];
