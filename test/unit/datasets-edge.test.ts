@@ -13,10 +13,9 @@ import {
   edgeDevicePlan,
   generateEdgeRecords,
   generateEdgeRows,
-  writeDeviceFiles,
-  writeEdgeCsv,
   type EdgeGeneratorOptions,
 } from '../../src/infra/datasets/edge-generator';
+import { writeDeviceFiles, writeEdgeCsv } from '../../src/infra/datasets/edge-files';
 import {
   EDGE_DROPPED_COLUMNS,
   EDGE_FALLBACK_EPOCH_MS,

@@ -1,6 +1,7 @@
 /**
  * A deterministic generator of Edge-IIoTset-shaped CSV (the exact 63-column header), so tests, demos and benches
- * never need the licensed files. Same options (seed included) → byte-identical output.
+ * never need the licensed files. Same options (seed included) → byte-identical output. Its file writers are in
+ * edge-files.ts.
  *
  * - Devices `1…devices` have a type, cycling mqtt-sensor (temperature/humidity over MQTT), modbus-plc (Modbus/TCP),
  *   http-camera (HTTP); each sees only a window of `attacksPerDevice` consecutive attack types (non-IID), windows
@@ -14,9 +15,6 @@
  *   tcp.payload; DDoS_UDP/MITM rows shifted by one column (ip.src_host written before frame.time: 64 fields);
  *   integers written as `N.0` and text zeros as `0.0`.
  */
-import { once } from 'node:events';
-import { createWriteStream, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { csvLine } from './csv';
 import { EDGE_IIOTSET_CLASSES, EDGE_IIOTSET_HEADER, type EdgeClass, type EdgeColumn } from './edge-iiotset';
 import { mulberry32 } from '../prng';
@@ -345,41 +343,4 @@ function frameTime(us: number): string {
 export function* generateEdgeRows(opts: EdgeGeneratorOptions): Generator<string> {
   yield EDGE_IIOTSET_HEADER.join(',');
   for (const r of generateEdgeRecords(opts)) yield csvLine(r.fields);
-}
-
-async function writeLines(ws: ReturnType<typeof createWriteStream>, text: string): Promise<void> {
-  if (!ws.write(text)) await once(ws, 'drain');
-}
-
-async function close(ws: ReturnType<typeof createWriteStream>): Promise<void> {
-  await new Promise<void>((resolve, reject) => {
-    ws.on('error', reject);
-    ws.end(() => resolve());
-  });
-}
-
-/** One CSV file with every device's rows; returns the number of data rows written. */
-export async function writeEdgeCsv(path: string, opts: EdgeGeneratorOptions & { eol?: '\n' | '\r\n' }): Promise<{ rows: number }> {
-  const eol = opts.eol ?? '\n';
-  const ws = createWriteStream(path);
-  let rows = -1;
-  for (const line of generateEdgeRows(opts)) {
-    await writeLines(ws, line + eol);
-    rows++;
-  }
-  await close(ws);
-  return { rows };
-}
-
-/** `device_N.csv` per device (N = 1…devices, each with the header) in dir (created); returns the paths written. */
-export async function writeDeviceFiles(dir: string, opts: EdgeGeneratorOptions & { eol?: '\n' | '\r\n' }): Promise<string[]> {
-  const eol = opts.eol ?? '\n';
-  mkdirSync(dir, { recursive: true });
-  const paths = Array.from({ length: opts.devices }, (_, i) => join(dir, `device_${i + 1}.csv`));
-  const streams = paths.map((p) => createWriteStream(p));
-  const header = EDGE_IIOTSET_HEADER.join(',') + eol;
-  for (const ws of streams) await writeLines(ws, header);
-  for (const r of generateEdgeRecords(opts)) await writeLines(streams[r.device - 1]!, csvLine(r.fields) + eol);
-  for (const ws of streams) await close(ws);
-  return paths;
 }
