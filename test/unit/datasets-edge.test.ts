@@ -23,10 +23,9 @@ import {
   EDGE_IIOTSET_HEADER,
   EDGE_NUMERIC_COLUMNS,
   EDGE_ONE_HOT_COLUMNS,
-  canonicalCategory,
   edgeIiotsetAdapter,
-  parseFrameTime,
 } from '../../src/infra/datasets/edge-iiotset';
+import { canonicalCategory, parseFrameTime } from '../../src/infra/datasets/edge-iiotset-fields';
 import { openDataset } from '../../src/infra/datasets/index';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'flead-edge-'));
