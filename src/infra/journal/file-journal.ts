@@ -29,12 +29,14 @@
  *   only the outbox of a key's LAST line can be unrelayed: opening an engine (not read-only) relays the outbox
  *   of every key's last line again, and the bus drops the copies by their `flead-outbox-id`. (A failure of
  *   that relay leaves it pending, as above; without a relay the outbox is left alone.)
+ *
+ * The on-disk format's readers and key names are in file-journal-files.ts.
  */
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { InfraError } from '../errors';
-import { JournalEnvelope, SnapshotEnvelope } from '../../protocols/journal';
+import { SnapshotEnvelope } from '../../protocols/journal';
 import type { Journal, OutboxMessage, OutboxRelay } from './port';
 import {
   ReadFilter,
@@ -48,6 +50,7 @@ import {
   stampOutbox,
   type FaultHook,
 } from './shared';
+import { completeLines, decodeKey, decodeLine, encodeKey, fsyncDir, lastCompleteLine } from './file-journal-files';
 
 export interface FileJournalOptions {
   /** open without taking over the directory (replay and inspection tools): appends and snapshots reject */
@@ -71,123 +74,6 @@ interface KeyState {
   size: number;
   /** re-learn from the file before the next append */
   stale: boolean;
-}
-
-const safeByte = (b: number): boolean =>
-  (b >= 0x61 && b <= 0x7a) || (b >= 0x30 && b <= 0x39) || b === 0x5f || b === 0x2d;
-
-export function encodeKey(key: string): string {
-  let out = '';
-  for (const b of Buffer.from(key, 'utf8')) out += safeByte(b) ? String.fromCharCode(b) : `%${b.toString(16).toUpperCase().padStart(2, '0')}`;
-  if (out.length > 200) {
-    throw new InfraError('too-large', `persistence key "${key.slice(0, 40)}…" is ${out.length} characters as a file name, over 200`, false);
-  }
-  return out;
-}
-
-export function decodeKey(name: string): string {
-  return Buffer.from(name.replace(/%([0-9A-F]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16))), 'latin1').toString('utf8');
-}
-
-async function fsyncDir(dir: string): Promise<void> {
-  const fh = await fs.promises.open(dir, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
-
-/** Complete lines of a file from byte `from`, chunk by chunk; the incomplete trailing line is left out. */
-async function* completeLines(file: string, from = 0): AsyncGenerator<{ line: string; end: number }> {
-  try {
-    await fs.promises.access(file);
-  } catch {
-    return;
-  }
-  const stream = fs.createReadStream(file, { start: from, highWaterMark: 1 << 20 });
-  let rest: Buffer = Buffer.alloc(0);
-  let pos = from;
-  try {
-    for await (const chunk of stream as AsyncIterable<Buffer>) {
-      const buf = rest.length ? Buffer.concat([rest, chunk]) : chunk;
-      let start = 0;
-      for (let nl = buf.indexOf(10, start); nl !== -1; nl = buf.indexOf(10, start)) {
-        const end = pos + nl + 1;
-        if (nl > start) yield { line: buf.toString('utf8', start, nl), end };
-        start = nl + 1;
-      }
-      pos += start;
-      rest = buf.subarray(start);
-    }
-  } finally {
-    stream.destroy();
-  }
-}
-
-/** The last complete line of a file (the incomplete trailing line left out), read from the end. */
-async function lastCompleteLine(file: string): Promise<string | undefined> {
-  let fh: fs.promises.FileHandle;
-  try {
-    fh = await fs.promises.open(file, 'r');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw e;
-  }
-  try {
-    let pos = (await fh.stat()).size;
-    const chunks: Buffer[] = []; // the file from pos on
-    let end = -1; // file offset of the newline that ends the last complete line
-    while (pos > 0) {
-      const n = Math.min(1 << 20, pos);
-      pos -= n;
-      const buf = Buffer.alloc(n);
-      await fh.read(buf, 0, n, pos);
-      chunks.unshift(buf);
-      let before = n - 1; // where to look for the newline before the line
-      if (end < 0) {
-        const i = buf.lastIndexOf(10);
-        if (i < 0) continue;
-        end = pos + i;
-        before = i - 1;
-      }
-      const j = before >= 0 ? buf.lastIndexOf(10, before) : -1;
-      if (j >= 0) return Buffer.concat(chunks).toString('utf8', j + 1, end - pos);
-    }
-    return end < 0 ? undefined : Buffer.concat(chunks).toString('utf8', 0, end);
-  } finally {
-    await fh.close();
-  }
-}
-
-const isOutboxMessage = (v: unknown): v is OutboxMessage => {
-  const m = v as OutboxMessage;
-  return (
-    typeof m === 'object' && m !== null && typeof m.topic === 'string' && typeof m.value === 'string' &&
-    (m.key === null || typeof m.key === 'string') &&
-    (m.headers === undefined || (typeof m.headers === 'object' && m.headers !== null && Object.values(m.headers).every((h) => typeof h === 'string')))
-  );
-};
-
-/** One stored line (one append): its envelopes and outbox; InfraError('corrupt') when it is not one. */
-function decodeLine(line: string, where: string): { events: JournalEnvelope[]; outbox: OutboxMessage[] } {
-  let value: unknown;
-  try {
-    value = JSON.parse(line);
-  } catch (e) {
-    throw new InfraError('corrupt', `${where}: not valid JSON (${(e as Error).message})`, false, e);
-  }
-  const record = Array.isArray(value) ? { events: value as unknown[], outbox: [] as unknown[] } : (value as { events?: unknown; outbox?: unknown } | null);
-  if (
-    !record ||
-    !Array.isArray(record.events) ||
-    !record.events.every((v) => JournalEnvelope.is(v)) ||
-    !Array.isArray(record.outbox) ||
-    !record.outbox.every(isOutboxMessage)
-  ) {
-    throw new InfraError('corrupt', `${where}: not an array of JournalEnvelopes nor an {events, outbox} record`, false);
-  }
-  return { events: record.events as JournalEnvelope[], outbox: record.outbox as OutboxMessage[] };
 }
 
 export async function createFileJournal(dir: string, options: FileJournalOptions = {}): Promise<Journal> {
