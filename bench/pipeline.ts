@@ -30,7 +30,10 @@
  *    four times, then raw); the best of each counts: the first runs are slower while V8 compiles their code
  *    (measured: the pipeline's first run 50-100% slower than its best, the second 20-50%). Then, on stderr
  *    only, the exactly-once baseline: the same with a transactional producer (one transaction per batch) and a
- *    read_committed consumer, the delivery guarantee the pipeline gives, best of two. The 2-process line is the
+ *    read_committed consumer, the delivery guarantee the pipeline gives, best of two; and the floor of the pipeline's
+ *    design: raw kafkajs doing its two exactly-once hops and nothing else (rawExactlyOnceChain: readings into a
+ *    topic in transactions of 500, a read_committed group copying them to a second topic in group-committed
+ *    transactions that carry its offsets), best of two. The 2-process line is the
  *    best of three passes of one trainer process (TWO_PROCESS_PASSES), each on its own topics: the later passes
  *    run warm code, as a trainer that has been running does. Local training being off, a device's model keeps
  *    global v0's weights; its threshold is computed on its window
@@ -80,6 +83,7 @@ import type { Bus } from '../src/infra/bus/port';
 import type { Journal, OutboxMessage } from '../src/infra/journal/port';
 import { createKafka, brokersFromEnv } from '../src/infra/kafka/client';
 import { kafkaJournalDefaults } from '../src/infra/journal/kafka-journal';
+import { kafkaBusDefaults } from '../src/infra/bus/kafka-bus';
 import { createLogger, type Logger } from '../src/infra/log';
 import { openInfra, type Infra } from '../src/infra/profile';
 import { encodeJson } from '../src/protocols/codec';
@@ -244,6 +248,83 @@ async function rawThroughput(kafka: Kafka, prefix: string, messages: readonly Me
     return doneAt - t0;
   } finally {
     await producer.disconnect();
+    await consumer.disconnect();
+  }
+}
+
+/**
+ * Raw kafkajs, the pipeline's two exactly-once hops and nothing else: a transactional producer sends the messages
+ * to topic A (a transaction per `batch`, each awaited); a read_committed group consumes A and writes every batch
+ * to topic B in a transaction that also commits the group's offsets (sendOffsets), batches arriving while one
+ * transaction is in flight joined into the next (the journal's group commit). No journal events, no decoding, no
+ * scoring, no anomalies. Timed from the first send to the commit of the transaction that brings B to N; ms.
+ */
+async function rawExactlyOnceChain(kafka: Kafka, prefix: string, messages: readonly Message[], batch: number): Promise<number> {
+  const suffix = randomBytes(3).toString('hex');
+  const [a, b] = [`${prefix}raw-chain-a-${suffix}`, `${prefix}raw-chain-b-${suffix}`];
+  await createTopic(kafka, a, 6);
+  await createTopic(kafka, b, 6);
+  const transactional = (id: string) =>
+    kafka.producer({ idempotent: true, maxInFlightRequests: 1, transactionalId: id, retry: { ...kafkaJournalDefaults.transactionRetry } });
+  const [first, second] = [transactional(`${a}-tx`), transactional(`${b}-tx`)];
+  await first.connect();
+  await second.connect();
+  const groupId = `bench-pipe-chain-${suffix}`;
+  const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 1000, sessionTimeout: 10_000, heartbeatInterval: 1000, readUncommitted: false });
+  let written = 0;
+  let doneAt = 0;
+  let finished!: () => void;
+  const done = new Promise<void>((r) => { finished = r; });
+  // group commit of hop 2: one transaction in flight; what arrives meanwhile waits in `queue` for the next one
+  type Pending = { messages: Array<{ key: Buffer | null; value: Buffer | null }>; partition: number; next: string; settle: (e?: unknown) => void };
+  let queue: Pending[] = [];
+  let committing = false;
+  const commitQueued = async (): Promise<void> => {
+    committing = true;
+    while (queue.length) {
+      const group = queue;
+      queue = [];
+      try {
+        const txn = await second.transaction();
+        await txn.send({ topic: b, acks: -1, messages: group.flatMap((g) => g.messages) });
+        await txn.sendOffsets({ consumerGroupId: groupId, topics: [{ topic: a, partitions: group.map((g) => ({ partition: g.partition, offset: g.next })) }] });
+        await txn.commit();
+        written += group.reduce((k, g) => k + g.messages.length, 0);
+        if (written >= messages.length && !doneAt) { doneAt = Date.now(); finished(); }
+        for (const g of group) g.settle();
+      } catch (e) {
+        for (const g of group) g.settle(e);
+      }
+    }
+    committing = false;
+  };
+  await consumer.connect();
+  await consumer.subscribe({ topic: a, fromBeginning: true });
+  let fetched!: () => void;
+  const ready = new Promise<void>((r) => { fetched = r; });
+  consumer.on(consumer.events.FETCH, () => fetched());
+  await consumer.run({
+    autoCommit: false,
+    partitionsConsumedConcurrently: kafkaBusDefaults.partitionsConsumedConcurrently,
+    eachBatch: ({ batch: got }) => new Promise<void>((resolve, reject) => {
+      const next = (BigInt(got.messages[got.messages.length - 1]!.offset) + 1n).toString();
+      queue.push({ messages: got.messages.map((m) => ({ key: m.key, value: m.value })), partition: got.partition, next, settle: (e) => (e ? reject(e) : resolve()) });
+      if (!committing) void commitQueued();
+    }),
+  });
+  await ready;
+  try {
+    const t0 = Date.now();
+    for (let i = 0; i < messages.length; i += batch) {
+      const txn = await first.transaction();
+      await txn.send({ topic: a, acks: -1, messages: messages.slice(i, i + batch).map((m) => ({ key: m.key, value: m.value })) });
+      await txn.commit();
+    }
+    await Promise.race([done, sleep(120_000).then(() => { throw new Error(`raw chain wrote ${written} of ${messages.length}`); })]);
+    return doneAt - t0;
+  } finally {
+    await first.disconnect();
+    await second.disconnect();
     await consumer.disconnect();
   }
 }
@@ -549,6 +630,9 @@ export async function run(print: (line: string) => void): Promise<void> {
       const eos = Math.min(await rawThroughput(kafka, prefix, messages, 500, true), await rawThroughput(kafka, prefix, messages, 500, true));
       const eosRate = n / (eos / 1000);
       note(`throughput: raw kafkajs exactly-once (transactional producer, a transaction per 500 messages, read_committed consumer): best of 2 ${eos} ms (${fmt(eosRate)} msg/s); the pipeline is ${ratio(rate, eosRate)}x that, the 2-process pipeline ${ratio(rate2, eosRate)}x`);
+      const chain = Math.min(await rawExactlyOnceChain(kafka, prefix, messages, 500), await rawExactlyOnceChain(kafka, prefix, messages, 500));
+      const chainRate = n / (chain / 1000);
+      note(`throughput: raw kafkajs, the pipeline's two exactly-once hops alone (transactions of 500 messages into topic A; a read_committed group copies A to B in group-committed transactions with its offsets; no journal, scoring or anomalies): best of 2 ${chain} ms (${fmt(chainRate)} msg/s, ${ratio(chainRate, rawRate)}x raw-kafkajs); the pipeline is ${ratio(rate, chainRate)}x that, the 2-process pipeline ${ratio(rate2, chainRate)}x`);
       if (process.env.FLEAD_BENCH_PIPELINE_TRAINING !== '0') {
         const t = await pipelineThroughput(`${prefix}tt-`, n, true);
         note(`throughput with local training on (default TRAIN_EVERY=200, 5 epochs on 500 rows): ${fmt(n / (t.ms / 1000))} readings/s (${n} readings in ${t.ms} ms)`);
