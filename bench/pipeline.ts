@@ -1,9 +1,11 @@
 /**
  * End-to-end pipeline benchmarks (issue 3 §7): the producer service → Kafka → the trainer service's device actors
  * (scoring, `anomalies`), in this process, on the real broker (KAFKA_BROKERS), each against a raw kafkajs baseline
- * measured in the same run on the same broker. Prints exactly four lines:
+ * measured in the same run on the same broker. Prints exactly six lines:
  *
  *   bench pipeline-throughput: <readings/s> readings/s (<ratio>x raw-kafkajs)
+ *   bench pipeline-throughput-2proc: <readings/s> readings/s (<ratio>x raw-kafkajs)
+ *   bench pipeline-throughput-ceiling: <msg/s> msg/s (<ratio>x raw-kafkajs)
  *   bench detection-latency-p50: <ms> ms (<ratio>x raw-kafkajs-p50)
  *   bench detection-latency-p99: <ms> ms (<ratio>x raw-kafkajs-p99)
  *   bench trainer-memory-10k-devices: <MiB> MiB RSS (<ratio>x empty-trainer)
@@ -33,7 +35,8 @@
  *    read_committed consumer, the delivery guarantee the pipeline gives, best of two; and the floor of the pipeline's
  *    design: raw kafkajs doing its two exactly-once hops and nothing else (rawExactlyOnceChain: readings into a
  *    topic in transactions of 500, a read_committed group copying them to a second topic in group-committed
- *    transactions that carry its offsets), best of two. The 2-process line is the
+ *    transactions that carry its offsets), best of two: the ceiling line, what a pipeline with no work of its own
+ *    would reach. The 2-process line is the
  *    best of three passes of one trainer process (TWO_PROCESS_PASSES), each on its own topics: the later passes
  *    run warm code, as a trainer that has been running does. Local training being off, a device's model keeps
  *    global v0's weights; its threshold is computed on its window
@@ -632,6 +635,7 @@ export async function run(print: (line: string) => void): Promise<void> {
       note(`throughput: raw kafkajs exactly-once (transactional producer, a transaction per 500 messages, read_committed consumer): best of 2 ${eos} ms (${fmt(eosRate)} msg/s); the pipeline is ${ratio(rate, eosRate)}x that, the 2-process pipeline ${ratio(rate2, eosRate)}x`);
       const chain = Math.min(await rawExactlyOnceChain(kafka, prefix, messages, 500), await rawExactlyOnceChain(kafka, prefix, messages, 500));
       const chainRate = n / (chain / 1000);
+      print(`bench pipeline-throughput-ceiling: ${fmt(chainRate)} msg/s (${ratio(chainRate, rawRate)}x raw-kafkajs)`);
       note(`throughput: raw kafkajs, the pipeline's two exactly-once hops alone (transactions of 500 messages into topic A; a read_committed group copies A to B in group-committed transactions with its offsets; no journal, scoring or anomalies): best of 2 ${chain} ms (${fmt(chainRate)} msg/s, ${ratio(chainRate, rawRate)}x raw-kafkajs); the pipeline is ${ratio(rate, chainRate)}x that, the 2-process pipeline ${ratio(rate2, chainRate)}x`);
       if (process.env.FLEAD_BENCH_PIPELINE_TRAINING !== '0') {
         const t = await pipelineThroughput(`${prefix}tt-`, n, true);
