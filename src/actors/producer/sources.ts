@@ -53,7 +53,12 @@ export async function planSources(adapter: DatasetAdapter, maxPerDeviceSources =
     adapter = cached;
     // each device's rows apart, in file order: a source then passes over its own rows only
     byDevice = new Map();
-    for (const r of rows) if (!isBadRow(r)) (byDevice.get(r.deviceId) ?? byDevice.set(r.deviceId, []).get(r.deviceId)!).push(r);
+    for (const r of rows) {
+      if (isBadRow(r)) continue;
+      const own = byDevice.get(r.deviceId);
+      if (own) own.push(r);
+      else byDevice.set(r.deviceId, [r]);
+    }
   }
   const sources: ProducerSource[] = [];
   if (perDevice.size <= maxPerDeviceSources) {

@@ -63,12 +63,12 @@ function scoreBatch(settings: DeviceSettings, state: DeviceState, c: Extract<Dev
   // Readings go into ReadingsScored events of at most READINGS_PER_EVENT readings and EVENT_BUDGET_BYTES (a
   // consumer catching up fetches thousands of one device's readings at once), each with its readings' alerts;
   // the duplicates are counted in the first.
-  let part = { readings: [] as ScoredReading[], alerts: [] as Alert[], modelAlerts: false, bytes: 0 };
+  let part = { readings: [] as ScoredReading[], alerts: [] as Alert[], bytes: 0 };
   let uncounted = duplicates;
   const flush = () => {
-    events.push({ type: 'ReadingsScored', readings: part.readings, alerts: part.alerts, zThreshold, model: part.modelAlerts ? model : null, duplicates: uncounted, at: c.now });
+    events.push({ type: 'ReadingsScored', readings: part.readings, alerts: part.alerts, zThreshold, model: part.alerts.some((a) => a[1] === 1) ? model : null, duplicates: uncounted, at: c.now });
     uncounted = 0;
-    part = { readings: [], alerts: [], modelAlerts: false, bytes: 0 };
+    part = { readings: [], alerts: [], bytes: 0 };
   };
   for (const r of fresh) {
     const x = toVector(names, r.features);
@@ -81,10 +81,7 @@ function scoreBatch(settings: DeviceSettings, state: DeviceState, c: Extract<Dev
     part.bytes += bytes;
     if (zr.score !== null && zr.severity) part.alerts.push([i, 0, zr.severity === 'critical' ? 1 : 0]);
     const sev = m !== null && t !== null && t > 0 ? severityOf(m, t) : null;
-    if (sev) {
-      part.alerts.push([i, 1, sev === 'critical' ? 1 : 0]);
-      part.modelAlerts = true;
-    }
+    if (sev) part.alerts.push([i, 1, sev === 'critical' ? 1 : 0]);
   }
   flush();
   return events;

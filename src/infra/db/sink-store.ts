@@ -18,7 +18,7 @@
  * The high-volume tables are written with `COPY … FROM STDIN` (./copy.ts).
  */
 import { InfraError } from '../errors';
-import { copyInto, copyText, isoTime } from './copy';
+import { copyInto, copyText, isoTime as iso } from './copy';
 import { createPool, describePg, isConnectionFailure, withClient, type Pool, type PoolClient, type PgSettings } from './pg';
 
 export type SinkTable = 'readings' | 'anomalies' | 'local_updates' | 'global_models' | 'round_events';
@@ -79,7 +79,6 @@ export const sinkStoreDefaults = {
 
 const emptyCounts = (): Record<SinkTable, number> => ({ readings: 0, anomalies: 0, local_updates: 0, global_models: 0, round_events: 0 });
 
-const iso = isoTime;
 const json = (v: unknown): string => JSON.stringify(v);
 
 /** One `insert … select from unnest(…)` per table: column list, array casts and the row → column values. */

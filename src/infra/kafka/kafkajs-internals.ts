@@ -27,10 +27,7 @@ export interface KafkajsEncoderClass {
   sizeOfVarLong(n: number | bigint | object): number;
   sizeOfVarIntBytes(b: Buffer | string | null | undefined): number;
 }
-/**
- * The replacements copy kafkajs 2.2.4's internals: with any other version (an upgrade that moved or changed
- * them) nothing is replaced, and kafkajs runs as shipped.
- */
+/** the installed kafkajs's version, null when it cannot be read */
 export const kafkajsVersion: string | null = (() => {
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
