@@ -16,15 +16,8 @@ import {
   type EdgeGeneratorOptions,
 } from '../../src/infra/datasets/edge-generator';
 import { writeDeviceFiles, writeEdgeCsv } from '../../src/infra/datasets/edge-files';
-import {
-  EDGE_DROPPED_COLUMNS,
-  EDGE_FALLBACK_EPOCH_MS,
-  EDGE_IIOTSET_CLASSES,
-  EDGE_IIOTSET_HEADER,
-  EDGE_NUMERIC_COLUMNS,
-  EDGE_ONE_HOT_COLUMNS,
-  edgeIiotsetAdapter,
-} from '../../src/infra/datasets/edge-iiotset';
+import { EDGE_FALLBACK_EPOCH_MS, edgeIiotsetAdapter } from '../../src/infra/datasets/edge-iiotset';
+import { EDGE_DROPPED_COLUMNS, EDGE_IIOTSET_CLASSES, EDGE_IIOTSET_HEADER, EDGE_NUMERIC_COLUMNS, EDGE_ONE_HOT_COLUMNS } from '../../src/infra/datasets/edge-iiotset-schema';
 import { canonicalCategory, parseFrameTime } from '../../src/infra/datasets/edge-iiotset-fields';
 import { openDataset } from '../../src/infra/datasets/index';
 

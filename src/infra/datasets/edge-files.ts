@@ -4,7 +4,7 @@ import { createWriteStream, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { csvLine } from './csv';
 import { generateEdgeRecords, generateEdgeRows, type EdgeGeneratorOptions } from './edge-generator';
-import { EDGE_IIOTSET_HEADER } from './edge-iiotset';
+import { EDGE_IIOTSET_HEADER } from './edge-iiotset-schema';
 
 async function writeLines(ws: ReturnType<typeof createWriteStream>, text: string): Promise<void> {
   if (!ws.write(text)) await once(ws, 'drain');

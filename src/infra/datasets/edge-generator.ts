@@ -16,7 +16,7 @@
  *   integers written as `N.0` and text zeros as `0.0`.
  */
 import { csvLine } from './csv';
-import { EDGE_IIOTSET_CLASSES, EDGE_IIOTSET_HEADER, type EdgeClass, type EdgeColumn } from './edge-iiotset';
+import { EDGE_IIOTSET_CLASSES, EDGE_IIOTSET_HEADER, type EdgeClass, type EdgeColumn } from './edge-iiotset-schema';
 import { mulberry32 } from '../prng';
 export { mulberry32 };
 

@@ -16,7 +16,8 @@ import { wsnAdapter, type WsnOptions } from './wsn';
 
 export * from './adapter';
 export { csvLine, parseCsv, parseCsvText, CsvParser, type CsvRecord } from './csv';
-export { EDGE_IIOTSET_CLASSES, EDGE_IIOTSET_HEADER, edgeIiotsetAdapter, type EdgeIiotsetAdapter, type EdgeIiotsetOptions } from './edge-iiotset';
+export { edgeIiotsetAdapter, type EdgeIiotsetAdapter, type EdgeIiotsetOptions } from './edge-iiotset';
+export { EDGE_IIOTSET_CLASSES, EDGE_IIOTSET_HEADER } from './edge-iiotset-schema';
 export { generateEdgeRows, type EdgeGeneratorOptions } from './edge-generator';
 export { writeDeviceFiles, writeEdgeCsv } from './edge-files';
 export { wsnAdapter, type WsnOptions } from './wsn';
