@@ -81,9 +81,9 @@ import { initialWeights, mulberry32 } from '../src/actors/aggregator/initial-mod
 import { startProducer } from '../src/actors/producer/service';
 import { startTrainer, type TrainerService } from '../src/actors/trainer/service';
 import { loadConfig, type Config, type EnvName } from '../src/config';
-import { collectRows, openDataset, toSensorReading } from '../src/infra/datasets';
 import type { Bus } from '../src/infra/bus/port';
 import type { Journal, OutboxMessage } from '../src/infra/journal/port';
+import { openDataset } from '../src/infra/datasets';
 import { createKafka, brokersFromEnv } from '../src/infra/kafka/client';
 import { kafkaJournalDefaults } from '../src/infra/journal/kafka-journal';
 import { kafkaBusDefaults } from '../src/infra/bus/kafka-bus';
@@ -93,6 +93,7 @@ import { encodeJson } from '../src/protocols/codec';
 import { GlobalModel } from '../src/protocols/models';
 import { Anomaly, SensorReading } from '../src/protocols/readings';
 import { encodeWeights, hashWeights } from '../src/protocols/weights';
+import { createTopic, deleteTopicsWithPrefix, wsnMessages, type Message } from './lib/kafka';
 import { gcFunction } from './lib/support';
 
 const MiB = 1024 * 1024;
@@ -115,15 +116,6 @@ const note = (line: string): void => void process.stderr.write(`bench pipeline: 
 /** FLEAD_BENCH_PIPELINE_ONLY=throughput|latency|memory runs one measure (development). */
 const only = process.env.FLEAD_BENCH_PIPELINE_ONLY;
 const wanted = (name: string): boolean => !only || only === name;
-
-/** One message of `edge-iiot-stream`, as the producer sends it. */
-interface Message { key: string; value: string }
-
-/** The WSN readings encoded exactly as the producer service encodes them (toOutbox: source = service name). */
-async function wsnMessages(): Promise<Message[]> {
-  const { rows } = await collectRows(openDataset('wsn', {}));
-  return rows.map((r) => ({ key: r.deviceId, value: encodeJson(SensorReading, toSensorReading(r, 'producer')) }));
-}
 
 function benchConfig(prefix: string, modelsDir: string, overrides: Partial<Record<EnvName, string>>): Config {
   const decoded = loadConfig({ KAFKA_BROKERS: brokersFromEnv() }, { FLEAD_PROFILE: 'local', FLEAD_TOPIC_PREFIX: prefix, MODELS_DIR: modelsDir, DATASET: 'wsn', LOG_LEVEL: 'warn', ...overrides });
@@ -189,29 +181,6 @@ async function joinedConsumer(kafka: Kafka, topic: string, onBatch: (values: Buf
   });
   await ready;
   return consumer;
-}
-
-async function createTopic(kafka: Kafka, topic: string, partitions: number): Promise<void> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    await admin.createTopics({ topics: [{ topic, numPartitions: partitions }], waitForLeaders: true });
-  } finally {
-    await admin.disconnect();
-  }
-}
-
-async function deleteTopicsWithPrefix(kafka: Kafka, prefix: string): Promise<void> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    const topics = (await admin.listTopics()).filter((t) => t.startsWith(prefix));
-    if (topics.length) await admin.deleteTopics({ topics });
-  } catch {
-    // leftovers are harmless (unique prefix)
-  } finally {
-    await admin.disconnect();
-  }
 }
 
 /**

@@ -1,0 +1,138 @@
+/**
+ * Kafka clients compared (the "faster client behind the port" option of issue 3 §7, measured): FLEAD's kafkajs
+ * (2.2.4 with the fixes of `src/infra/kafka/kafkajs.ts`, what every service runs) against @platformatic/kafka
+ * (1.35, pure JavaScript, maintained, transactions; the last line that supports Node.js 20 — 2.x needs 22),
+ * on the same broker in the same process. Prints exactly two lines:
+ *
+ *   bench kafka-client-platformatic-raw: <msg/s> msg/s (<ratio>x flead-kafkajs-raw)
+ *   bench kafka-client-platformatic-exactly-once: <msg/s> msg/s (<ratio>x flead-kafkajs-exactly-once)
+ *
+ * Each measure sends the WSN readings (18,914, as the producer service encodes them) to a fresh 6-partition topic
+ * in batches of 500, each send awaited, while a consumer in a fresh group reads them; timed from the first send
+ * to the last message consumed (a warm-up message sent and consumed first, so both consumers have joined and
+ * fetched). raw: a plain producer (acks=-1) and a read_uncommitted consumer, as the pipeline bench's raw
+ * baseline. exactly-once: a transactional producer (a transaction per batch) and a read_committed consumer, the
+ * delivery guarantee of one hop of the pipeline. Both clients retry CONCURRENT_TRANSACTIONS after a few ms
+ * (kafkajs: the journal's retry settings). Runs interleaved, RUNS of each; the best counts (the first runs are
+ * slower while V8 compiles). The absolute numbers go to stderr.
+ */
+import { randomBytes } from 'node:crypto';
+import { Consumer as PConsumer, MessagesStreamModes, Producer as PProducer } from '@platformatic/kafka';
+import type { Kafka } from 'kafkajs';
+import { brokersFromEnv, createKafka } from '../src/infra/kafka/client';
+import { kafkaJournalDefaults } from '../src/infra/journal/kafka-journal';
+import { createTopic, deleteTopicsWithPrefix, wsnMessages, type Message } from './lib/kafka';
+
+const RUNS = 3;
+const BATCH = 500;
+const WARM = { key: 'warm-up', value: '{}' };
+
+const fmt = (n: number): string => n.toFixed(0);
+const ratio = (a: number, b: number): string => (b > 0 ? (a / b).toFixed(2) : 'n/a');
+const note = (line: string): void => void process.stderr.write(`bench kafka-clients: ${line}\n`);
+
+/** Resolves once `count()` reaches `n` (checked on every call of the returned tick), or rejects after 120 s. */
+function counter(n: () => number, what: string): { tick: () => void; reached: (k: number) => Promise<number> } {
+  let waiting: { k: number; resolve: (at: number) => void } | undefined;
+  return {
+    tick: () => { if (waiting && n() >= waiting.k) { const w = waiting; waiting = undefined; w.resolve(performance.now()); } },
+    reached: (k) => new Promise<number>((resolve, reject) => {
+      if (n() >= k) return resolve(performance.now());
+      const timer = setTimeout(() => reject(new Error(`${what}: consumed ${n()} of ${k} after 120 s`)), 120_000);
+      waiting = { k, resolve: (at) => { clearTimeout(timer); resolve(at); } };
+    }),
+  };
+}
+
+async function kafkajsRun(kafka: Kafka, topic: string, messages: readonly Message[], exactlyOnce: boolean): Promise<number> {
+  let seen = 0;
+  const c = counter(() => seen, `kafkajs ${topic}`);
+  const consumer = kafka.consumer({ groupId: `${topic}-g`, maxWaitTimeInMs: 100, readUncommitted: !exactlyOnce });
+  const producer = exactlyOnce
+    ? kafka.producer({ idempotent: true, maxInFlightRequests: 1, transactionalId: `${topic}-tx`, retry: { ...kafkaJournalDefaults.transactionRetry } })
+    : kafka.producer();
+  await consumer.connect();
+  await producer.connect();
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await consumer.run({ autoCommit: true, eachBatch: async ({ batch }) => { seen += batch.messages.length; c.tick(); } });
+    const send = async (ms: ReadonlyArray<{ key: string; value: string }>) => {
+      if (!exactlyOnce) return void (await producer.send({ topic, acks: -1, messages: [...ms] }));
+      const txn = await producer.transaction();
+      await txn.send({ topic, acks: -1, messages: [...ms] });
+      await txn.commit();
+    };
+    await send([WARM]);
+    await c.reached(1);
+    const t0 = performance.now();
+    for (let i = 0; i < messages.length; i += BATCH) await send(messages.slice(i, i + BATCH));
+    return (await c.reached(messages.length + 1)) - t0;
+  } finally {
+    await producer.disconnect();
+    await consumer.disconnect();
+  }
+}
+
+async function platformaticRun(topic: string, messages: readonly Message[], exactlyOnce: boolean): Promise<number> {
+  const bootstrapBrokers = brokersFromEnv().split(',').map((b) => b.trim());
+  let seen = 0;
+  const c = counter(() => seen, `@platformatic/kafka ${topic}`);
+  const consumer = new PConsumer({ clientId: 'flead-bench-clients', bootstrapBrokers, groupId: `${topic}-g`, maxWaitTime: 100 });
+  const producer = new PProducer({
+    clientId: 'flead-bench-clients', bootstrapBrokers,
+    ...(exactlyOnce ? { idempotent: true, transactionalId: `${topic}-tx`, retryDelay: 5, retries: 400 } : { acks: -1 }),
+  });
+  try {
+    const stream = await consumer.consume({ topics: [topic], mode: MessagesStreamModes.EARLIEST, autocommit: true, isolationLevel: exactlyOnce ? 1 : 0 });
+    stream.on('data', () => { seen++; c.tick(); });
+    const send = async (ms: ReadonlyArray<{ key: string; value: string }>) => {
+      const records = ms.map((m) => ({ topic, key: Buffer.from(m.key), value: Buffer.from(m.value) }));
+      if (!exactlyOnce) return void (await producer.send({ messages: records, acks: -1 }));
+      const txn = await producer.beginTransaction();
+      await txn.send({ messages: records });
+      await txn.commit();
+    };
+    await send([WARM]);
+    await c.reached(1);
+    const t0 = performance.now();
+    for (let i = 0; i < messages.length; i += BATCH) await send(messages.slice(i, i + BATCH));
+    const at = await c.reached(messages.length + 1);
+    await stream.close();
+    return at - t0;
+  } finally {
+    await producer.close().catch(() => undefined);
+    await new Promise<void>((resolve) => consumer.close(true, () => resolve()));
+  }
+}
+
+export async function run(print: (line: string) => void): Promise<void> {
+  const prefix = `bench-clients-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}-`;
+  const kafka = createKafka({ brokers: brokersFromEnv(), clientId: 'flead-bench-clients' });
+  const messages = await wsnMessages();
+  const n = messages.length;
+  const best = { kafkajs: { raw: Infinity, eos: Infinity }, platformatic: { raw: Infinity, eos: Infinity } };
+  let k = 0;
+  const topic = async () => { const t = `${prefix}${k++}`; await createTopic(kafka, t, 6); return t; };
+  try {
+    for (let r = 0; r < RUNS; r++) {
+      for (const mode of ['raw', 'eos'] as const) {
+        best.kafkajs[mode] = Math.min(best.kafkajs[mode], await kafkajsRun(kafka, await topic(), messages, mode === 'eos'));
+        best.platformatic[mode] = Math.min(best.platformatic[mode], await platformaticRun(await topic(), messages, mode === 'eos'));
+      }
+    }
+  } finally {
+    await deleteTopicsWithPrefix(kafka, prefix);
+  }
+  const rate = (ms: number) => n / (ms / 1000);
+  const [kr, ke, pr, pe] = [rate(best.kafkajs.raw), rate(best.kafkajs.eos), rate(best.platformatic.raw), rate(best.platformatic.eos)];
+  print(`bench kafka-client-platformatic-raw: ${fmt(pr)} msg/s (${ratio(pr, kr)}x flead-kafkajs-raw)`);
+  print(`bench kafka-client-platformatic-exactly-once: ${fmt(pe)} msg/s (${ratio(pe, ke)}x flead-kafkajs-exactly-once)`);
+  note(`${n} messages, best of ${RUNS}: flead kafkajs raw ${fmt(kr)} msg/s, exactly-once ${fmt(ke)} msg/s (${ratio(ke, kr)}x its raw); @platformatic/kafka raw ${fmt(pr)} msg/s, exactly-once ${fmt(pe)} msg/s (${ratio(pe, kr)}x flead kafkajs raw)`);
+}
+
+if (require.main === module) {
+  run((line) => process.stdout.write(`${line}\n`)).then(
+    () => process.exit(0),
+    (e: unknown) => { process.stderr.write(`bench kafka-clients: ${(e as Error).stack ?? String(e)}\n`); process.exit(1); },
+  );
+}
