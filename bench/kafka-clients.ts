@@ -12,7 +12,7 @@
  * to the last message consumed (a warm-up message sent and consumed first, so both consumers have joined and
  * fetched). raw: a plain producer (acks=-1) and a read_uncommitted consumer, as the pipeline bench's raw
  * baseline. exactly-once: a transactional producer (a transaction per batch) and a read_committed consumer, the
- * delivery guarantee of one hop of the pipeline. Both clients retry CONCURRENT_TRANSACTIONS after a few ms
+ * delivery guarantee of one hop of the pipeline. Both clients retry CONCURRENT_TRANSACTIONS after 5-10 ms
  * (kafkajs: the journal's retry settings). Runs interleaved, RUNS of each; the best counts (the first runs are
  * slower while V8 compiles). The absolute numbers go to stderr.
  */
