@@ -31,14 +31,14 @@ const fmt = (n: number): string => n.toFixed(0);
 const ratio = (a: number, b: number): string => (b > 0 ? (a / b).toFixed(2) : 'n/a');
 const note = (line: string): void => void process.stderr.write(`bench kafka-clients: ${line}\n`);
 
-/** Resolves once `count()` reaches `n` (checked on every call of the returned tick), or rejects after 120 s. */
-function counter(n: () => number, what: string): { tick: () => void; reached: (k: number) => Promise<number> } {
+/** `reached(k)` resolves (with the time) once `count()` reaches k, checked on every `tick()`; rejects after 120 s. */
+function counter(count: () => number, what: string): { tick: () => void; reached: (k: number) => Promise<number> } {
   let waiting: { k: number; resolve: (at: number) => void } | undefined;
   return {
-    tick: () => { if (waiting && n() >= waiting.k) { const w = waiting; waiting = undefined; w.resolve(performance.now()); } },
+    tick: () => { if (waiting && count() >= waiting.k) { const w = waiting; waiting = undefined; w.resolve(performance.now()); } },
     reached: (k) => new Promise<number>((resolve, reject) => {
-      if (n() >= k) return resolve(performance.now());
-      const timer = setTimeout(() => reject(new Error(`${what}: consumed ${n()} of ${k} after 120 s`)), 120_000);
+      if (count() >= k) return resolve(performance.now());
+      const timer = setTimeout(() => reject(new Error(`${what}: consumed ${count()} of ${k} after 120 s`)), 120_000);
       waiting = { k, resolve: (at) => { clearTimeout(timer); resolve(at); } };
     }),
   };
