@@ -2,8 +2,16 @@
  * Wiring of the round actor: the decider plus its effects. Effects are driven by the phase the actor is in
  * after a transition (and again after every recovery), so a crash between persisting an event and finishing
  * its effect only repeats an idempotent effect:
- *   Uninitialised → create version 0 · Idle → open the next round · Collecting → arm the deadline timer ·
- *   Aggregating → fold the accepted updates (read back from the model store) · Aggregated → publish.
+ *   Uninitialised → create version 0 · Idle → open the next round · Collecting → arm the deadline timer and
+ *   announce the round · Aggregating → fold the accepted updates (read back from the model store) ·
+ *   Aggregated → publish.
+ *
+ * The deadline is the service clock's (the wall clock); timers run on the monotonic clock, and the two drift
+ * apart (on the 2-core VM the wall clock moved 12 ms against it in 5.5 minutes) or the wall clock is stepped
+ * back. A timer that fires while the service clock still reads before the deadline is armed again for the
+ * rest, so the round's DeadlineReached is never lost (the decider ignores one that comes early). The announcement is sent outside
+ * the actor's mailbox and retried until it is sent or the round has ended: a broker slow to take it must not
+ * hold the round open past its deadline (measured in CI: a round still open 30 s after an 8 s deadline).
  */
 import type { Bus } from '../../infra/bus/port';
 import type { Logger } from '../../infra/log';
@@ -48,6 +56,20 @@ export function spawnRoundActor(parent: Ref<unknown>, deps: RoundActorDeps): Rou
   let stopped = false;
   const clear = () => { if (timer) clearTimeout(timer); timer = undefined; };
   const later = (ms: number, f: () => void) => { clear(); if (!stopped) timer = setTimeout(f, Math.max(0, ms)); };
+  /** the round being announced (null when none is open) and the timer of its next attempt */
+  let announcing: number | null = null;
+  let retry: NodeJS.Timeout | undefined;
+  const ANNOUNCE_RETRY_MS = { first: 500, max: 30_000 };
+
+  /** DeadlineReached for round r once the service clock reads its deadline (see the file comment). */
+  function armDeadline(ctx: EffectContext<RoundCommand, RoundEvent>, r: RoundRecord): void {
+    const fire = () => {
+      const now = clock();
+      if (now < r.deadline) later(r.deadline - now, fire);
+      else ctx.tell({ type: 'DeadlineReached', round: r.round, now });
+    };
+    later(r.deadline - clock(), fire);
+  }
 
   async function aggregate(ctx: EffectContext<RoundCommand, RoundEvent>, state: RoundState): Promise<void> {
     const r = currentRound(state)!;
@@ -89,7 +111,23 @@ export function spawnRoundActor(parent: Ref<unknown>, deps: RoundActorDeps): Rou
     await deps.bus.publish(deps.topics.globalModels, [{ key: 'global', value: encodeJson(RoundNotice, notice), headers: { round: String(r.round) } }]);
   }
 
+  /** Announces round r in the background, again after each failure (backing off) while r is the open round. */
+  function announceUntilSent(r: RoundRecord, state: RoundState): void {
+    announcing = r.round;
+    if (retry) clearTimeout(retry);
+    const attempt = (delay: number): void => {
+      if (stopped || announcing !== r.round) return;
+      announce(r, state).catch((e: unknown) => {
+        if (stopped || announcing !== r.round) return;
+        log.warn(`round ${r.round}: announcing it failed (${(e as Error).message}); trying again in ${delay} ms`);
+        retry = setTimeout(() => attempt(Math.min(delay * 2, ANNOUNCE_RETRY_MS.max)), delay);
+      });
+    };
+    attempt(ANNOUNCE_RETRY_MS.first);
+  }
+
   async function drive(ctx: EffectContext<RoundCommand, RoundEvent>, state: RoundState): Promise<void> {
+    if (state.phase !== 'Collecting') announcing = null;
     switch (state.phase) {
       case 'Uninitialised': {
         const flat = initialWeights(deps.model.layers, deps.model.seed);
@@ -103,9 +141,8 @@ export function spawnRoundActor(parent: Ref<unknown>, deps: RoundActorDeps): Rou
         return;
       case 'Collecting': {
         const r = currentRound(state)!;
-        // the deadline first: a slow or failing announcement (a broker under load) must not hold the round open
-        later(r.deadline - clock(), () => ctx.tell({ type: 'DeadlineReached', round: r.round, now: clock() }));
-        await announce(r, state);
+        armDeadline(ctx, r);
+        announceUntilSent(r, state);
         return;
       }
       case 'Aggregating':
@@ -144,5 +181,5 @@ export function spawnRoundActor(parent: Ref<unknown>, deps: RoundActorDeps): Rou
     supervisionLog: deps.supervisionLog,
     registry: deps.registry,
   });
-  return { ...actor, stopTimers: () => { stopped = true; clear(); } };
+  return { ...actor, stopTimers: () => { stopped = true; clear(); if (retry) clearTimeout(retry); } };
 }
