@@ -9,9 +9,10 @@
  * The deadline is the service clock's (the wall clock); timers run on the monotonic clock, and the two drift
  * apart (on the 2-core VM the wall clock moved 12 ms against it in 5.5 minutes) or the wall clock is stepped
  * back. A timer that fires while the service clock still reads before the deadline is armed again for the
- * rest, so the round's DeadlineReached is never lost (the decider ignores one that comes early). The announcement is sent outside
- * the actor's mailbox and retried until it is sent or the round has ended: a broker slow to take it must not
- * hold the round open past its deadline (measured in CI: a round still open 30 s after an 8 s deadline).
+ * rest, so the round's DeadlineReached is never lost (the decider ignores one that comes early).
+ * The announcement is sent outside the actor's mailbox and retried until it is sent or the round has ended: a
+ * broker slow to take it must not hold the round open past its deadline (seen in a CI run: a round still open
+ * 30 s after an 8 s deadline).
  */
 import type { Bus } from '../../infra/bus/port';
 import type { Logger } from '../../infra/log';
