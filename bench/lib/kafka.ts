@@ -1,5 +1,11 @@
-/** Kafka helpers shared by the Kafka benchmarks: the WSN readings as messages, topics made and removed. */
+/**
+ * Kafka helpers shared by the Kafka benchmarks: the WSN readings as messages, topics made and removed, and the
+ * pipeline's two exactly-once hops done by raw kafkajs (its ceiling).
+ */
+import { randomBytes } from 'node:crypto';
 import type { Kafka } from 'kafkajs';
+import { kafkaBusDefaults } from '../../src/infra/bus/kafka-bus';
+import { kafkaJournalDefaults } from '../../src/infra/journal/kafka-journal';
 import { collectRows, openDataset, toSensorReading } from '../../src/infra/datasets';
 import { encodeJson } from '../../src/protocols/codec';
 import { SensorReading } from '../../src/protocols/readings';
@@ -33,5 +39,84 @@ export async function deleteTopicsWithPrefix(kafka: Kafka, prefix: string): Prom
     // leftovers are harmless (unique prefix)
   } finally {
     await admin.disconnect();
+  }
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/**
+ * Raw kafkajs, the pipeline's two exactly-once hops and nothing else: a transactional producer sends the messages
+ * to topic A (a transaction per `batch`, each awaited); a read_committed group consumes A and writes every batch
+ * to topic B in a transaction that also commits the group's offsets (sendOffsets), batches arriving while one
+ * transaction is in flight joined into the next (the journal's group commit). No journal events, no decoding, no
+ * scoring, no anomalies. Timed from the first send to the commit of the transaction that brings B to N; ms.
+ */
+export async function rawExactlyOnceChain(kafka: Kafka, prefix: string, messages: readonly Message[], batch: number): Promise<number> {
+  const suffix = randomBytes(3).toString('hex');
+  const [a, b] = [`${prefix}raw-chain-a-${suffix}`, `${prefix}raw-chain-b-${suffix}`];
+  await createTopic(kafka, a, 6);
+  await createTopic(kafka, b, 6);
+  const transactional = (id: string) =>
+    kafka.producer({ idempotent: true, maxInFlightRequests: 1, transactionalId: id, retry: { ...kafkaJournalDefaults.transactionRetry } });
+  const [first, second] = [transactional(`${a}-tx`), transactional(`${b}-tx`)];
+  await first.connect();
+  await second.connect();
+  const groupId = `bench-pipe-chain-${suffix}`;
+  const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 1000, sessionTimeout: 10_000, heartbeatInterval: 1000, readUncommitted: false });
+  let written = 0;
+  let doneAt = 0;
+  let finished!: () => void;
+  const done = new Promise<void>((r) => { finished = r; });
+  // group commit of hop 2: one transaction in flight; what arrives meanwhile waits in `queue` for the next one
+  type Pending = { messages: Array<{ key: Buffer | null; value: Buffer | null }>; partition: number; next: string; settle: (e?: unknown) => void };
+  let queue: Pending[] = [];
+  let committing = false;
+  const commitQueued = async (): Promise<void> => {
+    committing = true;
+    while (queue.length) {
+      const group = queue;
+      queue = [];
+      try {
+        const txn = await second.transaction();
+        await txn.send({ topic: b, acks: -1, messages: group.flatMap((g) => g.messages) });
+        await txn.sendOffsets({ consumerGroupId: groupId, topics: [{ topic: a, partitions: group.map((g) => ({ partition: g.partition, offset: g.next })) }] });
+        await txn.commit();
+        written += group.reduce((k, g) => k + g.messages.length, 0);
+        if (written >= messages.length && !doneAt) { doneAt = Date.now(); finished(); }
+        for (const g of group) g.settle();
+      } catch (e) {
+        for (const g of group) g.settle(e);
+      }
+    }
+    committing = false;
+  };
+  await consumer.connect();
+  await consumer.subscribe({ topic: a, fromBeginning: true });
+  let fetched!: () => void;
+  const ready = new Promise<void>((r) => { fetched = r; });
+  consumer.on(consumer.events.FETCH, () => fetched());
+  await consumer.run({
+    autoCommit: false,
+    partitionsConsumedConcurrently: kafkaBusDefaults.partitionsConsumedConcurrently,
+    eachBatch: ({ batch: got }) => new Promise<void>((resolve, reject) => {
+      const next = (BigInt(got.messages[got.messages.length - 1]!.offset) + 1n).toString();
+      queue.push({ messages: got.messages.map((m) => ({ key: m.key, value: m.value })), partition: got.partition, next, settle: (e) => (e ? reject(e) : resolve()) });
+      if (!committing) void commitQueued();
+    }),
+  });
+  await ready;
+  try {
+    const t0 = Date.now();
+    for (let i = 0; i < messages.length; i += batch) {
+      const txn = await first.transaction();
+      await txn.send({ topic: a, acks: -1, messages: messages.slice(i, i + batch).map((m) => ({ key: m.key, value: m.value })) });
+      await txn.commit();
+    }
+    await Promise.race([done, sleep(120_000).then(() => { throw new Error(`raw chain wrote ${written} of ${messages.length}`); })]);
+    return doneAt - t0;
+  } finally {
+    await first.disconnect();
+    await second.disconnect();
+    await consumer.disconnect();
   }
 }
