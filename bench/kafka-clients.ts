@@ -48,6 +48,15 @@ function counter(count: () => number, what: string): { tick: () => void; reached
   };
 }
 
+/** The warm-up message sent and consumed, then the messages sent in batches; ms from the first batch to the last one consumed. */
+async function timedSends(send: (ms: readonly Message[]) => Promise<void>, c: ReturnType<typeof counter>, messages: readonly Message[]): Promise<number> {
+  await send([WARM]);
+  await c.reached(1);
+  const t0 = performance.now();
+  for (let i = 0; i < messages.length; i += BATCH) await send(messages.slice(i, i + BATCH));
+  return (await c.reached(messages.length + 1)) - t0;
+}
+
 async function kafkajsRun(kafka: Kafka, topic: string, messages: readonly Message[], exactlyOnce: boolean): Promise<number> {
   let seen = 0;
   const c = counter(() => seen, `kafkajs ${topic}`);
@@ -60,17 +69,13 @@ async function kafkajsRun(kafka: Kafka, topic: string, messages: readonly Messag
   try {
     await consumer.subscribe({ topic, fromBeginning: true });
     await consumer.run({ autoCommit: true, eachBatch: async ({ batch }) => { seen += batch.messages.length; c.tick(); } });
-    const send = async (ms: ReadonlyArray<{ key: string; value: string }>) => {
+    const send = async (ms: readonly Message[]) => {
       if (!exactlyOnce) return void (await producer.send({ topic, acks: -1, messages: [...ms] }));
       const txn = await producer.transaction();
       await txn.send({ topic, acks: -1, messages: [...ms] });
       await txn.commit();
     };
-    await send([WARM]);
-    await c.reached(1);
-    const t0 = performance.now();
-    for (let i = 0; i < messages.length; i += BATCH) await send(messages.slice(i, i + BATCH));
-    return (await c.reached(messages.length + 1)) - t0;
+    return await timedSends(send, c, messages);
   } finally {
     await producer.disconnect();
     await consumer.disconnect();
@@ -89,20 +94,16 @@ async function platformaticRun(topic: string, messages: readonly Message[], exac
   try {
     const stream = await consumer.consume({ topics: [topic], mode: MessagesStreamModes.EARLIEST, autocommit: true, isolationLevel: exactlyOnce ? 1 : 0 });
     stream.on('data', () => { seen++; c.tick(); });
-    const send = async (ms: ReadonlyArray<{ key: string; value: string }>) => {
+    const send = async (ms: readonly Message[]) => {
       const records = ms.map((m) => ({ topic, key: Buffer.from(m.key), value: Buffer.from(m.value) }));
       if (!exactlyOnce) return void (await producer.send({ messages: records, acks: -1 }));
       const txn = await producer.beginTransaction();
       await txn.send({ messages: records });
       await txn.commit();
     };
-    await send([WARM]);
-    await c.reached(1);
-    const t0 = performance.now();
-    for (let i = 0; i < messages.length; i += BATCH) await send(messages.slice(i, i + BATCH));
-    const at = await c.reached(messages.length + 1);
+    const ms = await timedSends(send, c, messages);
     await stream.close();
-    return at - t0;
+    return ms;
   } finally {
     await producer.close().catch(() => undefined);
     await new Promise<void>((resolve) => consumer.close(true, () => resolve()));
@@ -146,19 +147,15 @@ async function platformaticChain(a: string, b: string, messages: readonly Messag
       }
     };
     stream.on('data', (m) => { queue.push(m); if (!committing) void commitQueued(); });
-    const send = async (ms: ReadonlyArray<{ key: string; value: string }>) => {
+    const send = async (ms: readonly Message[]) => {
       const txn = await first.beginTransaction();
       await txn.send({ messages: ms.map((m) => ({ topic: a, key: Buffer.from(m.key), value: Buffer.from(m.value) })) });
       await txn.commit();
     };
-    await send([WARM]);
-    await c.reached(1);
-    const t0 = performance.now();
-    for (let i = 0; i < messages.length; i += BATCH) await send(messages.slice(i, i + BATCH));
-    const at = await c.reached(messages.length + 1);
+    const ms = await timedSends(send, c, messages);
     if (failed) throw failed;
     await stream.close();
-    return at - t0;
+    return ms;
   } finally {
     await first.close().catch(() => undefined);
     await second.close().catch(() => undefined);
