@@ -169,9 +169,6 @@ export function edgeAdapterFromSources(
     ...EDGE_ONE_HOT_COLUMNS.flatMap((c) => categories.get(c)!.map((v) => `${c}=${v}`)),
   ];
 
-  const index = new Map<string, number>(EDGE_IIOTSET_HEADER.map((c, i) => [c, i]));
-  const at = (fields: readonly string[], col: EdgeColumn): string => fields[index.get(col)!]!;
-
   async function* rows(): AsyncGenerator<DatasetRow | BadRow> {
     stats = emptyStats();
     const seen = o.dropDuplicates ? new Set<string>() : null;
@@ -220,46 +217,18 @@ export function edgeAdapterFromSources(
           yield bad('columns', `expected ${EDGE_IIOTSET_HEADER.length} columns, got ${fields.length}`);
           continue;
         }
-        // labels
-        const labelText = at(fields, 'Attack_label').trim();
-        const typeText = at(fields, 'Attack_type').trim();
-        if (labelText === '') {
-          yield bad('label', 'missing label Attack_label');
+        const labels = rowLabels(fields);
+        if ('reason' in labels) {
+          yield bad('label', labels.reason);
           continue;
         }
-        if (typeText === '') {
-          yield bad('label', 'missing label Attack_type');
+        const { label, type: typeText } = labels;
+        const numbers = numericFeatures(fields);
+        if ('reason' in numbers) {
+          yield bad('number', numbers.reason);
           continue;
         }
-        const label = Number(labelText);
-        if (label !== 0 && label !== 1) {
-          yield bad('label', `Attack_label must be 0 or 1, got ${JSON.stringify(labelText)}`);
-          continue;
-        }
-        if (!(EDGE_IIOTSET_CLASSES as readonly string[]).includes(typeText)) {
-          yield bad('label', `Attack_type is not a known class: ${JSON.stringify(typeText)}`);
-          continue;
-        }
-        if ((typeText === 'Normal') !== (label === 0)) {
-          yield bad('label', `Attack_label ${label} disagrees with Attack_type ${typeText}`);
-          continue;
-        }
-        // numeric features
-        const features: Record<string, number> = {};
-        let notNumber: BadRow | null = null;
-        for (const col of EDGE_NUMERIC_COLUMNS) {
-          const text = at(fields, col);
-          const v = parseNumber(text);
-          if (v === null) {
-            notNumber = bad('number', `${col} is not a number: ${JSON.stringify(text)}`);
-            break;
-          }
-          features[col] = v;
-        }
-        if (notNumber) {
-          yield notNumber;
-          continue;
-        }
+        const { features } = numbers;
         // one-hot
         const hot: string[] = [];
         for (const col of EDGE_ONE_HOT_COLUMNS) {
@@ -326,6 +295,34 @@ export function edgeAdapterFromSources(
     stats: () => ({ ...stats, badByKind: { ...stats.badByKind } }),
     files,
   };
+}
+
+const COLUMN_INDEX = new Map<string, number>(EDGE_IIOTSET_HEADER.map((c, i) => [c, i]));
+const at = (fields: readonly string[], col: EdgeColumn): string => fields[COLUMN_INDEX.get(col)!]!;
+
+/** A row's Attack_label and Attack_type, checked against each other, or why they cannot be used. */
+function rowLabels(fields: readonly string[]): { label: 0 | 1; type: string } | { reason: string } {
+  const labelText = at(fields, 'Attack_label').trim();
+  const type = at(fields, 'Attack_type').trim();
+  if (labelText === '') return { reason: 'missing label Attack_label' };
+  if (type === '') return { reason: 'missing label Attack_type' };
+  const label = Number(labelText);
+  if (label !== 0 && label !== 1) return { reason: `Attack_label must be 0 or 1, got ${JSON.stringify(labelText)}` };
+  if (!(EDGE_IIOTSET_CLASSES as readonly string[]).includes(type)) return { reason: `Attack_type is not a known class: ${JSON.stringify(type)}` };
+  if ((type === 'Normal') !== (label === 0)) return { reason: `Attack_label ${label} disagrees with Attack_type ${type}` };
+  return { label, type };
+}
+
+/** A row's numeric columns as features, or the first that is not a number. */
+function numericFeatures(fields: readonly string[]): { features: Record<string, number> } | { reason: string } {
+  const features: Record<string, number> = {};
+  for (const col of EDGE_NUMERIC_COLUMNS) {
+    const text = at(fields, col);
+    const v = parseNumber(text);
+    if (v === null) return { reason: `${col} is not a number: ${JSON.stringify(text)}` };
+    features[col] = v;
+  }
+  return { features };
 }
 
 function emptyStats(): EdgeStats {
