@@ -30,20 +30,29 @@ import { createTopic, deleteTopicsWithPrefix, rawExactlyOnceChain, wsnMessages, 
 const RUNS = 3;
 const BATCH = 500;
 const WARM = { key: 'warm-up', value: '{}' };
+/** KAFKA_BROKERS as @platformatic/kafka takes it */
+const bootstrapBrokers = (): string[] => brokersFromEnv().split(',').map((b) => b.trim()).filter(Boolean);
 
 const fmt = (n: number): string => n.toFixed(0);
 const ratio = (a: number, b: number): string => (b > 0 ? (a / b).toFixed(2) : 'n/a');
 const note = (line: string): void => void process.stderr.write(`bench kafka-clients: ${line}\n`);
 
-/** `reached(k)` resolves (with the time) once `count()` reaches k, checked on every `tick()`; rejects after 120 s. */
-function counter(count: () => number, what: string): { tick: () => void; reached: (k: number) => Promise<number> } {
-  let waiting: { k: number; resolve: (at: number) => void } | undefined;
+/**
+ * `reached(k)` resolves (with the time) once `count()` reaches k, checked on every `tick()`; it rejects after
+ * 120 s, or with the error given to `fail` (the consuming side broke).
+ */
+function counter(count: () => number, what: string): { tick: () => void; fail: (e: unknown) => void; reached: (k: number) => Promise<number> } {
+  let waiting: { k: number; resolve: (at: number) => void; reject: (e: unknown) => void } | undefined;
+  let failure: { error: unknown } | undefined;
   return {
     tick: () => { if (waiting && count() >= waiting.k) { const w = waiting; waiting = undefined; w.resolve(performance.now()); } },
+    fail: (error) => { failure = { error }; const w = waiting; waiting = undefined; w?.reject(error); },
     reached: (k) => new Promise<number>((resolve, reject) => {
+      if (failure) return reject(failure.error);
       if (count() >= k) return resolve(performance.now());
       const timer = setTimeout(() => reject(new Error(`${what}: consumed ${count()} of ${k} after 120 s`)), 120_000);
-      waiting = { k, resolve: (at) => { clearTimeout(timer); resolve(at); } };
+      const settle = <T>(f: (v: T) => void) => (v: T) => { clearTimeout(timer); f(v); };
+      waiting = { k, resolve: settle(resolve), reject: settle(reject) };
     }),
   };
 }
@@ -83,12 +92,11 @@ async function kafkajsRun(kafka: Kafka, topic: string, messages: readonly Messag
 }
 
 async function platformaticRun(topic: string, messages: readonly Message[], exactlyOnce: boolean): Promise<number> {
-  const bootstrapBrokers = brokersFromEnv().split(',').map((b) => b.trim());
   let seen = 0;
   const c = counter(() => seen, `@platformatic/kafka ${topic}`);
-  const consumer = new PConsumer({ clientId: 'flead-bench-clients', bootstrapBrokers, groupId: `${topic}-g`, maxWaitTime: 100 });
+  const consumer = new PConsumer({ clientId: 'flead-bench-clients', bootstrapBrokers: bootstrapBrokers(), groupId: `${topic}-g`, maxWaitTime: 100 });
   const producer = new PProducer({
-    clientId: 'flead-bench-clients', bootstrapBrokers,
+    clientId: 'flead-bench-clients', bootstrapBrokers: bootstrapBrokers(),
     ...(exactlyOnce ? { idempotent: true, transactionalId: `${topic}-tx`, retryDelay: 5, retries: 400 } : { acks: -1 }),
   });
   try {
@@ -112,18 +120,15 @@ async function platformaticRun(topic: string, messages: readonly Message[], exac
 
 /** The two exactly-once hops with @platformatic/kafka (see the file comment); ms. */
 async function platformaticChain(a: string, b: string, messages: readonly Message[]): Promise<number> {
-  const bootstrapBrokers = brokersFromEnv().split(',').map((x) => x.trim());
-  const transactional = (id: string) => new PProducer({ clientId: 'flead-bench-clients', bootstrapBrokers, idempotent: true, transactionalId: id, retryDelay: 5, retries: 400 });
+  const transactional = (id: string) => new PProducer({ clientId: 'flead-bench-clients', bootstrapBrokers: bootstrapBrokers(), idempotent: true, transactionalId: id, retryDelay: 5, retries: 400 });
   const [first, second] = [transactional(`${a}-tx`), transactional(`${b}-tx`)];
-  const consumer = new PConsumer({ clientId: 'flead-bench-clients', bootstrapBrokers, groupId: `${a}-g`, maxWaitTime: 100 });
+  const consumer = new PConsumer({ clientId: 'flead-bench-clients', bootstrapBrokers: bootstrapBrokers(), groupId: `${a}-g`, maxWaitTime: 100 });
   let written = 0;
   const c = counter(() => written, `@platformatic/kafka chain ${a}`);
   try {
     const stream = await consumer.consume({ topics: [a], mode: MessagesStreamModes.EARLIEST, autocommit: false, isolationLevel: 1 });
-    type Got = PMessage;
-    let queue: Got[] = [];
+    let queue: PMessage[] = [];
     let committing = false;
-    let failed: unknown;
     const commitQueued = async (): Promise<void> => {
       committing = true;
       try {
@@ -133,7 +138,7 @@ async function platformaticChain(a: string, b: string, messages: readonly Messag
           const txn = await second.beginTransaction();
           await txn.send({ messages: group.map((m) => ({ topic: b, key: m.key, value: m.value })) });
           await txn.addConsumer(consumer);
-          const last = new Map<number, Got>();
+          const last = new Map<number, PMessage>();
           for (const m of group) last.set(m.partition, m);
           for (const m of last.values()) await txn.addOffset(m);
           await txn.commit();
@@ -141,7 +146,7 @@ async function platformaticChain(a: string, b: string, messages: readonly Messag
           c.tick();
         }
       } catch (e) {
-        failed = e;
+        c.fail(e);
       } finally {
         committing = false;
       }
@@ -153,7 +158,6 @@ async function platformaticChain(a: string, b: string, messages: readonly Messag
       await txn.commit();
     };
     const ms = await timedSends(send, c, messages);
-    if (failed) throw failed;
     await stream.close();
     return ms;
   } finally {

@@ -49,6 +49,9 @@ export interface RoundActor extends EventSourcedRef<RoundCommand, RoundEvent> {
   stopTimers(): void;
 }
 
+/** waits between attempts to announce a round: doubling from `first` up to `max` */
+const ANNOUNCE_RETRY_MS = { first: 500, max: 30_000 };
+
 const transitions = new Set<RoundEvent['type']>(['ModelInitialised', 'RoundOpened', 'RoundClosed', 'RoundAbandoned', 'ModelAggregated', 'ModelPublished']);
 
 export function spawnRoundActor(parent: Ref<unknown>, deps: RoundActorDeps): RoundActor {
@@ -60,7 +63,6 @@ export function spawnRoundActor(parent: Ref<unknown>, deps: RoundActorDeps): Rou
   /** the round being announced (null when none is open) and the timer of its next attempt */
   let announcing: number | null = null;
   let retry: NodeJS.Timeout | undefined;
-  const ANNOUNCE_RETRY_MS = { first: 500, max: 30_000 };
 
   /** DeadlineReached for round r once the service clock reads its deadline (see the file comment). */
   function armDeadline(ctx: EffectContext<RoundCommand, RoundEvent>, r: RoundRecord): void {
