@@ -23,7 +23,7 @@
 import { randomBytes } from 'node:crypto';
 import { Consumer as PConsumer, MessagesStreamModes, Producer as PProducer, type Message as PMessage } from '@platformatic/kafka';
 import type { Kafka } from 'kafkajs';
-import { brokersFromEnv, createKafka } from '../src/infra/kafka/client';
+import { brokerList, brokersFromEnv, createKafka } from '../src/infra/kafka/client';
 import { kafkaJournalDefaults } from '../src/infra/journal/kafka-journal';
 import { createTopic, deleteTopicsWithPrefix, rawExactlyOnceChain, wsnMessages, type Message } from './lib/kafka';
 
@@ -31,7 +31,7 @@ const RUNS = 3;
 const BATCH = 500;
 const WARM = { key: 'warm-up', value: '{}' };
 /** KAFKA_BROKERS as @platformatic/kafka takes it */
-const bootstrapBrokers = (): string[] => brokersFromEnv().split(',').map((b) => b.trim()).filter(Boolean);
+const bootstrapBrokers = (): string[] => brokerList(brokersFromEnv());
 
 const fmt = (n: number): string => n.toFixed(0);
 const ratio = (a: number, b: number): string => (b > 0 ? (a / b).toFixed(2) : 'n/a');

@@ -19,7 +19,7 @@ export const kafkaDefaults = {
 export function createKafka(settings: KafkaSettings, overrides: Partial<KafkaConfig> = {}): Kafka {
   return new Kafka({
     clientId: settings.clientId,
-    brokers: settings.brokers.split(',').map((b) => b.trim()).filter(Boolean),
+    brokers: brokerList(settings.brokers),
     // kafkajs logs retried broker answers (CONCURRENT_TRANSACTIONS, TOPIC_ALREADY_EXISTS, rebalances) at
     // error level; real failures reach callers as InfraErrors through the ports. FLEAD_KAFKAJS_LOG shows them.
     logLevel: kafkajsLogLevel(process.env.FLEAD_KAFKAJS_LOG),
@@ -27,6 +27,9 @@ export function createKafka(settings: KafkaSettings, overrides: Partial<KafkaCon
     ...overrides,
   });
 }
+
+/** A comma-separated host:port list as an array (blanks dropped). */
+export const brokerList = (brokers: string): string[] => brokers.split(',').map((b) => b.trim()).filter(Boolean);
 
 /** KAFKA_BROKERS or the local broker's default address. */
 export const brokersFromEnv = (): string => process.env.KAFKA_BROKERS || '127.0.0.1:9092';
