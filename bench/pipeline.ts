@@ -1,11 +1,12 @@
 /**
  * End-to-end pipeline benchmarks (issue 3 §7): the producer service → Kafka → the trainer service's device actors
  * (scoring, `anomalies`), in this process, on the real broker (KAFKA_BROKERS), each against a raw kafkajs baseline
- * measured in the same run on the same broker. Prints exactly six lines:
+ * measured in the same run on the same broker. Prints exactly seven lines:
  *
  *   bench pipeline-throughput: <readings/s> readings/s (<ratio>x raw-kafkajs)
  *   bench pipeline-throughput-2proc: <readings/s> readings/s (<ratio>x raw-kafkajs)
  *   bench pipeline-throughput-ceiling: <msg/s> msg/s (<ratio>x raw-kafkajs)
+ *   bench pipeline-throughput-plain-chain: <msg/s> msg/s (<ratio>x raw-kafkajs)
  *   bench detection-latency-p50: <ms> ms (<ratio>x raw-kafkajs-p50)
  *   bench detection-latency-p99: <ms> ms (<ratio>x raw-kafkajs-p99)
  *   bench trainer-memory-10k-devices: <MiB> MiB RSS (<ratio>x empty-trainer)
@@ -36,7 +37,10 @@
  *    design: raw kafkajs doing its two exactly-once hops and nothing else (rawExactlyOnceChain: readings into a
  *    topic in transactions of 500, a read_committed group copying them to a second topic in group-committed
  *    transactions that carry its offsets), best of two: the ceiling line, what a pipeline with no work of its own
- *    would reach. The 2-process line is the
+ *    would reach. The plain-chain line: the same two hops with no guarantee (rawPlainChain: plain producers,
+ *    an auto-committing group copying A to B), best of two; no design that passes every reading from one service
+ *    to another through Kafka goes faster on this broker, whatever it gives up. On stderr, the same with each
+ *    value parsed and re-encoded in the middle (the least a typed service does). The 2-process line is the
  *    best of three passes of one trainer process (TWO_PROCESS_PASSES), each on its own topics: the later passes
  *    run warm code, as a trainer that has been running does. Local training being off, a device's model keeps
  *    global v0's weights; its threshold is computed on its window
@@ -92,7 +96,7 @@ import { encodeJson } from '../src/protocols/codec';
 import { GlobalModel } from '../src/protocols/models';
 import { Anomaly, SensorReading } from '../src/protocols/readings';
 import { encodeWeights, hashWeights } from '../src/protocols/weights';
-import { createTopic, deleteTopicsWithPrefix, rawExactlyOnceChain, wsnMessages, type Message } from './lib/kafka';
+import { createTopic, deleteTopicsWithPrefix, rawExactlyOnceChain, rawPlainChain, wsnMessages, type Message } from './lib/kafka';
 import { gcFunction } from './lib/support';
 
 const MiB = 1024 * 1024;
@@ -528,6 +532,13 @@ export async function run(print: (line: string) => void): Promise<void> {
       const chainRate = n / (chain / 1000);
       print(`bench pipeline-throughput-ceiling: ${fmt(chainRate)} msg/s (${ratio(chainRate, rawRate)}x raw-kafkajs)`);
       note(`throughput: raw kafkajs, the pipeline's two exactly-once hops alone (transactions of 500 messages into topic A; a read_committed group copies A to B in group-committed transactions with its offsets; no journal, scoring or anomalies): best of 2 ${chain} ms (${fmt(chainRate)} msg/s, ${ratio(chainRate, rawRate)}x raw-kafkajs); the pipeline is ${ratio(rate, chainRate)}x that, the 2-process pipeline ${ratio(rate2, chainRate)}x`);
+      // the floor of any design that hands readings from one service to another: two plain hops, no work
+      const plain = Math.min(await rawPlainChain(kafka, prefix, messages, 500, false), await rawPlainChain(kafka, prefix, messages, 500, false));
+      const plainRate = n / (plain / 1000);
+      print(`bench pipeline-throughput-plain-chain: ${fmt(plainRate)} msg/s (${ratio(plainRate, rawRate)}x raw-kafkajs)`);
+      const json = Math.min(await rawPlainChain(kafka, prefix, messages, 500, true), await rawPlainChain(kafka, prefix, messages, 500, true));
+      const jsonRate = n / (json / 1000);
+      note(`throughput: raw kafkajs, two plain hops (plain producer into topic A; an auto-committing group copies A to B with a plain producer; no transactions, journal, scoring or anomalies): best of 2 ${plain} ms (${fmt(plainRate)} msg/s, ${ratio(plainRate, rawRate)}x raw-kafkajs); the same with each value parsed and re-encoded in the middle: best of 2 ${json} ms (${fmt(jsonRate)} msg/s, ${ratio(jsonRate, rawRate)}x raw-kafkajs)`);
       if (process.env.FLEAD_BENCH_PIPELINE_TRAINING !== '0') {
         const t = await pipelineThroughput(`${prefix}tt-`, n, true);
         note(`throughput with local training on (default TRAIN_EVERY=200, 5 epochs on 500 rows): ${fmt(n / (t.ms / 1000))} readings/s (${n} readings in ${t.ms} ms)`);

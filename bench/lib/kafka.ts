@@ -1,6 +1,7 @@
 /**
  * Kafka helpers shared by the Kafka benchmarks: the WSN readings as messages, topics made and removed, and the
- * pipeline's two exactly-once hops done by raw kafkajs (its ceiling).
+ * pipeline's two hops done by raw kafkajs: exactly-once (its ceiling) and plainly (the floor of any design with
+ * a second hop).
  */
 import { randomBytes } from 'node:crypto';
 import type { Kafka } from 'kafkajs';
@@ -113,6 +114,61 @@ export async function rawExactlyOnceChain(kafka: Kafka, prefix: string, messages
       await txn.commit();
     }
     await Promise.race([done, sleep(120_000).then(() => { throw new Error(`raw chain wrote ${written} of ${messages.length}`); })]);
+    return doneAt - t0;
+  } finally {
+    await first.disconnect();
+    await second.disconnect();
+    await consumer.disconnect();
+  }
+}
+
+/**
+ * Raw kafkajs, two hops with no guarantee and no work: a plain producer (acks=-1) sends the messages to topic A in
+ * batches of `batch`, each awaited; a group (auto-commit) consumes A and sends every batch it gets to topic B with
+ * a second plain producer (acks=-1), awaited before its next batch. `reencode`: each value is parsed and a JSON
+ * object holding it is written instead (`{"reading":…,"score":…}`), the least any typed service in the middle
+ * does. No transactions, journal, scoring or anomalies: what any design that hands every reading from one service
+ * to another through Kafka costs at the least on this broker and these cores. Timed from the first send to the
+ * acknowledgement of the send that brings B to N; ms.
+ */
+export async function rawPlainChain(kafka: Kafka, prefix: string, messages: readonly Message[], batch: number, reencode: boolean): Promise<number> {
+  const suffix = randomBytes(3).toString('hex');
+  const [a, b] = [`${prefix}plain-chain-a-${suffix}`, `${prefix}plain-chain-b-${suffix}`];
+  await createTopic(kafka, a, 6);
+  await createTopic(kafka, b, 6);
+  const [first, second] = [kafka.producer(), kafka.producer()];
+  await first.connect();
+  await second.connect();
+  const consumer = kafka.consumer({ groupId: `bench-pipe-plain-${suffix}`, maxWaitTimeInMs: 1000, sessionTimeout: 10_000, heartbeatInterval: 1000 });
+  let written = 0;
+  let doneAt = 0;
+  let finished!: () => void;
+  const done = new Promise<void>((r) => { finished = r; });
+  await consumer.connect();
+  await consumer.subscribe({ topic: a, fromBeginning: true });
+  let fetched!: () => void;
+  const ready = new Promise<void>((r) => { fetched = r; });
+  consumer.on(consumer.events.FETCH, () => fetched());
+  await consumer.run({
+    autoCommit: true,
+    partitionsConsumedConcurrently: kafkaBusDefaults.partitionsConsumedConcurrently,
+    eachBatch: async ({ batch: got }) => {
+      const out = got.messages.map((m) => ({
+        key: m.key,
+        value: reencode ? JSON.stringify({ reading: JSON.parse(m.value!.toString('utf8')) as unknown, score: 0 }) : m.value,
+      }));
+      await second.send({ topic: b, acks: -1, messages: out });
+      written += out.length;
+      if (written >= messages.length && !doneAt) { doneAt = Date.now(); finished(); }
+    },
+  });
+  await ready;
+  try {
+    const t0 = Date.now();
+    for (let i = 0; i < messages.length; i += batch) {
+      await first.send({ topic: a, acks: -1, messages: messages.slice(i, i + batch).map((m) => ({ key: m.key, value: m.value })) });
+    }
+    await Promise.race([done, sleep(120_000).then(() => { throw new Error(`plain chain wrote ${written} of ${messages.length}`); })]);
     return doneAt - t0;
   } finally {
     await first.disconnect();

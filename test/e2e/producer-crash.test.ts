@@ -8,12 +8,9 @@ import * as assert from 'uvu/assert';
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { isLeft } from 'fp-ts/Either';
-import { createKafkaBus } from '../../src/infra/bus/kafka-bus';
-import { decodeJson } from '../../src/protocols/codec';
-import { SensorReading } from '../../src/protocols/readings';
 import { topicNames } from '../../src/protocols/topics';
 import { freePort, getJson, startFlead, waitFor } from '../support/procs';
+import { readAllReadings } from '../support/readings';
 
 const brokers = process.env.KAFKA_BROKERS ?? '127.0.0.1:9092';
 const test = suite('producer crash safety (separate process, real Kafka)');
@@ -39,29 +36,18 @@ test('SIGKILL mid-stream, restart: every WSN reading exactly once, per-mote orde
   const exit = await proc.exited;
   assert.is(exit.code, 0, `the restarted producer finishes (log ${log})`);
 
-  const bus = createKafkaBus({ brokers, clientId: 'producer-crash-test' });
   const seen = new Map<string, number>();
   const lastPerDevice = new Map<string, number>();
   let outOfOrder = 0;
-  const sub = await bus.subscribe({
-    groupId: `${prefix}count`, topics: [topics.readings], fromBeginning: true,
-    eachBatch: async (ms) => {
-      for (const m of ms) {
-        const r = decodeJson(SensorReading, m.value);
-        if (isLeft(r)) throw new Error(r.left);
-        seen.set(r.right.readingId, (seen.get(r.right.readingId) ?? 0) + 1);
-        if ((lastPerDevice.get(r.right.deviceId) ?? -1) > r.right.ts) outOfOrder++;
-        lastPerDevice.set(r.right.deviceId, r.right.ts);
-      }
+  await readAllReadings({
+    brokers, topic: topics.readings, groupId: `${prefix}count`,
+    onReading: (r) => {
+      seen.set(r.readingId, (seen.get(r.readingId) ?? 0) + 1);
+      if ((lastPerDevice.get(r.deviceId) ?? -1) > r.ts) outOfOrder++;
+      lastPerDevice.set(r.deviceId, r.ts);
     },
+    done: () => seen.size >= 18_914, what: '18,914 readings on the topic', timeoutMs: 120_000, settleMs: 1500,
   });
-  try {
-    await waitFor('18,914 readings on the topic', async () => (seen.size >= 18_914 ? true : undefined), 120_000);
-    await new Promise((r) => setTimeout(r, 1500)); // late duplicates would show up here
-  } finally {
-    await sub.stop();
-    await bus.close();
-  }
   const duplicates = [...seen.values()].filter((n) => n > 1).length;
   assert.is(seen.size, 18_914, 'no reading lost');
   assert.is(duplicates, 0, 'no reading published twice');

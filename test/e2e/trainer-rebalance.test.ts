@@ -17,13 +17,10 @@ import * as assert from 'uvu/assert';
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { isLeft } from 'fp-ts/Either';
-import { createKafkaBus } from '../../src/infra/bus/kafka-bus';
 import { isBadRow, openDataset } from '../../src/infra/datasets';
-import { decodeJson } from '../../src/protocols/codec';
-import { SensorReading } from '../../src/protocols/readings';
 import { topicNames } from '../../src/protocols/topics';
 import { freePort, getJson, startFlead, waitFor, type Proc } from '../support/procs';
+import { readAllReadings } from '../support/readings';
 
 const brokers = process.env.KAFKA_BROKERS ?? '127.0.0.1:9092';
 const test = suite('trainer rebalance: two trainer processes split the devices; SIGKILL one, the other takes over with their state');
@@ -170,29 +167,18 @@ test('both trainers own devices; after SIGKILL of one, the other continues every
     assert.is(exit.code, 0, `producer finished (log ${log('producer')})`);
 
     // 4. What was published, per device, counted on the readings topic (read committed).
-    const bus = createKafkaBus({ brokers, clientId: 'rebalance-count' });
     const published = new Map<string, number>();
     const readingIds = new Set<string>();
     let copies = 0;
-    const sub = await bus.subscribe({
-      groupId: `${prefix}count`, topics: [topics.readings], fromBeginning: true,
-      eachBatch: async (ms) => {
-        for (const m of ms) {
-          const r = decodeJson(SensorReading, m.value);
-          if (isLeft(r)) throw new Error(r.left);
-          if (readingIds.has(r.right.readingId)) copies++;
-          readingIds.add(r.right.readingId);
-          published.set(r.right.deviceId, (published.get(r.right.deviceId) ?? 0) + 1);
-        }
+    await readAllReadings({
+      brokers, topic: topics.readings, groupId: `${prefix}count`,
+      onReading: (r) => {
+        if (readingIds.has(r.readingId)) copies++;
+        readingIds.add(r.readingId);
+        published.set(r.deviceId, (published.get(r.deviceId) ?? 0) + 1);
       },
+      done: () => readingIds.size >= ROWS - badRows, what: `${ROWS - badRows} readings on ${topics.readings}`, timeoutMs: 60_000, settleMs: 1000,
     });
-    try {
-      await waitFor(`${ROWS - badRows} readings on ${topics.readings}`, async () => (readingIds.size >= ROWS - badRows ? true : undefined), 60_000);
-      await new Promise((r) => setTimeout(r, 1000)); // late copies would show up here
-    } finally {
-      await sub.stop();
-      await bus.close();
-    }
     assert.is(copies, 0, 'the producer published each reading once');
     for (const id of allDevices) assert.is(published.get(id), expected.get(id), `${id}: readings on the topic = rows the generator yields`);
     if (lastSources) {
