@@ -4,7 +4,7 @@
  * a second hop).
  */
 import { randomBytes } from 'node:crypto';
-import type { Kafka } from 'kafkajs';
+import type { Consumer, ConsumerRunConfig, Kafka } from 'kafkajs';
 import { kafkaBusDefaults } from '../../src/infra/bus/kafka-bus';
 import { kafkaJournalDefaults } from '../../src/infra/journal/kafka-journal';
 import { collectRows, openDataset, toSensorReading } from '../../src/infra/datasets';
@@ -44,6 +44,17 @@ export async function deleteTopicsWithPrefix(kafka: Kafka, prefix: string): Prom
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Connects `consumer`, subscribes it to `topic` from the beginning and runs it; resolves after its first fetch (group joined). */
+async function runJoined(consumer: Consumer, topic: string, config: ConsumerRunConfig): Promise<void> {
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  let fetched!: () => void;
+  const ready = new Promise<void>((r) => { fetched = r; });
+  consumer.on(consumer.events.FETCH, () => fetched());
+  await consumer.run(config);
+  await ready;
+}
 
 /**
  * Raw kafkajs, the pipeline's two exactly-once hops and nothing else: a transactional producer sends the messages
@@ -91,12 +102,7 @@ export async function rawExactlyOnceChain(kafka: Kafka, prefix: string, messages
     }
     committing = false;
   };
-  await consumer.connect();
-  await consumer.subscribe({ topic: a, fromBeginning: true });
-  let fetched!: () => void;
-  const ready = new Promise<void>((r) => { fetched = r; });
-  consumer.on(consumer.events.FETCH, () => fetched());
-  await consumer.run({
+  await runJoined(consumer, a, {
     autoCommit: false,
     partitionsConsumedConcurrently: kafkaBusDefaults.partitionsConsumedConcurrently,
     eachBatch: ({ batch: got }) => new Promise<void>((resolve, reject) => {
@@ -105,7 +111,6 @@ export async function rawExactlyOnceChain(kafka: Kafka, prefix: string, messages
       if (!committing) void commitQueued();
     }),
   });
-  await ready;
   try {
     const t0 = Date.now();
     for (let i = 0; i < messages.length; i += batch) {
@@ -144,12 +149,7 @@ export async function rawPlainChain(kafka: Kafka, prefix: string, messages: read
   let doneAt = 0;
   let finished!: () => void;
   const done = new Promise<void>((r) => { finished = r; });
-  await consumer.connect();
-  await consumer.subscribe({ topic: a, fromBeginning: true });
-  let fetched!: () => void;
-  const ready = new Promise<void>((r) => { fetched = r; });
-  consumer.on(consumer.events.FETCH, () => fetched());
-  await consumer.run({
+  await runJoined(consumer, a, {
     autoCommit: true,
     partitionsConsumedConcurrently: kafkaBusDefaults.partitionsConsumedConcurrently,
     eachBatch: async ({ batch: got }) => {
@@ -162,7 +162,6 @@ export async function rawPlainChain(kafka: Kafka, prefix: string, messages: read
       if (written >= messages.length && !doneAt) { doneAt = Date.now(); finished(); }
     },
   });
-  await ready;
   try {
     const t0 = Date.now();
     for (let i = 0; i < messages.length; i += batch) {
