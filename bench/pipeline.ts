@@ -38,8 +38,9 @@
  *    topic in transactions of 500, a read_committed group copying them to a second topic in group-committed
  *    transactions that carry its offsets), best of two: the ceiling line, what a pipeline with no work of its own
  *    would reach. The plain-chain line: the same two hops with no guarantee (rawPlainChain: plain producers,
- *    an auto-committing group copying A to B), best of two; no design that passes every reading from one service
- *    to another through Kafka goes faster on this broker, whatever it gives up. On stderr, the same with each
+ *    an auto-committing group copying A to B), best of two; no design whose second service writes every reading
+ *    again (as the trainer's journal events, which carry the readings, do) goes faster on this broker, whatever
+ *    guarantee it gives up. On stderr, the same with each
  *    value parsed and re-encoded in the middle (the least a typed service does). The 2-process line is the
  *    best of three passes of one trainer process (TWO_PROCESS_PASSES), each on its own topics: the later passes
  *    run warm code, as a trainer that has been running does. Local training being off, a device's model keeps
@@ -532,7 +533,7 @@ export async function run(print: (line: string) => void): Promise<void> {
       const chainRate = n / (chain / 1000);
       print(`bench pipeline-throughput-ceiling: ${fmt(chainRate)} msg/s (${ratio(chainRate, rawRate)}x raw-kafkajs)`);
       note(`throughput: raw kafkajs, the pipeline's two exactly-once hops alone (transactions of 500 messages into topic A; a read_committed group copies A to B in group-committed transactions with its offsets; no journal, scoring or anomalies): best of 2 ${chain} ms (${fmt(chainRate)} msg/s, ${ratio(chainRate, rawRate)}x raw-kafkajs); the pipeline is ${ratio(rate, chainRate)}x that, the 2-process pipeline ${ratio(rate2, chainRate)}x`);
-      // the floor of any design that hands readings from one service to another: two plain hops, no work
+      // the bound of any design whose second service writes every reading again: two plain hops, no work
       const plain = Math.min(await rawPlainChain(kafka, prefix, messages, 500, false), await rawPlainChain(kafka, prefix, messages, 500, false));
       const plainRate = n / (plain / 1000);
       print(`bench pipeline-throughput-plain-chain: ${fmt(plainRate)} msg/s (${ratio(plainRate, rawRate)}x raw-kafkajs)`);
