@@ -15,7 +15,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Kafka, logLevel } from '../src/infra/kafka/kafkajs';
-import { brokersFromEnv } from '../src/infra/kafka/client';
+import { brokerList, brokersFromEnv } from '../src/infra/kafka/client';
 import { createKafkaJournal } from '../src/infra/journal/kafka-journal';
 import type { Journal, JournalEvent } from '../src/infra/journal/port';
 
@@ -111,7 +111,7 @@ export async function run(print: (line: string) => void): Promise<void> {
   const brokers = brokersFromEnv();
   const id = `${Date.now()}-${randomBytes(3).toString('hex')}`;
   const topics = { journalTopic: `flead-bench-journal-${id}`, snapshotTopic: `flead-bench-snapshots-${id}`, partitions: 6 };
-  const kafka = new Kafka({ clientId: 'flead-bench', brokers: brokers.split(','), logLevel: logLevel.ERROR });
+  const kafka = new Kafka({ clientId: 'flead-bench', brokers: brokerList(brokers), logLevel: logLevel.ERROR });
   const admin = kafka.admin();
   await admin.connect();
   const rawTopic = `flead-bench-raw-${id}`;

@@ -36,6 +36,10 @@ export const kafkajsVersion: string | null = (() => {
     return null;
   }
 })();
+/**
+ * The replacements copy kafkajs 2.2.4's internals: with any other version (an upgrade that moved or changed
+ * them) nothing is replaced, and kafkajs runs as shipped.
+ */
 export const patched = kafkajsVersion === '2.2.4';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
