@@ -1,10 +1,10 @@
 /**
  * Kafka helpers shared by the Kafka benchmarks: the WSN readings as messages, topics made and removed, and the
- * pipeline's two hops done by raw kafkajs: exactly-once (its ceiling) and plainly (the floor of any design with
- * a second hop).
+ * pipeline's two hops done by raw kafkajs: exactly-once (its ceiling) and plainly (the bound of any design whose
+ * second service writes every reading again).
  */
 import { randomBytes } from 'node:crypto';
-import type { Consumer, ConsumerRunConfig, Kafka } from 'kafkajs';
+import type { Consumer, ConsumerRunConfig, Kafka, Producer } from 'kafkajs';
 import { kafkaBusDefaults } from '../../src/infra/bus/kafka-bus';
 import { kafkaJournalDefaults } from '../../src/infra/journal/kafka-journal';
 import { collectRows, openDataset, toSensorReading } from '../../src/infra/datasets';
@@ -56,6 +56,35 @@ async function runJoined(consumer: Consumer, topic: string, config: ConsumerRunC
   await ready;
 }
 
+/** Hop 2's count of messages written: `done` resolves, and `doneAt` is set, when it reaches `n`. */
+function written(n: number): { add: (k: number) => void; count: () => number; done: Promise<void>; doneAt: () => number } {
+  let count = 0;
+  let at = 0;
+  let finished!: () => void;
+  const done = new Promise<void>((r) => { finished = r; });
+  return {
+    add: (k) => { count += k; if (count >= n && !at) { at = Date.now(); finished(); } },
+    count: () => count,
+    done,
+    doneAt: () => at,
+  };
+}
+
+/**
+ * Sends the messages into hop 1 in batches (`send`, each awaited), waits for hop 2 to have written them all
+ * (120 s at most), then disconnects the chain's clients; ms from the first send to hop 2's last write.
+ */
+async function driveChain(what: string, messages: readonly Message[], batch: number, send: (ms: Array<{ key: string; value: string }>) => Promise<void>, out: ReturnType<typeof written>, clients: ReadonlyArray<Producer | Consumer>): Promise<number> {
+  try {
+    const t0 = Date.now();
+    for (let i = 0; i < messages.length; i += batch) await send(messages.slice(i, i + batch).map((m) => ({ key: m.key, value: m.value })));
+    await Promise.race([out.done, sleep(120_000).then(() => { throw new Error(`${what} wrote ${out.count()} of ${messages.length}`); })]);
+    return out.doneAt() - t0;
+  } finally {
+    for (const c of clients) await c.disconnect();
+  }
+}
+
 /**
  * Raw kafkajs, the pipeline's two exactly-once hops and nothing else: a transactional producer sends the messages
  * to topic A (a transaction per `batch`, each awaited); a read_committed group consumes A and writes every batch
@@ -75,10 +104,7 @@ export async function rawExactlyOnceChain(kafka: Kafka, prefix: string, messages
   await second.connect();
   const groupId = `bench-pipe-chain-${suffix}`;
   const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 1000, sessionTimeout: 10_000, heartbeatInterval: 1000, readUncommitted: false });
-  let written = 0;
-  let doneAt = 0;
-  let finished!: () => void;
-  const done = new Promise<void>((r) => { finished = r; });
+  const out = written(messages.length);
   // group commit of hop 2: one transaction in flight; what arrives meanwhile waits in `queue` for the next one
   type Pending = { messages: Array<{ key: Buffer | null; value: Buffer | null }>; partition: number; next: string; settle: (e?: unknown) => void };
   let queue: Pending[] = [];
@@ -93,8 +119,7 @@ export async function rawExactlyOnceChain(kafka: Kafka, prefix: string, messages
         await txn.send({ topic: b, acks: -1, messages: group.flatMap((g) => g.messages) });
         await txn.sendOffsets({ consumerGroupId: groupId, topics: [{ topic: a, partitions: group.map((g) => ({ partition: g.partition, offset: g.next })) }] });
         await txn.commit();
-        written += group.reduce((k, g) => k + g.messages.length, 0);
-        if (written >= messages.length && !doneAt) { doneAt = Date.now(); finished(); }
+        out.add(group.reduce((k, g) => k + g.messages.length, 0));
         for (const g of group) g.settle();
       } catch (e) {
         for (const g of group) g.settle(e);
@@ -111,20 +136,11 @@ export async function rawExactlyOnceChain(kafka: Kafka, prefix: string, messages
       if (!committing) void commitQueued();
     }),
   });
-  try {
-    const t0 = Date.now();
-    for (let i = 0; i < messages.length; i += batch) {
-      const txn = await first.transaction();
-      await txn.send({ topic: a, acks: -1, messages: messages.slice(i, i + batch).map((m) => ({ key: m.key, value: m.value })) });
-      await txn.commit();
-    }
-    await Promise.race([done, sleep(120_000).then(() => { throw new Error(`raw chain wrote ${written} of ${messages.length}`); })]);
-    return doneAt - t0;
-  } finally {
-    await first.disconnect();
-    await second.disconnect();
-    await consumer.disconnect();
-  }
+  return driveChain('raw chain', messages, batch, async (ms) => {
+    const txn = await first.transaction();
+    await txn.send({ topic: a, acks: -1, messages: ms });
+    await txn.commit();
+  }, out, [first, second, consumer]);
 }
 
 /**
@@ -132,9 +148,9 @@ export async function rawExactlyOnceChain(kafka: Kafka, prefix: string, messages
  * batches of `batch`, each awaited; a group (auto-commit) consumes A and sends every batch it gets to topic B with
  * a second plain producer (acks=-1), awaited before its next batch. `reencode`: each value is parsed and a JSON
  * object holding it is written instead (`{"reading":…,"score":…}`), the least any typed service in the middle
- * does. No transactions, journal, scoring or anomalies: what any design that hands every reading from one service
- * to another through Kafka costs at the least on this broker and these cores. Timed from the first send to the
- * acknowledgement of the send that brings B to N; ms.
+ * does. No transactions, journal, scoring or anomalies: what any design whose second service writes every reading
+ * again costs at the least on this broker and these cores. Timed from the first send to the acknowledgement of
+ * the send that brings B to N; ms.
  */
 export async function rawPlainChain(kafka: Kafka, prefix: string, messages: readonly Message[], batch: number, reencode: boolean): Promise<number> {
   const suffix = randomBytes(3).toString('hex');
@@ -145,33 +161,20 @@ export async function rawPlainChain(kafka: Kafka, prefix: string, messages: read
   await first.connect();
   await second.connect();
   const consumer = kafka.consumer({ groupId: `bench-pipe-plain-${suffix}`, maxWaitTimeInMs: 1000, sessionTimeout: 10_000, heartbeatInterval: 1000 });
-  let written = 0;
-  let doneAt = 0;
-  let finished!: () => void;
-  const done = new Promise<void>((r) => { finished = r; });
+  const out = written(messages.length);
   await runJoined(consumer, a, {
     autoCommit: true,
     partitionsConsumedConcurrently: kafkaBusDefaults.partitionsConsumedConcurrently,
     eachBatch: async ({ batch: got }) => {
-      const out = got.messages.map((m) => ({
+      const copies = got.messages.map((m) => ({
         key: m.key,
         value: reencode ? JSON.stringify({ reading: JSON.parse(m.value!.toString('utf8')) as unknown, score: 0 }) : m.value,
       }));
-      await second.send({ topic: b, acks: -1, messages: out });
-      written += out.length;
-      if (written >= messages.length && !doneAt) { doneAt = Date.now(); finished(); }
+      await second.send({ topic: b, acks: -1, messages: copies });
+      out.add(copies.length);
     },
   });
-  try {
-    const t0 = Date.now();
-    for (let i = 0; i < messages.length; i += batch) {
-      await first.send({ topic: a, acks: -1, messages: messages.slice(i, i + batch).map((m) => ({ key: m.key, value: m.value })) });
-    }
-    await Promise.race([done, sleep(120_000).then(() => { throw new Error(`plain chain wrote ${written} of ${messages.length}`); })]);
-    return doneAt - t0;
-  } finally {
-    await first.disconnect();
-    await second.disconnect();
-    await consumer.disconnect();
-  }
+  return driveChain('plain chain', messages, batch, async (ms) => {
+    await first.send({ topic: a, acks: -1, messages: ms });
+  }, out, [first, second, consumer]);
 }
