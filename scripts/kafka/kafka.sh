@@ -12,6 +12,8 @@
 #   FLEAD_KAFKA_CONTROLLER_PORT=9093 KRaft controller listener on 127.0.0.1
 #   FLEAD_KAFKA_VERSION=3.9.1        org.apache.kafka:kafka_2.13 version resolved with Maven
 #   FLEAD_KAFKA_HEAP=-Xms256m -Xmx1g
+#   FLEAD_KAFKA_CPUS=                (empty: all) CPU list for the broker, through taskset (e.g. 1): benchmarks
+#                                    with the broker on cores of its own
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -21,6 +23,7 @@ port=${FLEAD_KAFKA_PORT:-9092}
 cport=${FLEAD_KAFKA_CONTROLLER_PORT:-9093}
 version=${FLEAD_KAFKA_VERSION:-3.9.1}
 heap=${FLEAD_KAFKA_HEAP:--Xms256m -Xmx1g}
+cpus=${FLEAD_KAFKA_CPUS:-}
 libs=$home/libs-$version
 data=$home/data
 logs=$home/logs
@@ -105,8 +108,13 @@ log4j.logger.kafka=INFO
 log4j.logger.org.apache.kafka=INFO
 EOF
   : > "$logs/server.log"
+  pin=()
+  if [ -n "$cpus" ]; then
+    command -v taskset >/dev/null || { log "FLEAD_KAFKA_CPUS is set but taskset is missing (util-linux)"; exit 1; }
+    pin=(taskset -c "$cpus"); log "broker pinned to CPUs $cpus"
+  fi
   # shellcheck disable=SC2086
-  nohup java $heap -XX:+UseG1GC -Djava.awt.headless=true -Dlog4j.configuration="file:$home/log4j.properties" \
+  nohup "${pin[@]}" java $heap -XX:+UseG1GC -Djava.awt.headless=true -Dlog4j.configuration="file:$home/log4j.properties" \
     -cp "$cp" kafka.Kafka "$conf" >"$logs/stdout.log" 2>&1 &
   echo $! > "$pidfile"
   log "started pid $(cat "$pidfile"), waiting for 127.0.0.1:$port"
