@@ -97,6 +97,7 @@ export async function startProducer(deps: ProducerDeps): Promise<ProducerService
   }, 1000);
   ticker.unref();
   void done.then(() => {
+    clearInterval(ticker); // nothing left to report: no "0 rec/s, ETA ?" line every 10 s from an idle producer
     const p = progress();
     if (tty) clearStatusLine();
     log.info(`all ${p.sources} sources exhausted: ${p.published} readings published, ${p.bad} bad rows dead-lettered`);
