@@ -2,8 +2,12 @@ import type { CommandSpec } from './args';
 import type { Config } from '../config';
 import { createKafkaJournal } from '../infra/journal/kafka-journal';
 import { createFileJournal } from '../infra/journal/file-journal';
+import type { Journal } from '../infra/journal/port';
 import { fetchJson } from '../infra/http/inspection-server';
-import { jsonDiff, replayRound } from '../actors/aggregator/replay';
+import { replayRound } from '../actors/aggregator/replay';
+import { journaledPart, replaySources } from '../actors/producer/replay';
+import { actorIds, jsonDiff, type Replayed, type Until } from '../actors/runtime/replay';
+import { replayDevices } from '../actors/trainer/replay';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 
@@ -11,40 +15,84 @@ export const replaySpec: CommandSpec = {
   name: 'flead replay',
   summary: 'Rebuild a service\'s actor state from its journal (Kafka in the local profile), print it as JSON, and optionally diff it with a live service.',
   options: [
-    { name: 'service', type: 'string', required: true, choices: ['aggregator'], description: 'whose journal to replay' },
-    { name: 'until-seq', type: 'int', description: 'stop after this journal sequence number' },
-    { name: 'until-time', type: 'time', description: 'stop after the last event at or before this time (ISO-8601 or epoch ms)' },
+    { name: 'service', type: 'string', required: true, choices: ['aggregator', 'producer', 'trainer'], description: 'whose journal to replay' },
+    { name: 'actor', type: 'string', description: 'one actor: a device id (trainer) or a source id (producer); default: every one with events' },
+    { name: 'until-seq', type: 'int', description: 'stop after this journal sequence number (each actor numbers its own: with --actor for the producer and the trainer)' },
+    { name: 'until-time', type: 'time', description: 'stop after the last event at or before this time' },
     { name: 'compare', type: 'url', description: 'inspection endpoint of the live service, e.g. http://127.0.0.1:8090: exit 0 when equal, 1 with the differences' },
     { name: 'profile', type: 'string', choices: ['local', 'embedded'], description: 'read the Kafka journal (local) or the on-disk one (embedded)', env: 'FLEAD_PROFILE' },
   ],
   conflicts: [['until-seq', 'until-time']],
 };
 
+type Service = 'aggregator' | 'producer' | 'trainer';
+
+/** Where a service's actors are journaled, and what of their live state the journal holds. */
+const kinds: Record<Service, { prefix: (service: string) => string; journaled: (live: unknown) => unknown }> = {
+  aggregator: { prefix: (s) => `${s}/round`, journaled: (live) => live },
+  producer: { prefix: (s) => `${s}/source/`, journaled: journaledPart },
+  trainer: { prefix: (s) => `${s}/device/`, journaled: (live) => live },
+};
+
+async function replay(journal: Journal, config: Config, service: Service, actor: string | undefined, until: Until): Promise<Array<Replayed<unknown>>> {
+  switch (service) {
+    case 'aggregator': return [await replayRound(journal, service, until)];
+    case 'producer': return replaySources(journal, service, { ...until, sourceId: actor });
+    case 'trainer': return replayDevices(journal, config, service, { ...until, deviceId: actor });
+  }
+}
+
+/** Diffs one replayed actor with the live one: [] when equal. */
+async function compareWith(url: string, r: Replayed<unknown>, journaled: (live: unknown) => unknown): Promise<string[]> {
+  const live = await fetchJson(`${url.replace(/\/$/, '')}/actors/${r.path}`);
+  if (live.status === 404) return [`not on ${url} (another process of the service may run it)`];
+  if (live.status !== 200) return [`${url} answered ${live.status} for /actors/${r.path}: ${JSON.stringify(live.body)}`];
+  const body = live.body as { info: { seq: number }; state: unknown };
+  const diffs = jsonDiff(r.state, journaled(body.state));
+  if (body.info.seq !== r.seq) diffs.unshift(`journal sequence number: replayed ${r.seq} ≠ live ${body.info.seq}`);
+  return diffs;
+}
+
 export async function runReplay(values: Record<string, unknown>, config: Config): Promise<number> {
-  const service = values.service as string;
+  const service = values.service as Service;
+  const actor = values.actor as string | undefined;
+  const until: Until = { untilSeq: values['until-seq'] as number | undefined, untilTime: values['until-time'] as number | undefined };
+  if (service === 'aggregator' && actor !== undefined) {
+    process.stderr.write('flead replay: --actor is for the producer and the trainer (the aggregator has one actor, its round)\n');
+    return 2;
+  }
+  if (service !== 'aggregator' && actor === undefined && until.untilSeq !== undefined) {
+    process.stderr.write(`flead replay: --until-seq needs --actor for the ${service} (each of its actors numbers its own events); or use --until-time\n`);
+    return 2;
+  }
   // A reader needs no writer identity; a fresh one so the live service's writer is never fenced.
   const journal = config.profile === 'embedded'
     ? await createFileJournal(path.join(config.dataDir, 'journal'), { readOnly: true })
     : await createKafkaJournal({ brokers: config.kafkaBrokers, writerId: `replay-${randomBytes(4).toString('hex')}`, journalTopic: config.topics.journal, snapshotTopic: config.topics.snapshots });
   try {
-    const until = { untilSeq: values['until-seq'] as number | undefined, untilTime: values['until-time'] as number | undefined };
-    const replayed = await replayRound(journal, service, until);
-    process.stdout.write(`${JSON.stringify({ service, journal: journal.describe, ...replayed }, null, 2)}\n`);
-    const url = values.compare as string | undefined;
-    if (!url) return 0;
-    const live = await fetchJson(`${url.replace(/\/$/, '')}/actors/${replayed.path}`);
-    if (live.status !== 200) {
-      process.stderr.write(`flead replay: ${url} answered ${live.status} for /actors/${replayed.path}: ${JSON.stringify(live.body)}\n`);
+    const replayed = await replay(journal, config, service, actor, until);
+    if (actor !== undefined && replayed[0]!.seq === 0) {
+      const known = await actorIds(journal, kinds[service].prefix(service));
+      process.stderr.write(`flead replay: no events of ${replayed[0]!.key} in ${journal.describe}; ${service} actors with events: ${known.length ? known.slice(0, 20).join(', ') + (known.length > 20 ? `, … (${known.length})` : '') : 'none'}\n`);
       return 1;
     }
-    const body = live.body as { info: { seq: number }; state: unknown };
-    const diffs = jsonDiff(replayed.state, body.state);
-    if (body.info.seq !== replayed.seq) diffs.unshift(`journal sequence number: replayed ${replayed.seq} ≠ live ${body.info.seq}`);
-    if (diffs.length === 0) {
-      process.stderr.write(`flead replay: replayed state of ${replayed.path} at seq ${replayed.seq} equals the live state\n`);
+    const single = service === 'aggregator' || actor !== undefined;
+    process.stdout.write(`${JSON.stringify(single ? { service, journal: journal.describe, ...replayed[0] } : { service, journal: journal.describe, actors: replayed }, null, 2)}\n`);
+    const url = values.compare as string | undefined;
+    if (!url) return 0;
+    let differing = 0;
+    for (const r of replayed) {
+      const diffs = await compareWith(url, r, kinds[service].journaled);
+      if (diffs.length === 0) continue;
+      differing++;
+      process.stderr.write(`flead replay: ${diffs.length} difference(s) between replayed (left) and live (right) state of ${r.path}:\n${diffs.map((d) => `  ${d}`).join('\n')}\n`);
+    }
+    if (differing === 0) {
+      const what = single ? `state of ${replayed[0]!.path} at seq ${replayed[0]!.seq}` : `states of the ${replayed.length} ${service} actors`;
+      process.stderr.write(`flead replay: replayed ${what} ${single ? 'equals' : 'equal'} the live state\n`);
       return 0;
     }
-    process.stderr.write(`flead replay: ${diffs.length} difference(s) between replayed (left) and live (right) state of ${replayed.path}:\n${diffs.map((d) => `  ${d}`).join('\n')}\n`);
+    if (!single) process.stderr.write(`flead replay: ${differing} of ${replayed.length} ${service} actors differ from the live state\n`);
     return 1;
   } finally {
     await journal.close();

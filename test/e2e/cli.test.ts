@@ -42,6 +42,20 @@ Help('replay with --until-seq and --until-time exits 2', async () => {
   assert.match(r.stderr, /cannot be used together/);
 });
 
+Help('replay: --actor is not for the aggregator; --until-seq needs --actor for the trainer and the producer', async () => {
+  const agg = await runFlead(['replay', '--service', 'aggregator', '--actor', 'x'], {});
+  assert.is(agg.code, 2);
+  assert.match(agg.stderr, /--actor is for the producer and the trainer/);
+  for (const service of ['trainer', 'producer']) {
+    const r = await runFlead(['replay', '--service', service, '--until-seq', '3'], {});
+    assert.is(r.code, 2);
+    assert.match(r.stderr, new RegExp(`--until-seq needs --actor for the ${service}`));
+  }
+  const sink = await runFlead(['replay', '--service', 'sink'], {});
+  assert.is(sink.code, 2);
+  assert.match(sink.stderr, /--service expects one of aggregator, producer, trainer, got "sink"/);
+});
+
 Help('a bad configuration value exits 2 naming the variable', async () => {
   const r = await runFlead(['aggregator'], { ROUND_QUORUM: '2', ROUND_MIN_UPDATES: '5' });
   assert.is(r.code, 2);
@@ -76,6 +90,17 @@ Embedded('Ctrl-C stops a run cleanly; the next run resumes from the journal and 
   assert.is(replay.code, 0, replay.stderr);
   const out = JSON.parse(replay.stdout) as { state: { version: number } };
   assert.is(out.state.version, version);
+  const devices = await runFlead(['replay', '--service', 'trainer'], { ...env, FLEAD_PROFILE: 'embedded' });
+  assert.is(devices.code, 0, devices.stderr);
+  const d = JSON.parse(devices.stdout) as { actors: Array<{ state: { seen: number; model: { version: number | null } } }> };
+  assert.is(d.actors.length, 4);
+  assert.is(d.actors.reduce((n, a) => n + a.state.seen, 0), 18_914, 'the device actors replay to every reading scored once');
+  const sources = await runFlead(['replay', '--service', 'producer', '--actor', 'mote-1'], { ...env, FLEAD_PROFILE: 'embedded' });
+  assert.is(sources.code, 0, sources.stderr);
+  assert.ok((JSON.parse(sources.stdout) as { state: { exhausted: boolean } }).state.exhausted, 'mote-1 replays to exhausted');
+  const unknown = await runFlead(['replay', '--service', 'producer', '--actor', 'mote-9'], { ...env, FLEAD_PROFILE: 'embedded' });
+  assert.is(unknown.code, 1);
+  assert.match(unknown.stderr, /no events of producer\/source\/mote-9 .*; producer actors with events: mote-1, mote-2, mote-3, mote-4/);
 });
 
 Embedded.run();

@@ -1,7 +1,9 @@
 /**
  * The whole federated loop on real Kafka, each service its own OS process: producer → trainer → aggregator on
  * the WSN data. Checked through the inspection endpoints: rounds close, every device applied the latest
- * global version, anomalies were emitted; and the dead-letter topic stays empty for clean input.
+ * global version, anomalies were emitted; and the dead-letter topic stays empty for clean input. Then, the
+ * aggregator stopped and the device actors still, `flead replay` rebuilds every device actor from the Kafka
+ * journal equal to the live trainer's (`--compare`), and every producer source at its end.
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -10,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createKafkaBus } from '../../src/infra/bus/kafka-bus';
 import { topicNames } from '../../src/protocols/topics';
-import { freePort, getJson, startFlead, waitFor, type Proc } from '../support/procs';
+import { freePort, getJson, runFlead, startFlead, waitFor, type Proc } from '../support/procs';
 
 const brokers = process.env.KAFKA_BROKERS ?? '127.0.0.1:9092';
 const test = suite('federated loop: producer → trainer → aggregator as processes on real Kafka');
@@ -67,6 +69,41 @@ test('rounds close, every device applies the latest version, anomalies are emitt
     await sub.stop();
     await bus.close();
     assert.is(letters, 0, 'nothing in the dead-letter topic for clean input');
+
+    // Replay: with the aggregator gone no round moves the devices any more; once their journal positions stand
+    // still, the states rebuilt from the journal must equal the live ones.
+    procs[0]!.child.kill('SIGTERM');
+    await procs[0]!.exited;
+    const seqs = async () => JSON.stringify(((await getJson<Array<{ path: string; seq: number | null }>>(`http://127.0.0.1:${pt}/actors`)) ?? []).map((a) => [a.path, a.seq]));
+    let last = '';
+    await waitFor('the device actors to stand still for 2 s', async () => {
+      const now = await seqs();
+      const still = now === last;
+      last = now;
+      return still ? true : undefined;
+    }, 60_000, 2000);
+    const replayed = await runFlead(['replay', '--service', 'trainer', '--compare', `http://127.0.0.1:${pt}`], common);
+    assert.is(replayed.code, 0, replayed.stderr);
+    assert.match(replayed.stderr, /replayed states of the 4 trainer actors equal the live state/);
+    const trainerOut = JSON.parse(replayed.stdout) as { actors: Array<{ path: string; seq: number; state: { seen: number } }> };
+    assert.equal(trainerOut.actors.map((a) => a.path), ['trainer/device-mote-1', 'trainer/device-mote-2', 'trainer/device-mote-3', 'trainer/device-mote-4']);
+    assert.is(trainerOut.actors.reduce((n, a) => n + a.state.seen, 0), 18_914);
+    // evolve keeps TRAIN_WINDOW readings: a replay with another window rebuilds other states, and says where
+    const otherWindow = await runFlead(['replay', '--service', 'trainer', '--compare', `http://127.0.0.1:${pt}`], { ...common, TRAIN_WINDOW: '100' });
+    assert.is(otherWindow.code, 1, otherWindow.stderr);
+    assert.match(otherWindow.stderr, /\$\.windowSize: 100 ≠ 500/);
+    assert.match(otherWindow.stderr, /4 of 4 trainer actors differ from the live state/);
+    const one = await runFlead(['replay', '--service', 'trainer', '--actor', 'mote-2', '--until-seq', '2'], common);
+    assert.is(one.code, 0, one.stderr);
+    const early = JSON.parse(one.stdout) as { seq: number; state: { seen: number } };
+    assert.is(early.seq, 2);
+    assert.ok(early.state.seen < trainerOut.actors[1]!.state.seen, 'an earlier state: fewer readings seen');
+    const sources = await runFlead(['replay', '--service', 'producer'], common);
+    assert.is(sources.code, 0, sources.stderr);
+    const producerOut = JSON.parse(sources.stdout) as { actors: Array<{ state: { published: number; exhausted: boolean } }> };
+    assert.is(producerOut.actors.length, 4);
+    assert.ok(producerOut.actors.every((a) => a.state.exhausted), 'every source replays to exhausted');
+    assert.is(producerOut.actors.reduce((n, a) => n + a.state.published, 0), 18_914);
   } finally {
     for (const p of procs) p.child.kill('SIGTERM');
     await Promise.all(procs.map((p) => p.exited));

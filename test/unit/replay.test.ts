@@ -1,12 +1,24 @@
-/** replayRound over a memory journal holding a hand-written round history, and jsonDiff. */
+/**
+ * replayRound over a memory journal holding a hand-written round history; replaySources and replayDevices over
+ * journals written by their deciders; jsonDiff.
+ */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { fold } from '../../src/actors/runtime/decider';
-import { jsonDiff, replayRound } from '../../src/actors/aggregator/replay';
+import { replayRound } from '../../src/actors/aggregator/replay';
+import { jsonDiff } from '../../src/actors/runtime/replay';
 import { roundDecider } from '../../src/actors/aggregator/round.decider';
 import type { RoundEvent } from '../../src/actors/aggregator/round.events';
 import { initialRoundState } from '../../src/actors/aggregator/round.state';
 import { createMemoryJournal } from '../../src/infra/journal/memory-journal';
+import { isLeft } from 'fp-ts/Either';
+import { loadConfig, type Config } from '../../src/config';
+import { journaledPart, replaySources } from '../../src/actors/producer/replay';
+import { sourceDecider } from '../../src/actors/producer/source.decider';
+import { replayDevices } from '../../src/actors/trainer/replay';
+import { deviceDecider } from '../../src/actors/trainer/device.decider';
+import type { DeviceCommand, DeviceEvent } from '../../src/actors/trainer/device.events';
+import { deviceSettings, deviceSummary, type DeviceState } from '../../src/actors/trainer/device.state';
 import type { Journal } from '../../src/infra/journal/port';
 
 const decider = roundDecider({ quorum: 3, minUpdates: 2, deadlineMs: 60_000, maxUpdateBytes: 1000, strategy: { name: 'fedavg', trimRatio: null } });
@@ -101,6 +113,76 @@ Replay('a journaled event that is not a RoundEvent is corruption and throws', as
 });
 
 Replay.run();
+
+// ---------------------------------------------------------------------------------------------------------
+
+/** Appends each decision's events under key (one append per command, timestamp T0 + seq·1000), as an actor does. */
+async function journalDecisions<C, E extends { type: string }, S>(j: Journal, key: string, d: { initialState: S; decide(c: C, s: S): readonly E[]; evolve(s: S, e: E): S }, commands: C[], from = d.initialState): Promise<{ state: S; events: E[] }> {
+  let state = from;
+  let seq = 1;
+  const all: E[] = [];
+  for (const c of commands) {
+    const events = d.decide(c, state);
+    if (!events.length) continue;
+    await j.append(key, seq, events.map((e, i) => ({ type: e.type, schemaVersion: 1, timestamp: T0 + (seq + i) * 1_000, data: e })));
+    seq += events.length;
+    for (const e of events) state = d.evolve(state, e);
+    all.push(...events);
+  }
+  return { state, events: all };
+}
+
+const configWith = (env: Record<string, string> = {}): Config => {
+  const c = loadConfig({}, env);
+  if (isLeft(c)) throw new Error(c.left);
+  return c.right;
+};
+
+const Sources = suite('replaySources');
+
+Sources('every source with events, sorted, each equal to its decider\'s fold; --actor and --until-time narrow it', async () => {
+  const j = createMemoryJournal();
+  const batches = (n: number) => Array.from({ length: n }, (_, i) => ({ type: 'RecordBatch' as const, from: i * 10, to: i * 10 + 10, published: 9, bad: 1, outbox: [], now: T0 + i }));
+  const b = await journalDecisions(j, 'producer/source/b', sourceDecider, [...batches(3), { type: 'MarkExhausted', position: 30, now: T0 + 9 }]);
+  const a = await journalDecisions(j, 'producer/source/a', sourceDecider, batches(2));
+  await journalDecisions(j, 'trainer/device/a', sourceDecider, batches(1)); // another service's key: not read
+  const all = await replaySources(j, 'producer');
+  assert.equal(all.map((r) => [r.key, r.path, r.seq]), [['producer/source/a', 'producer/a', 2], ['producer/source/b', 'producer/b', 4]]);
+  assert.equal(all.map((r) => r.state), [a.state, b.state]);
+  assert.equal(b.state, { position: 30, published: 27, bad: 3, batches: 3, exhausted: true, lastBatchAt: T0 + 2 });
+  const [early] = await replaySources(j, 'producer', { sourceId: 'b', untilTime: T0 + 2_000 });
+  assert.equal([early!.seq, early!.state.position, early!.state.exhausted], [2, 20, false]);
+  const [none] = await replaySources(j, 'producer', { sourceId: 'zz' });
+  assert.equal([none!.seq, none!.state], [0, sourceDecider.initialState]);
+  assert.equal(journaledPart({ ...b.state, total: 30 }), b.state, 'the live summary without the data set\'s total');
+});
+
+Sources.run();
+
+const Devices = suite('replayDevices');
+
+const scoreBatch = (from: number, n: number): DeviceCommand => ({
+  type: 'ScoreBatch', modelScores: null, now: T0 + from,
+  readings: Array.from({ length: n }, (_, i) => ({ readingId: `r${from + i}`, ts: T0 + from + i, partition: 0, offset: String(from + i), features: { humidity: 40 + ((from + i) % 7), temperature: 20 + ((from + i) % 5) }, label: null })),
+});
+
+Devices('a device replays to the summary of its decider\'s fold, under the configuration\'s settings', async () => {
+  const config = configWith({ TRAIN_WINDOW: '50', TRAIN_MIN_SAMPLES: '10' });
+  const j = createMemoryJournal();
+  const d = deviceDecider(deviceSettings(config, 'm-1'));
+  const live = await journalDecisions<DeviceCommand, DeviceEvent, DeviceState>(j, 'trainer/device/m-1', d, [scoreBatch(0, 30), scoreBatch(30, 40), scoreBatch(60, 20)]);
+  const [r] = await replayDevices(j, config, 'trainer');
+  assert.equal([r!.key, r!.path, r!.seq], ['trainer/device/m-1', 'trainer/device-m-1', live.events.length]);
+  assert.equal(r!.state, deviceSummary(live.state));
+  assert.equal([r!.state.seen, r!.state.windowSize, r!.state.counters.duplicates], [80, 50, 10], 'readings 60-69 came twice');
+  // the window is a setting: another TRAIN_WINDOW rebuilds another state (replay runs with the trainer's env)
+  const [other] = await replayDevices(j, configWith({ TRAIN_WINDOW: '20', TRAIN_MIN_SAMPLES: '10' }), 'trainer');
+  assert.is(other!.state.windowSize, 20);
+  const [first] = await replayDevices(j, config, 'trainer', { deviceId: 'm-1', untilSeq: 2 });
+  assert.equal([first!.seq, first!.state.seen], [2, 30], 'seq 1 fixes the features, seq 2 scores the first 30');
+});
+
+Devices.run();
 
 // ---------------------------------------------------------------------------------------------------------
 

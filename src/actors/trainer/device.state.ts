@@ -1,6 +1,7 @@
 /** A device actor's state (plain JSON: it is snapshotted as is). */
 import { ZSCORE_DEFAULTS, ZScoreDetector, type ZScoreConfig, type ZScoreSnapshot } from './zscore';
 import type { ScalerSnapshot } from './scaler';
+import type { Config } from '../../config';
 
 export interface DeviceSettings {
   deviceId: string;
@@ -20,6 +21,18 @@ export interface DeviceSettings {
   /** 'classifier' trains on the readings' labels; 'autoencoder' on the readings alone */
   modelKind: 'autoencoder' | 'classifier';
 }
+
+/** A device actor's settings, from the configuration (the trainer's and `flead replay`'s: evolve depends on them). */
+export function deviceSettings(config: Config, deviceId: string): DeviceSettings {
+  const t = config.trainer;
+  return {
+    deviceId, zscore: t.zscore, window: t.window, trainEvery: t.trainEvery, thresholdEvery: t.thresholdEvery, trainIntervalMs: t.trainIntervalMs,
+    minTrainSamples: t.minTrainSamples, features: config.model.features, modelKind: config.model.spec.kind,
+  };
+}
+
+/** A device actor's name under its service (its inspection path is `<service>/<name>`). */
+export const deviceActorName = (deviceId: string): string => `device-${deviceId.replace(/[^a-z0-9-_.]/gi, '_')}`;
 
 export interface DeviceState {
   deviceId: string;

@@ -21,7 +21,7 @@ import { ActorRegistry } from '../runtime/registry';
 import { restartWithBackoff } from '../runtime/supervision';
 import { spawnDeviceActor, type DeviceActor } from './device.actor';
 import type { IncomingReading } from './device.events';
-import type { DeviceState } from './device.state';
+import { deviceActorName, deviceSettings, type DeviceState } from './device.state';
 import { ModelPool } from './model-pool';
 
 export interface TrainerService {
@@ -50,7 +50,6 @@ export interface TrainerDeps {
  */
 export const MAX_READING_BYTES = 64 * 1024;
 
-const actorName = (deviceId: string) => `device-${deviceId.replace(/[^a-z0-9-_.]/gi, '_')}`;
 const sameLayers = (a: ReadonlyArray<{ name: string; shape: readonly number[] }>, b: ReadonlyArray<{ name: string; shape: readonly number[] }>) =>
   a.length === b.length && a.every((l, i) => l.name === b[i]!.name && l.shape.join('x') === b[i]!.shape.join('x'));
 
@@ -88,11 +87,8 @@ export async function startTrainer(deps: TrainerDeps): Promise<TrainerService> {
     // A device actor stopped for good (restart budget spent) is spawned again: it recovers from the journal.
     if (known) { registry.remove(known.actor.path); devices.delete(deviceId); log.warn(`${deviceId}: device actor was stopped; starting it again from its journal`); }
     const actor = spawnDeviceActor(system, {
-      service, actorName: actorName(deviceId), layers: config.model.layers, pool, topics: config.topics, log: log.child(deviceId), clock,
-      settings: {
-        deviceId, zscore: config.trainer.zscore, window: config.trainer.window, trainEvery: config.trainer.trainEvery, thresholdEvery: config.trainer.thresholdEvery, trainIntervalMs: config.trainer.trainIntervalMs,
-        minTrainSamples: config.trainer.minTrainSamples, features: config.model.features, modelKind: config.model.spec.kind,
-      },
+      service, actorName: deviceActorName(deviceId), layers: config.model.layers, pool, topics: config.topics, log: log.child(deviceId), clock,
+      settings: deviceSettings(config, deviceId),
       training: { epochs: config.trainer.epochs, batchSize: config.trainer.batchSize, learningRate: config.trainer.learningRate },
       registry, supervisionLog, policy: restartWithBackoff({ maxRestarts: 10 }), snapshotEvery: config.snapshotEvery,
       transform: config.trainer.transform, residualWindow: config.trainer.residualWindow, thresholdQuantile: config.trainer.thresholdQuantile,
