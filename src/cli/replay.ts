@@ -42,9 +42,16 @@ async function replay(journal: Journal, config: Config, service: Service, actor:
   }
 }
 
+class Unreachable extends Error {}
+
 /** Diffs one replayed actor with the live one: [] when equal. */
 async function compareWith(url: string, r: Replayed<unknown>, journaled: (live: unknown) => unknown): Promise<string[]> {
-  const live = await fetchJson(`${url.replace(/\/$/, '')}/actors/${r.path}`);
+  let live: Awaited<ReturnType<typeof fetchJson>>;
+  try {
+    live = await fetchJson(`${url.replace(/\/$/, '')}/actors/${r.path}`);
+  } catch (e) {
+    throw new Unreachable(`flead replay: cannot compare with ${url}: ${(e as Error).message}`);
+  }
   if (live.status === 404) return [`not on ${url} (another process of the service may run it)`];
   if (live.status !== 200) return [`${url} answered ${live.status} for /actors/${r.path}: ${JSON.stringify(live.body)}`];
   const body = live.body as { info: { seq: number }; state: unknown };
@@ -77,12 +84,22 @@ export async function runReplay(values: Record<string, unknown>, config: Config)
       return 1;
     }
     const single = service === 'aggregator' || actor !== undefined;
+    if (replayed.every((r) => r.seq === 0)) {
+      process.stderr.write(`flead replay: ${journal.describe} holds no events of the ${service}: is this the service's FLEAD_PROFILE, FLEAD_TOPIC_PREFIX / KAFKA_BROKERS or FLEAD_DATA_DIR?\n`);
+    }
     process.stdout.write(`${JSON.stringify(single ? { service, journal: journal.describe, ...replayed[0] } : { service, journal: journal.describe, actors: replayed }, null, 2)}\n`);
     const url = values.compare as string | undefined;
     if (!url) return 0;
     let differing = 0;
     for (const r of replayed) {
-      const diffs = await compareWith(url, r, kinds[service].journaled);
+      let diffs: string[];
+      try {
+        diffs = await compareWith(url, r, kinds[service].journaled);
+      } catch (e) {
+        if (!(e instanceof Unreachable)) throw e;
+        process.stderr.write(`${e.message}\n`);
+        return 1;
+      }
       if (diffs.length === 0) continue;
       differing++;
       process.stderr.write(`flead replay: ${diffs.length} difference(s) between replayed (left) and live (right) state of ${r.path}:\n${diffs.map((d) => `  ${d}`).join('\n')}\n`);

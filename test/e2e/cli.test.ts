@@ -56,6 +56,15 @@ Help('replay: --actor is not for the aggregator; --until-seq needs --actor for t
   assert.match(sink.stderr, /--service expects one of aggregator, producer, trainer, got "sink"/);
 });
 
+Help('replay of a journal without the service\'s events says so; an unreachable --compare endpoint is a one-line error', async () => {
+  const env = { FLEAD_PROFILE: 'embedded', FLEAD_DATA_DIR: path.join(os.tmpdir(), `flead-no-such-dir-${process.pid}`) };
+  const r = await runFlead(['replay', '--service', 'aggregator', '--compare', 'http://127.0.0.1:1'], env);
+  assert.is(r.code, 1);
+  assert.match(r.stderr, /holds no events of the aggregator: is this the service's FLEAD_PROFILE/);
+  assert.match(r.stderr, /flead replay: cannot compare with http:\/\/127\.0\.0\.1:1: GET http:\/\/127\.0\.0\.1:1\/actors\/aggregator\/round failed/);
+  assert.not.match(r.stderr, /\n\s+at /, 'no stack trace');
+});
+
 Help('a bad configuration value exits 2 naming the variable', async () => {
   const r = await runFlead(['aggregator'], { ROUND_QUORUM: '2', ROUND_MIN_UPDATES: '5' });
   assert.is(r.code, 2);

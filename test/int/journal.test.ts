@@ -197,6 +197,18 @@ crash('a read-only engine reads without taking over the directory', async () => 
   await Promise.all([j.close(), ro.close()]);
 });
 
+crash('a read-only engine on a missing directory reads an empty journal and creates nothing', async () => {
+  const dir = path.join(tmpRoot, 'not-there');
+  const ro = await createFileJournal(dir, { readOnly: true });
+  assert.equal(await ro.keys(), []);
+  const got: number[] = [];
+  for await (const e of ro.read('k')) got.push(e.seq);
+  assert.equal(got, []);
+  assert.is(await ro.latestSnapshot('k'), undefined);
+  await ro.close();
+  assert.not.ok(fs.existsSync(dir), 'nothing was created');
+});
+
 /** Every message on topic, read from the beginning by a fresh group of bus (a memory bus: all there now). */
 async function onTopic(bus: Bus, topic: string): Promise<BusMessage[]> {
   const got: BusMessage[] = [];

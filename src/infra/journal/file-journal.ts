@@ -83,8 +83,11 @@ export async function createFileJournal(dir: string, options: FileJournalOptions
   const lockFile = path.join(root, 'writer.lock');
   const fault: FaultHook = options.fault ?? (() => undefined);
   const describe = `file ${root}`;
-  await fs.promises.mkdir(eventsDir, { recursive: true });
-  await fs.promises.mkdir(snapsDir, { recursive: true });
+  if (!options.readOnly) {
+    // a reader creates nothing: a mistyped directory reads as an empty journal and stays absent
+    await fs.promises.mkdir(eventsDir, { recursive: true });
+    await fs.promises.mkdir(snapsDir, { recursive: true });
+  }
 
   const nonce = `${process.pid}-${Date.now()}-${randomBytes(6).toString('hex')}`;
   if (!options.readOnly) {
@@ -307,7 +310,10 @@ export async function createFileJournal(dir: string, options: FileJournalOptions
 
     async keys(prefix = '') {
       check();
-      const names = await fs.promises.readdir(eventsDir);
+      const names = await fs.promises.readdir(eventsDir).catch((e: NodeJS.ErrnoException) => {
+        if (e.code === 'ENOENT' && options.readOnly) return [] as string[];
+        throw e;
+      });
       const out: string[] = [];
       for (const name of names) {
         if (!name.endsWith('.jsonl')) continue;
