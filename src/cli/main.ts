@@ -54,6 +54,8 @@ configuration comes from environment variables (see README "Configuration").
 `;
 
 export async function main(argv: string[]): Promise<number> {
+  // `flead replay --events | head`: a reader that went away ends the command quietly, as other CLI tools do
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => { if (e.code === 'EPIPE') process.exit(0); else throw e; });
   const [name, ...rest] = argv;
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(usage);

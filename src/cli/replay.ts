@@ -6,6 +6,10 @@ import type { Journal } from '../infra/journal/port';
 import { fetchJson } from '../infra/http/inspection-server';
 import { replayRound } from '../actors/aggregator/replay';
 import { journaledPart, replaySources } from '../actors/producer/replay';
+import { SourceEvent } from '../actors/producer/source.decider';
+import { RoundEvent } from '../actors/aggregator/round.events';
+import { DeviceEvent } from '../actors/trainer/device.events';
+import { decodeOrThrow } from '../actors/runtime/decode';
 import { actorIds, jsonDiff, type Replayed, type Until } from '../actors/runtime/replay';
 import { replayDevices } from '../actors/trainer/replay';
 import path from 'node:path';
@@ -19,20 +23,37 @@ export const replaySpec: CommandSpec = {
     { name: 'actor', type: 'string', description: 'one actor: a device id (trainer) or a source id (producer); default: every one with events' },
     { name: 'until-seq', type: 'int', description: 'stop after this journal sequence number (each actor numbers its own: with --actor for the producer and the trainer)' },
     { name: 'until-time', type: 'time', description: 'stop after the last event at or before this time' },
+    { name: 'events', type: 'boolean', description: 'print the events themselves instead of the state, one JSON line each ({key, seq, at, type, data}): an audit trail' },
     { name: 'compare', type: 'url', description: 'inspection endpoint of the live service, e.g. http://127.0.0.1:8090: exit 0 when equal, 1 with the differences' },
     { name: 'profile', type: 'string', choices: ['local', 'embedded'], description: 'read the Kafka journal (local) or the on-disk one (embedded)', env: 'FLEAD_PROFILE' },
   ],
-  conflicts: [['until-seq', 'until-time']],
+  conflicts: [['until-seq', 'until-time'], ['events', 'compare']],
 };
 
 type Service = 'aggregator' | 'producer' | 'trainer';
 
-/** Where a service's actors are journaled, and what of their live state the journal holds. */
-const kinds: Record<Service, { prefix: (service: string) => string; journaled: (live: unknown) => unknown }> = {
-  aggregator: { prefix: (s) => `${s}/round`, journaled: (live) => live },
-  producer: { prefix: (s) => `${s}/source/`, journaled: journaledPart },
-  trainer: { prefix: (s) => `${s}/device/`, journaled: (live) => live },
+/** Where a service's actors are journaled, what their events are, and what of their live state the journal holds. */
+const kinds: Record<Service, { prefix: (service: string) => string; decode: (data: unknown) => unknown; journaled: (live: unknown) => unknown }> = {
+  aggregator: { prefix: (s) => `${s}/round`, decode: (d) => decodeOrThrow(RoundEvent, d), journaled: (live) => live },
+  producer: { prefix: (s) => `${s}/source/`, decode: (d) => decodeOrThrow(SourceEvent, d), journaled: journaledPart },
+  trainer: { prefix: (s) => `${s}/device/`, decode: (d) => decodeOrThrow(DeviceEvent, d), journaled: (live) => live },
 };
+
+const write = (line: string): Promise<void> => new Promise((resolve) => { if (process.stdout.write(line)) resolve(); else process.stdout.once('drain', resolve); });
+
+/** --events: every event of the actors, checked against its type, as JSON lines; the number of events. */
+async function printEvents(journal: Journal, service: Service, actor: string | undefined, until: Until): Promise<number> {
+  const kind = kinds[service];
+  const keys = service === 'aggregator' ? [kind.prefix(service)] : (await actorIds(journal, kind.prefix(service), actor)).map((id) => `${kind.prefix(service)}${id}`);
+  let n = 0;
+  for (const key of keys) {
+    for await (const env of journal.read(key, { afterSeq: 0, ...until })) {
+      await write(`${JSON.stringify({ key, seq: env.seq, at: new Date(env.timestamp).toISOString(), type: env.type, data: kind.decode(env.data) })}\n`);
+      n++;
+    }
+  }
+  return n;
+}
 
 async function replay(journal: Journal, config: Config, service: Service, actor: string | undefined, until: Until): Promise<Array<Replayed<unknown>>> {
   switch (service) {
@@ -77,6 +98,11 @@ export async function runReplay(values: Record<string, unknown>, config: Config)
     ? await createFileJournal(path.join(config.dataDir, 'journal'), { readOnly: true })
     : await createKafkaJournal({ brokers: config.kafkaBrokers, writerId: `replay-${randomBytes(4).toString('hex')}`, journalTopic: config.topics.journal, snapshotTopic: config.topics.snapshots });
   try {
+    if (values.events === true) {
+      const n = await printEvents(journal, service, actor, until);
+      if (n === 0) process.stderr.write(`flead replay: no events of the ${service}${actor === undefined ? '' : ` actor ${actor}`} in ${journal.describe}\n`);
+      return n === 0 && actor !== undefined ? 1 : 0;
+    }
     const replayed = await replay(journal, config, service, actor, until);
     if (actor !== undefined && replayed[0]!.seq === 0) {
       const known = await actorIds(journal, kinds[service].prefix(service));

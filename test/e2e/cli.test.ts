@@ -51,6 +51,9 @@ Help('replay: --actor is not for the aggregator; --until-seq needs --actor for t
     assert.is(r.code, 2);
     assert.match(r.stderr, new RegExp(`--until-seq needs --actor for the ${service}`));
   }
+  const both = await runFlead(['replay', '--service', 'trainer', '--events', '--compare', 'http://127.0.0.1:8091'], {});
+  assert.is(both.code, 2);
+  assert.match(both.stderr, /cannot be used together/);
   const sink = await runFlead(['replay', '--service', 'sink'], {});
   assert.is(sink.code, 2);
   assert.match(sink.stderr, /--service expects one of aggregator, producer, trainer, got "sink"/);
@@ -106,7 +109,19 @@ Embedded('Ctrl-C stops a run cleanly; the next run resumes from the journal and 
   assert.is(d.actors.reduce((n, a) => n + a.state.seen, 0), 18_914, 'the device actors replay to every reading scored once');
   const sources = await runFlead(['replay', '--service', 'producer', '--actor', 'mote-1'], { ...env, FLEAD_PROFILE: 'embedded' });
   assert.is(sources.code, 0, sources.stderr);
-  assert.ok((JSON.parse(sources.stdout) as { state: { exhausted: boolean } }).state.exhausted, 'mote-1 replays to exhausted');
+  const mote1 = JSON.parse(sources.stdout) as { seq: number; state: { exhausted: boolean; published: number } };
+  assert.ok(mote1.state.exhausted, 'mote-1 replays to exhausted');
+  // --events: the audit trail behind that state, one JSON line per event
+  const trail = await runFlead(['replay', '--service', 'producer', '--actor', 'mote-1', '--events'], { ...env, FLEAD_PROFILE: 'embedded' });
+  assert.is(trail.code, 0, trail.stderr);
+  const events = trail.stdout.trim().split('\n').map((l) => JSON.parse(l) as { key: string; seq: number; type: string; data: { published?: number } });
+  assert.equal(events.map((e) => e.seq), Array.from({ length: mote1.seq }, (_, i) => i + 1));
+  assert.ok(events.every((e) => e.key === 'producer/source/mote-1'));
+  assert.is(events[events.length - 1]!.type, 'SourceExhausted');
+  assert.is(events.reduce((n, e) => n + (e.data.published ?? 0), 0), mote1.state.published);
+  const first3 = await runFlead(['replay', '--service', 'aggregator', '--events', '--until-seq', '3'], { ...env, FLEAD_PROFILE: 'embedded' });
+  const types = first3.stdout.trim().split('\n').map((l) => (JSON.parse(l) as { type: string }).type);
+  assert.equal([types.length, types[0], types[1]], [3, 'ModelInitialised', 'RoundOpened']);
   const unknown = await runFlead(['replay', '--service', 'producer', '--actor', 'mote-9'], { ...env, FLEAD_PROFILE: 'embedded' });
   assert.is(unknown.code, 1);
   assert.match(unknown.stderr, /no events of producer\/source\/mote-9 .*; producer actors with events: mote-1, mote-2, mote-3, mote-4/);
