@@ -29,6 +29,8 @@ export interface OptionSpec {
   choices?: string[];
   /** environment variable read when the option is not on the command line */
   env?: string;
+  /** the value's name in the help (`--actor <id>`); default by type (`<value>`, `<n>`, …) */
+  metavar?: string;
 }
 
 export interface PositionalSpec {
@@ -244,7 +246,7 @@ export function formatHelp(spec: CommandSpec): string {
   const lines = [`Usage: ${[spec.name, '[options]', ...usageArgs].join(' ')}`, '', spec.summary];
 
   const optionRows: Array<[string, string]> = spec.options.map((o) => {
-    const ph = o.choices ? `<${o.choices.join('|')}>` : placeholders[o.type];
+    const ph = o.choices ? `<${o.choices.join('|')}>` : o.metavar ? `<${o.metavar}>` : placeholders[o.type];
     const notes: string[] = [];
     if (o.required) notes.push('required');
     if (o.type === 'time') notes.push('ISO-8601 or epoch ms');

@@ -17,10 +17,10 @@ import { randomBytes } from 'node:crypto';
 
 export const replaySpec: CommandSpec = {
   name: 'flead replay',
-  summary: 'Rebuild a service\'s actor state from its journal (Kafka in the local profile), print it as JSON, and optionally diff it with a live service.',
+  summary: 'Rebuild a service\'s actors (aggregator round, producer sources, trainer devices) from its journal (Kafka in the local profile), print their state as JSON or their events, and optionally diff the state with a live service.',
   options: [
     { name: 'service', type: 'string', required: true, choices: ['aggregator', 'producer', 'trainer'], description: 'whose journal to replay' },
-    { name: 'actor', type: 'string', description: 'one actor: a device id (trainer) or a source id (producer); default: every one with events' },
+    { name: 'actor', type: 'string', metavar: 'id', description: 'one actor: a device id (trainer) or a source id (producer); default: every one with events' },
     { name: 'until-seq', type: 'int', description: 'stop after this journal sequence number (each actor numbers its own: with --actor for the producer and the trainer)' },
     { name: 'until-time', type: 'time', description: 'stop after the last event at or before this time' },
     { name: 'events', type: 'boolean', description: 'print the events themselves instead of the state, one JSON line each ({key, seq, at, type, data}): an audit trail' },

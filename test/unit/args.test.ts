@@ -232,6 +232,14 @@ Help('help text: usage line, summary, each option with description, default and 
   assert.match(help, /--until-seq and --until-time cannot be used together\.\n$/);
 });
 
+Help('a metavar names the value in the help; without one the type does', () => {
+  const spec: CommandSpec = { name: 'flead replay', summary: 's', options: [{ name: 'actor', type: 'string', metavar: 'id', description: 'one actor' }, { name: 'who', type: 'string', description: 'someone' }] };
+  const r = parseArgs(spec, ['--help'], {});
+  const help = r.ok ? r.help ?? '' : '';
+  assert.match(help, /\n {2}--actor <id> +one actor\n/);
+  assert.match(help, /\n {2}--who <value> +someone\n/);
+});
+
 Help('descriptions line up in one column', () => {
   const help = formatHelp(replay);
   const optionLines = help.split('\n').filter((l) => l.startsWith('  -'));
