@@ -71,7 +71,10 @@
  *    readings and holds the global weights. RSS after gc, against the RSS of the same process after the trainer
  *    started (TensorFlow.js loaded, subscriptions running) and before any device existed. Goal < 2 GiB.
  *
- * FLEAD_BENCH_PIPELINE_DEVICES lowers the 10,000 devices for a quick run.
+ * FLEAD_BENCH_PIPELINE_DEVICES lowers the 10,000 devices for a quick run. FLEAD_BENCH_PIPELINE_REPEAT=K streams
+ * the WSN readings K times over in the throughput measures (pipeline, 2-process, ceiling, plain chain and their
+ * raw baselines; each round's readings are new: ids `<id>#k`, later times), for steady-state runs of seconds
+ * instead of about one; default 1.
  * Run: `node scripts/bench.js pipeline`, or `node --expose-gc dist/bench/pipeline.js`.
  */
 import { spawn } from 'node:child_process';
@@ -88,7 +91,6 @@ import { startTrainer, type TrainerService } from '../src/actors/trainer/service
 import { loadConfig, type Config, type EnvName } from '../src/config';
 import type { Bus } from '../src/infra/bus/port';
 import type { Journal, OutboxMessage } from '../src/infra/journal/port';
-import { openDataset } from '../src/infra/datasets';
 import { createKafka, brokersFromEnv } from '../src/infra/kafka/client';
 import { kafkaJournalDefaults } from '../src/infra/journal/kafka-journal';
 import { createLogger, type Logger } from '../src/infra/log';
@@ -97,7 +99,7 @@ import { encodeJson } from '../src/protocols/codec';
 import { GlobalModel } from '../src/protocols/models';
 import { Anomaly, SensorReading } from '../src/protocols/readings';
 import { encodeWeights, hashWeights } from '../src/protocols/weights';
-import { createTopic, deleteTopicsWithPrefix, rawExactlyOnceChain, rawPlainChain, wsnMessages, type Message } from './lib/kafka';
+import { createTopic, deleteTopicsWithPrefix, rawExactlyOnceChain, rawPlainChain, wsnMessages, wsnRepeated, type Message } from './lib/kafka';
 import { gcFunction } from './lib/support';
 
 const MiB = 1024 * 1024;
@@ -108,6 +110,10 @@ const PIPELINE_RUNS = 4;
 const TWO_PROCESS_PASSES = 3;
 const MEMORY_DEVICES = Number(process.env.FLEAD_BENCH_PIPELINE_DEVICES || 10_000);
 const MEMORY_READINGS_PER_DEVICE = 3;
+/** the WSN readings streamed this many times over in the throughput measures (see the file comment) */
+const REPEAT = Number(process.env.FLEAD_BENCH_PIPELINE_REPEAT || 1);
+const badRepeat = (): string | null =>
+  (Number.isInteger(REPEAT) && REPEAT >= 1 ? null : `FLEAD_BENCH_PIPELINE_REPEAT must be a positive integer, got "${process.env.FLEAD_BENCH_PIPELINE_REPEAT}"`);
 /** Local training off: TRAIN_EVERY beyond any device's share of the 18,914 readings (see the file comment). */
 const NO_TRAINING: Partial<Record<EnvName, string>> = { TRAIN_EVERY: '1000000' };
 
@@ -293,7 +299,7 @@ async function pipelineThroughput(prefix: string, n: number, training: boolean):
   try {
     let t0 = 0;
     const journal = tapJournal(s.producerInfra.journal, () => { if (!t0) t0 = Date.now(); });
-    const producer = await startProducer({ config: s.config, adapter: openDataset('wsn', {}), journal, bus: s.producerInfra.bus, log: log.child('producer'), tty: null });
+    const producer = await startProducer({ config: s.config, adapter: wsnRepeated(REPEAT), journal, bus: s.producerInfra.bus, log: log.child('producer'), tty: null });
     stopProducer = () => producer.stop();
     await waitUntil(`the trainer to score ${n} readings`, () => seenOf(s.trainer) >= n, 600_000, 2);
     const t1 = Date.now();
@@ -335,7 +341,7 @@ async function pipelineThroughputTwoProcesses(prefix: string, n: number, passes:
         await waitUntil(`the trainer child to be ready (pass ${k})`, () => lines.includes(`ready ${k}`), 120_000, 20);
         let t0 = 0;
         const journal = tapJournal(producerInfra.journal, () => { if (!t0) t0 = Date.now(); });
-        const producer = await startProducer({ config, adapter: openDataset('wsn', {}), journal, bus: producerInfra.bus, log: log.child('producer'), tty: null });
+        const producer = await startProducer({ config, adapter: wsnRepeated(REPEAT), journal, bus: producerInfra.bus, log: log.child('producer'), tty: null });
         stopProducer = () => producer.stop();
         await waitUntil(`the trainer child to score ${n} readings (pass ${k})`, () => lines.some((l) => l.startsWith(`done ${k} `)), 600_000, 5);
         durations.push(Number(lines.find((l) => l.startsWith(`done ${k} `))!.split(' ')[2]) - t0);
@@ -392,7 +398,7 @@ async function pipelineLatencies(prefix: string, kafka: Kafka, n: number): Promi
       const now = performance.now();
       for (const m of outbox) if (m.topic === readings) sentAt.set((JSON.parse(m.value) as SensorReading).readingId, now);
     });
-    const producer = await startProducer({ config: s.config, adapter: openDataset('wsn', {}), journal, bus: s.producerInfra.bus, log: log.child('producer'), tty: null });
+    const producer = await startProducer({ config: s.config, adapter: wsnRepeated(), journal, bus: s.producerInfra.bus, log: log.child('producer'), tty: null });
     stopProducer = () => producer.stop();
     await waitUntil(`the trainer to score ${n} readings`, () => seenOf(s.trainer) >= n, 600_000, 20);
     // The anomalies of a scored reading were committed with its events: wait until the consumer has them all
@@ -500,13 +506,14 @@ function trainerMemory(): Promise<MemoryResult> {
 // ---------------------------------------------------------------------------------------------------------------
 
 export async function run(print: (line: string) => void): Promise<void> {
+  if (badRepeat()) throw new Error(badRepeat()!);
   const prefix = `bench-pipe-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}-`;
   const kafka = createKafka({ brokers: brokersFromEnv(), clientId: 'flead-bench-pipeline' });
-  const messages = await wsnMessages();
-  const n = messages.length;
   try {
     // 1. throughput
     if (wanted('throughput')) {
+      const messages = await wsnMessages(REPEAT);
+      const n = messages.length;
       // raw runs before, between and after PIPELINE_RUNS pipeline runs, the best of each counting: the first
       // runs of each are slower while V8 compiles the code they run (measured: pipeline runs of 1,667 and 1,251
       // ms, then 848-996 ms in the same process), so both get as many
@@ -525,7 +532,7 @@ export async function run(print: (line: string) => void): Promise<void> {
       const twos = await pipelineThroughputTwoProcesses(`${prefix}t2-`, n, TWO_PROCESS_PASSES);
       const rate2 = n / (Math.min(...twos) / 1000);
       print(`bench pipeline-throughput-2proc: ${fmt(rate2)} readings/s (${ratio(rate2, rawRate)}x raw-kafkajs)`);
-      note(`throughput: ${n} readings scored in ${pipes.map((x) => x.ms).join(', ')} ms (${pipes.map((x) => x.anomalies).join(', ')} anomalies), local training off; 2-process runs (one trainer process, its passes in turn) ${twos.join(', ')} ms; raw kafkajs runs ${raws.join(', ')} ms (best ${fmt(rawRate)} msg/s); load average ${os.loadavg()[0]!.toFixed(1)} on ${os.cpus().length} cpus`);
+      note(`throughput: ${n} readings${REPEAT > 1 ? ` (the WSN data set ${REPEAT} times over)` : ''} scored in ${pipes.map((x) => x.ms).join(', ')} ms (${pipes.map((x) => x.anomalies).join(', ')} anomalies), local training off; 2-process runs (one trainer process, its passes in turn) ${twos.join(', ')} ms; raw kafkajs runs ${raws.join(', ')} ms (best ${fmt(rawRate)} msg/s); load average ${os.loadavg()[0]!.toFixed(1)} on ${os.cpus().length} cpus`);
       const eos = Math.min(await rawThroughput(kafka, prefix, messages, 500, true), await rawThroughput(kafka, prefix, messages, 500, true));
       const eosRate = n / (eos / 1000);
       note(`throughput: raw kafkajs exactly-once (transactional producer, a transaction per 500 messages, read_committed consumer): best of 2 ${eos} ms (${fmt(eosRate)} msg/s); the pipeline is ${ratio(rate, eosRate)}x that, the 2-process pipeline ${ratio(rate2, eosRate)}x`);
@@ -547,6 +554,8 @@ export async function run(print: (line: string) => void): Promise<void> {
     }
     // 2. latency at LATENCY_RATE
     if (wanted('latency')) {
+      const messages = await wsnMessages();
+      const n = messages.length;
       const raw = await rawLatencies(kafka, prefix, messages, LATENCY_RATE);
       const p = await pipelineLatencies(`${prefix}l-`, kafka, n);
       if (p.latencies.length === 0) throw new Error('no anomaly observed');
@@ -577,6 +586,9 @@ if (require.main === module) {
       (r) => { process.stdout.write(`${JSON.stringify(r)}\n`); process.exit(0); },
       (e: unknown) => { process.stderr.write(`bench pipeline (memory child): ${(e as Error).stack ?? String(e)}\n`); process.exit(1); },
     );
+  } else if (badRepeat()) {
+    process.stderr.write(`bench pipeline: ${badRepeat()}\n`);
+    process.exit(2);
   } else {
     run((line) => process.stdout.write(`${line}\n`)).then(
       () => process.exit(0),

@@ -7,16 +7,35 @@ import { randomBytes } from 'node:crypto';
 import type { Consumer, ConsumerRunConfig, Kafka, Producer } from 'kafkajs';
 import { kafkaBusDefaults } from '../../src/infra/bus/kafka-bus';
 import { kafkaJournalDefaults } from '../../src/infra/journal/kafka-journal';
-import { collectRows, openDataset, toSensorReading } from '../../src/infra/datasets';
+import { collectRows, isBadRow, openDataset, toSensorReading, type DatasetAdapter } from '../../src/infra/datasets';
 import { encodeJson } from '../../src/protocols/codec';
 import { SensorReading } from '../../src/protocols/readings';
 
 /** One message of `edge-iiot-stream`, as the producer sends it. */
 export interface Message { key: string; value: string }
 
-/** The WSN readings encoded exactly as the producer service encodes them (toOutbox: source = service name). */
-export async function wsnMessages(): Promise<Message[]> {
-  const { rows } = await collectRows(openDataset('wsn', {}));
+/**
+ * The WSN data set streamed `times` times over (1: as it is), for steady-state runs: round k's readings get
+ * ids `<id>#k` and times shifted by k·10^10 ms (the data set spans far less), so each is a new reading.
+ */
+export function wsnRepeated(times = 1): DatasetAdapter {
+  const base = openDataset('wsn', {});
+  if (times === 1) return base;
+  return {
+    name: base.name,
+    get featureNames() { return base.featureNames; },
+    classes: base.classes,
+    async *rows() {
+      for (let k = 0; k < times; k++) {
+        for await (const r of base.rows()) yield isBadRow(r) ? r : { ...r, readingId: `${r.readingId}#${k}`, ts: r.ts + k * 1e10 };
+      }
+    },
+  };
+}
+
+/** The WSN readings (`times` over) encoded exactly as the producer service encodes them (toOutbox: source = service name). */
+export async function wsnMessages(times = 1): Promise<Message[]> {
+  const { rows } = await collectRows(wsnRepeated(times));
   return rows.map((r) => ({ key: r.deviceId, value: encodeJson(SensorReading, toSensorReading(r, 'producer')) }));
 }
 
