@@ -84,7 +84,7 @@ test('rounds close, every device applies the latest version, anomalies are emitt
     }, 60_000, 2000);
     const replayed = await runFlead(['replay', '--service', 'trainer', '--compare', `http://127.0.0.1:${pt}`], common);
     assert.is(replayed.code, 0, replayed.stderr);
-    assert.match(replayed.stderr, /replayed states of the 4 trainer actors equal the live state/);
+    assert.match(replayed.stderr, /replayed states of the 4 trainer actors on http:\/\/127\.0\.0\.1:\d+ equal the live state/);
     const trainerOut = JSON.parse(replayed.stdout) as { actors: Array<{ path: string; seq: number; state: { seen: number } }> };
     assert.equal(trainerOut.actors.map((a) => a.path), ['trainer/device-mote-1', 'trainer/device-mote-2', 'trainer/device-mote-3', 'trainer/device-mote-4']);
     assert.is(trainerOut.actors.reduce((n, a) => n + a.state.seen, 0), 18_914);
@@ -92,7 +92,11 @@ test('rounds close, every device applies the latest version, anomalies are emitt
     const otherWindow = await runFlead(['replay', '--service', 'trainer', '--compare', `http://127.0.0.1:${pt}`], { ...common, TRAIN_WINDOW: '100' });
     assert.is(otherWindow.code, 1, otherWindow.stderr);
     assert.match(otherWindow.stderr, /\$\.windowSize: 100 ≠ 500/);
-    assert.match(otherWindow.stderr, /4 of 4 trainer actors differ from the live state/);
+    assert.match(otherWindow.stderr, /4 of the 4 trainer actors on http:\/\/127\.0\.0\.1:\d+ differ from the live state/);
+    // actors that run elsewhere (here: the producer's sources, on the trainer's endpoint) are listed, not compared
+    const elsewhere = await runFlead(['replay', '--service', 'producer', '--compare', `http://127.0.0.1:${pt}`], common);
+    assert.is(elsewhere.code, 1, 'none of them could be compared');
+    assert.match(elsewhere.stderr, /4 of 4 replayed actors are not on http:\/\/127\.0\.0\.1:\d+ \(another process of the service may run them\): producer\/mote-1, producer\/mote-2, producer\/mote-3, producer\/mote-4/);
     const one = await runFlead(['replay', '--service', 'trainer', '--actor', 'mote-2', '--until-seq', '2'], common);
     assert.is(one.code, 0, one.stderr);
     const early = JSON.parse(one.stdout) as { seq: number; state: { seen: number } };

@@ -10,7 +10,8 @@
  * and 4 of 6, so with two group members both own devices (the WSN data's 4 motes hash to partitions 1 and 5,
  * which one member would get together). The stream is slowed per device so the kill lands mid-stream and
  * readings of every moved device are still coming after the takeover (a device actor exists in a process only
- * once it received a reading there).
+ * once it received a reading there). At the end, with the aggregator stopped, `flead replay --compare` rebuilds
+ * every device from the journal both processes wrote and finds it equal to t2's live state.
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -19,7 +20,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { isBadRow, openDataset } from '../../src/infra/datasets';
 import { topicNames } from '../../src/protocols/topics';
-import { freePort, getJson, startFlead, waitFor, type Proc } from '../support/procs';
+import { freePort, getJson, runFlead, startFlead, waitFor, type Proc } from '../support/procs';
 import { readAllReadings } from '../support/readings';
 
 const brokers = process.env.KAFKA_BROKERS ?? '127.0.0.1:9092';
@@ -216,6 +217,23 @@ test('both trainers own devices; after SIGKILL of one, the other continues every
     const h2 = (await getJson<HealthView>(`${url.t2}/health`))!;
     assert.is(h2.status, 'ok', `t2 healthy: ${h2.problems.join('; ')}`);
     assert.is(h2.devices, DEVICES);
+
+    // 5. The journal written by both processes (and snapshotted every 20 events) replays to t2's live states:
+    // with the aggregator gone no round moves the devices, so once t2's journal positions stand still, every
+    // device rebuilt by `flead replay` from the Kafka journal must equal t2's, moved ones included.
+    procs[0]!.child.kill('SIGTERM');
+    await procs[0]!.exited;
+    let lastSeqs = '';
+    await waitFor('t2\'s device actors to stand still for 2 s', async () => {
+      const now = JSON.stringify(((await getJson<ActorsView>(`${url.t2}/actors`)) ?? []).map((a) => [a.path, a.status, a.seq]));
+      const still = now === lastSeqs;
+      lastSeqs = now;
+      return still ? true : undefined;
+    }, 60_000, 2000);
+    const replay = await runFlead(['replay', '--service', 'trainer', '--compare', url.t2], common);
+    assert.is(replay.code, 0, replay.stderr);
+    assert.match(replay.stderr, new RegExp(`replayed states of the ${DEVICES} trainer actors on ${url.t2} equal the live state`));
+    timings.replayed = since(t0);
     console.log(`timings: ${Object.entries(timings).map(([k, v]) => `${k} ${v}`).join(', ')}; logs in ${tmp}`);
   } finally {
     clearInterval(sourcesPoll);
