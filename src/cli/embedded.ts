@@ -128,6 +128,8 @@ export async function runEmbedded(values: Record<string, unknown>, envConfig: Co
     for (const r of s.rounds.slice(-8)) lines.push(`${String(r.round).padStart(5)}  ${r.status.padEnd(10)}  ${String(r.accepted.length).padStart(8)}  ${String(r.version ?? '-').padStart(7)}`);
   }
   lines.push('', `journal, bus and models are under ${config.dataDir} and ${config.modelsDir}; run again to resume (flead evaluate compares federated, z-score and centralized models on a time-ordered split)`);
+  const dataDirEnv = process.env.FLEAD_DATA_DIR ? ` FLEAD_DATA_DIR=${process.env.FLEAD_DATA_DIR}` : '';
+  lines.push(`rebuild or audit any actor from the journal: FLEAD_PROFILE=embedded${dataDirEnv} npx flead replay --service trainer|producer|aggregator [--actor ID] [--events]`);
   process.stdout.write(`${lines.join('\n')}\n`);
   return 0;
 }

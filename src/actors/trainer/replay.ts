@@ -1,7 +1,7 @@
 /**
- * Replay of a trainer's device actors (see runtime/replay.ts). A device's evolve depends on the trainer's
- * settings (TRAINER_WINDOW, ZSCORE_*, MODEL_FEATURES, MODEL_SPEC), so replay reads the same configuration as
- * the trainer it rebuilds. The state is the device's summary, as `/actors/<service>/device-<id>` shows it.
+ * Replay of a trainer's device actors (see runtime/replay.ts). A device's evolve depends on two of the
+ * trainer's settings (TRAIN_WINDOW: the readings kept; ZSCORE_*: the detector's initial state), so replay reads
+ * the same configuration as the trainer it rebuilds. The state is the device's summary, as `/actors/<service>/device-<id>` shows it.
  */
 import type { Config } from '../../config';
 import type { Journal } from '../../infra/journal/port';
