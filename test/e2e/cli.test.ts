@@ -68,6 +68,12 @@ Help('replay of a journal without the service\'s events says so; an unreachable 
   assert.not.match(r.stderr, /\n\s+at /, 'no stack trace');
 });
 
+Help('an unreachable broker is a one-line error (no stack trace), exit 1', async () => {
+  const r = await runFlead(['replay', '--service', 'trainer'], { KAFKA_BROKERS: '127.0.0.1:1', FLEAD_PROFILE: 'local' });
+  assert.is(r.code, 1);
+  assert.match(r.stderr, /^flead: InfraError\(unavailable\): journal kafka 127\.0\.0\.1:1 .* failed \(.*ECONNREFUSED.*\)\n$/);
+});
+
 Help('a bad configuration value exits 2 naming the variable', async () => {
   const r = await runFlead(['aggregator'], { ROUND_QUORUM: '2', ROUND_MIN_UPDATES: '5' });
   assert.is(r.code, 2);
