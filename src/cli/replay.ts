@@ -4,14 +4,13 @@ import { createKafkaJournal } from '../infra/journal/kafka-journal';
 import { createFileJournal } from '../infra/journal/file-journal';
 import type { Journal } from '../infra/journal/port';
 import { fetchJson } from '../infra/http/inspection-server';
-import { replayRound } from '../actors/aggregator/replay';
-import { journaledPart, replaySources } from '../actors/producer/replay';
-import { SourceEvent } from '../actors/producer/source.decider';
-import { RoundEvent } from '../actors/aggregator/round.events';
-import { DeviceEvent } from '../actors/trainer/device.events';
-import { decodeOrThrow } from '../actors/runtime/decode';
+import { decodeRoundEvent, replayRound } from '../actors/aggregator/replay';
+import { roundKey } from '../actors/aggregator/round.state';
+import { decodeSourceEvent, journaledPart, replaySources } from '../actors/producer/replay';
+import { sourceKeyPrefix } from '../actors/producer/source.decider';
 import { actorIds, jsonDiff, type Replayed, type Until } from '../actors/runtime/replay';
-import { replayDevices } from '../actors/trainer/replay';
+import { deviceKeyPrefix } from '../actors/trainer/device.state';
+import { decodeDeviceEvent, replayDevices } from '../actors/trainer/replay';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 
@@ -32,11 +31,14 @@ export const replaySpec: CommandSpec = {
 
 type Service = 'aggregator' | 'producer' | 'trainer';
 
-/** Where a service's actors are journaled, what their events are, and what of their live state the journal holds. */
+/**
+ * Where a service's actors are journaled (the aggregator's one key; the producer's and trainer's key prefix, the
+ * actor id following), their events' decoder, and what of their live state the journal holds.
+ */
 const kinds: Record<Service, { prefix: (service: string) => string; decode: (data: unknown) => unknown; journaled: (live: unknown) => unknown }> = {
-  aggregator: { prefix: (s) => `${s}/round`, decode: (d) => decodeOrThrow(RoundEvent, d), journaled: (live) => live },
-  producer: { prefix: (s) => `${s}/source/`, decode: (d) => decodeOrThrow(SourceEvent, d), journaled: journaledPart },
-  trainer: { prefix: (s) => `${s}/device/`, decode: (d) => decodeOrThrow(DeviceEvent, d), journaled: (live) => live },
+  aggregator: { prefix: roundKey, decode: decodeRoundEvent, journaled: (live) => live },
+  producer: { prefix: sourceKeyPrefix, decode: decodeSourceEvent, journaled: journaledPart },
+  trainer: { prefix: deviceKeyPrefix, decode: decodeDeviceEvent, journaled: (live) => live },
 };
 
 const write = (line: string): Promise<void> => new Promise((resolve) => { if (process.stdout.write(line)) resolve(); else process.stdout.once('drain', resolve); });

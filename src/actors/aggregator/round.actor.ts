@@ -27,7 +27,7 @@ import type { Ref } from '../runtime/nact';
 import { initialWeights } from './initial-model';
 import { roundDecider } from './round.decider';
 import { RoundEvent, type RoundCommand } from './round.events';
-import { canonicalUpdates, currentRound, type RoundRecord, type RoundSettings, type RoundState } from './round.state';
+import { canonicalUpdates, currentRound, roundKey, type RoundRecord, type RoundSettings, type RoundState } from './round.state';
 import { summarizeRounds } from './round.view';
 import { createStrategy } from './strategies';
 
@@ -166,7 +166,7 @@ export function spawnRoundActor(parent: Ref<unknown>, deps: RoundActorDeps): Rou
   const actor = spawnEventSourced(parent, {
     kind: 'round',
     name: 'round',
-    persistenceKey: `${deps.service}/round`,
+    persistenceKey: roundKey(deps.service),
     decider: roundDecider(settings),
     decodeEvent: (data) => decodeOrThrow(RoundEvent, data),
     snapshotEvery: deps.snapshotEvery,

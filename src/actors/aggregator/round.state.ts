@@ -3,6 +3,9 @@ import type { LayerShape } from '../../protocols/weights';
 import type { StrategyConfig } from '../../protocols/models';
 import type { RejectionReason, UsedUpdate } from './round.events';
 
+/** The persistence key of a service's round actor. */
+export const roundKey = (service: string): string => `${service}/round`;
+
 export interface RoundSettings {
   /** close as soon as this many updates were accepted */
   quorum: number;

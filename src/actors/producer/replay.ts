@@ -5,14 +5,16 @@
 import type { Journal } from '../../infra/journal/port';
 import { decodeOrThrow } from '../runtime/decode';
 import { actorIds, replayKey, type Replayed, type Until } from '../runtime/replay';
-import { SourceEvent, sourceDecider, type SourceState } from './source.decider';
+import { SourceEvent, sourceDecider, sourceKeyPrefix, type SourceState } from './source.decider';
+
+export const decodeSourceEvent = (data: unknown): SourceEvent => decodeOrThrow(SourceEvent, data);
 
 /** Every source with events in the journal (sorted by id), or the one asked for. */
 export async function replaySources(journal: Journal, service: string, opts: Until & { sourceId?: string } = {}): Promise<Array<Replayed<SourceState>>> {
-  const prefix = `${service}/source/`;
+  const prefix = sourceKeyPrefix(service);
   const out: Array<Replayed<SourceState>> = [];
   for (const id of await actorIds(journal, prefix, opts.sourceId)) {
-    const r = await replayKey(journal, `${prefix}${id}`, sourceDecider.initialState, sourceDecider.evolve, (d) => decodeOrThrow(SourceEvent, d), opts);
+    const r = await replayKey(journal, `${prefix}${id}`, sourceDecider.initialState, sourceDecider.evolve, decodeSourceEvent, opts);
     out.push({ key: `${prefix}${id}`, path: `${service}/${id}`, ...r });
   }
   return out;

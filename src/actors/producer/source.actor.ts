@@ -14,7 +14,7 @@ import { decodeOrThrow } from '../runtime/decode';
 import { spawnEventSourced, type ActorWiring, type EventSourcedRef } from '../runtime/event-sourced';
 import type { Ref } from '../runtime/nact';
 import type { TokenBucket } from './rate-limit';
-import { SourceEvent, sourceDecider, type OutboxMessage, type SourceCommand, type SourceState } from './source.decider';
+import { SourceEvent, sourceDecider, sourceKeyPrefix, type OutboxMessage, type SourceCommand, type SourceState } from './source.decider';
 import type { ProducerSource } from './sources';
 
 export interface SourceActorDeps extends ActorWiring {
@@ -106,7 +106,7 @@ export function spawnSourceActor(parent: Ref<unknown>, deps: SourceActorDeps): S
   const actor = spawnEventSourced(parent, {
     kind: 'producer-source',
     name: deps.source.id,
-    persistenceKey: `${deps.service}/source/${deps.source.id}`,
+    persistenceKey: `${sourceKeyPrefix(deps.service)}${deps.source.id}`,
     decider: sourceDecider,
     decodeEvent: (d) => decodeOrThrow(SourceEvent, d),
     snapshotEvery: deps.snapshotEvery,

@@ -29,6 +29,9 @@ export interface SourceState {
   lastBatchAt: number | null;
 }
 
+/** Persistence keys of a producer's source actors: `<service>/source/<source id>`. */
+export const sourceKeyPrefix = (service: string): string => `${service}/source/`;
+
 export const initialSourceState: SourceState = { position: 0, published: 0, bad: 0, batches: 0, exhausted: false, lastBatchAt: null };
 
 export const sourceDecider: Decider<SourceCommand, SourceEvent, SourceState> = {

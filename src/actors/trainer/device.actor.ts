@@ -15,7 +15,7 @@ import type { OutboxLike, Ref } from '../runtime/nact';
 import { deviceDecider, toRecord, toVector } from './device.decider';
 import { residuals } from './residuals';
 import { anomaliesOf, DeviceEvent, type DeviceCommand } from './device.events';
-import { decodeDeviceState, deviceSummary, type DeviceSettings, type DeviceState } from './device.state';
+import { decodeDeviceState, deviceKeyPrefix, deviceSummary, type DeviceSettings, type DeviceState } from './device.state';
 import type { ModelPool } from './model-pool';
 import { Scaler } from './scaler';
 import { modelThreshold } from './threshold';
@@ -125,7 +125,7 @@ export function spawnDeviceActor(parent: Ref<unknown>, deps: DeviceActorDeps): D
   return spawnEventSourced(parent, {
     kind: 'device',
     name: deps.actorName,
-    persistenceKey: `${deps.service}/device/${settings.deviceId}`,
+    persistenceKey: `${deviceKeyPrefix(deps.service)}${settings.deviceId}`,
     decider: deviceDecider(settings),
     decodeEvent: (d) => decodeOrThrow(DeviceEvent, d),
     snapshotEvery: deps.snapshotEvery,

@@ -31,6 +31,9 @@ export function deviceSettings(config: Config, deviceId: string): DeviceSettings
   };
 }
 
+/** Persistence keys of a trainer's device actors: `<service>/device/<device id>`. */
+export const deviceKeyPrefix = (service: string): string => `${service}/device/`;
+
 /** A device actor's name under its service (its inspection path is `<service>/<name>`). */
 export const deviceActorName = (deviceId: string): string => `device-${deviceId.replace(/[^a-z0-9-_.]/gi, '_')}`;
 

@@ -9,17 +9,19 @@ import { decodeOrThrow } from '../runtime/decode';
 import { actorIds, replayKey, type Replayed, type Until } from '../runtime/replay';
 import { deviceDecider } from './device.decider';
 import { DeviceEvent } from './device.events';
-import { deviceActorName, deviceSettings, deviceSummary } from './device.state';
+import { deviceActorName, deviceKeyPrefix, deviceSettings, deviceSummary } from './device.state';
+
+export const decodeDeviceEvent = (data: unknown): DeviceEvent => decodeOrThrow(DeviceEvent, data);
 
 export type DeviceSummary = ReturnType<typeof deviceSummary>;
 
 /** Every device with events in the journal (sorted by id), or the one asked for. */
 export async function replayDevices(journal: Journal, config: Config, service: string, opts: Until & { deviceId?: string } = {}): Promise<Array<Replayed<DeviceSummary>>> {
-  const prefix = `${service}/device/`;
+  const prefix = deviceKeyPrefix(service);
   const out: Array<Replayed<DeviceSummary>> = [];
   for (const id of await actorIds(journal, prefix, opts.deviceId)) {
     const decider = deviceDecider(deviceSettings(config, id));
-    const r = await replayKey(journal, `${prefix}${id}`, decider.initialState, decider.evolve, (d) => decodeOrThrow(DeviceEvent, d), opts);
+    const r = await replayKey(journal, `${prefix}${id}`, decider.initialState, decider.evolve, decodeDeviceEvent, opts);
     out.push({ key: `${prefix}${id}`, path: `${service}/${deviceActorName(id)}`, ...r, state: deviceSummary(r.state) });
   }
   return out;
