@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createKafkaBus } from '../../src/infra/bus/kafka-bus';
 import { topicNames } from '../../src/protocols/topics';
-import { freePort, getJson, runFlead, startFlead, waitFor, type Proc } from '../support/procs';
+import { actorsStandStill, freePort, getJson, runFlead, startFlead, waitFor, type Proc } from '../support/procs';
 
 const brokers = process.env.KAFKA_BROKERS ?? '127.0.0.1:9092';
 const test = suite('federated loop: producer → trainer → aggregator as processes on real Kafka');
@@ -74,14 +74,7 @@ test('rounds close, every device applies the latest version, anomalies are emitt
     // still, the states rebuilt from the journal must equal the live ones.
     procs[0]!.child.kill('SIGTERM');
     await procs[0]!.exited;
-    const seqs = async () => JSON.stringify(((await getJson<Array<{ path: string; seq: number | null }>>(`http://127.0.0.1:${pt}/actors`)) ?? []).map((a) => [a.path, a.seq]));
-    let last = '';
-    await waitFor('the device actors to stand still for 2 s', async () => {
-      const now = await seqs();
-      const still = now === last;
-      last = now;
-      return still ? true : undefined;
-    }, 60_000, 2000);
+    await actorsStandStill(`http://127.0.0.1:${pt}`);
     const replayed = await runFlead(['replay', '--service', 'trainer', '--compare', `http://127.0.0.1:${pt}`], common);
     assert.is(replayed.code, 0, replayed.stderr);
     assert.match(replayed.stderr, /replayed states of the 4 trainer actors on http:\/\/127\.0\.0\.1:\d+ equal the live state/);

@@ -20,7 +20,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { isBadRow, openDataset } from '../../src/infra/datasets';
 import { topicNames } from '../../src/protocols/topics';
-import { freePort, getJson, runFlead, startFlead, waitFor, type Proc } from '../support/procs';
+import { actorsStandStill, freePort, getJson, runFlead, startFlead, waitFor, type Proc } from '../support/procs';
 import { readAllReadings } from '../support/readings';
 
 const brokers = process.env.KAFKA_BROKERS ?? '127.0.0.1:9092';
@@ -223,13 +223,7 @@ test('both trainers own devices; after SIGKILL of one, the other continues every
     // device rebuilt by `flead replay` from the Kafka journal must equal t2's, moved ones included.
     procs[0]!.child.kill('SIGTERM');
     await procs[0]!.exited;
-    let lastSeqs = '';
-    await waitFor('t2\'s device actors to stand still for 2 s', async () => {
-      const now = JSON.stringify(((await getJson<ActorsView>(`${url.t2}/actors`)) ?? []).map((a) => [a.path, a.status, a.seq]));
-      const still = now === lastSeqs;
-      lastSeqs = now;
-      return still ? true : undefined;
-    }, 60_000, 2000);
+    await actorsStandStill(url.t2);
     const replay = await runFlead(['replay', '--service', 'trainer', '--compare', url.t2], common);
     assert.is(replay.code, 0, replay.stderr);
     assert.match(replay.stderr, new RegExp(`replayed states of the ${DEVICES} trainer actors on ${url.t2} equal the live state`));

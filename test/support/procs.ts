@@ -56,6 +56,20 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}`);
 }
 
+/**
+ * Wait until the actors on an inspection endpoint stand still: the same paths, statuses and journal sequence
+ * numbers in two `/actors` reads `forMs` apart (so a state read now is not moving under a comparison).
+ */
+export async function actorsStandStill(url: string, forMs = 2000, timeoutMs = 60_000): Promise<void> {
+  let last = '';
+  await waitFor(`the actors on ${url} to stand still for ${forMs} ms`, async () => {
+    const now = JSON.stringify(((await getJson<Array<{ path: string; status: string; seq: number | null }>>(`${url}/actors`)) ?? []).map((a) => [a.path, a.status, a.seq]));
+    const still = now === last;
+    last = now;
+    return still ? true : undefined;
+  }, timeoutMs, forMs);
+}
+
 /** GET a JSON body when the status is 200, else undefined. */
 export async function getJson<T = unknown>(url: string): Promise<T | undefined> {
   const r = await fetchJson(url, { timeoutMs: 2000 });

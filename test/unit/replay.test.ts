@@ -4,7 +4,7 @@
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { fold } from '../../src/actors/runtime/decider';
+import { fold, type Decider } from '../../src/actors/runtime/decider';
 import { replayRound } from '../../src/actors/aggregator/replay';
 import { jsonDiff } from '../../src/actors/runtime/replay';
 import { roundDecider } from '../../src/actors/aggregator/round.decider';
@@ -117,7 +117,7 @@ Replay.run();
 // ---------------------------------------------------------------------------------------------------------
 
 /** Appends each decision's events under key (one append per command, timestamp T0 + seq·1000), as an actor does. */
-async function journalDecisions<C, E extends { type: string }, S>(j: Journal, key: string, d: { initialState: S; decide(c: C, s: S): readonly E[]; evolve(s: S, e: E): S }, commands: C[], from = d.initialState): Promise<{ state: S; events: E[] }> {
+async function journalDecisions<C, E extends { type: string }, S>(j: Journal, key: string, d: Decider<C, E, S>, commands: C[], from = d.initialState): Promise<{ state: S; events: E[] }> {
   let state = from;
   let seq = 1;
   const all: E[] = [];
