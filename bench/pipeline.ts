@@ -112,9 +112,8 @@ const MEMORY_DEVICES = Number(process.env.FLEAD_BENCH_PIPELINE_DEVICES || 10_000
 const MEMORY_READINGS_PER_DEVICE = 3;
 /** the WSN readings streamed this many times over in the throughput measures (see the file comment) */
 const REPEAT = Number(process.env.FLEAD_BENCH_PIPELINE_REPEAT || 1);
-const badRepeat = (): string | null =>
-  (Number.isInteger(REPEAT) && REPEAT >= 1 ? null : `FLEAD_BENCH_PIPELINE_REPEAT must be a positive integer, got "${process.env.FLEAD_BENCH_PIPELINE_REPEAT}"`);
-/** Local training off: TRAIN_EVERY beyond any device's share of the 18,914 readings (see the file comment). */
+const repeatError = Number.isInteger(REPEAT) && REPEAT >= 1 ? null : `FLEAD_BENCH_PIPELINE_REPEAT must be a positive integer, got "${process.env.FLEAD_BENCH_PIPELINE_REPEAT}"`;
+/** Local training off: TRAIN_EVERY beyond any device's share of the readings (18,914 × REPEAT, up to ~200 times). */
 const NO_TRAINING: Partial<Record<EnvName, string>> = { TRAIN_EVERY: '1000000' };
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -506,7 +505,7 @@ function trainerMemory(): Promise<MemoryResult> {
 // ---------------------------------------------------------------------------------------------------------------
 
 export async function run(print: (line: string) => void): Promise<void> {
-  if (badRepeat()) throw new Error(badRepeat()!);
+  if (repeatError) throw new Error(repeatError);
   const prefix = `bench-pipe-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}-`;
   const kafka = createKafka({ brokers: brokersFromEnv(), clientId: 'flead-bench-pipeline' });
   try {
@@ -586,8 +585,8 @@ if (require.main === module) {
       (r) => { process.stdout.write(`${JSON.stringify(r)}\n`); process.exit(0); },
       (e: unknown) => { process.stderr.write(`bench pipeline (memory child): ${(e as Error).stack ?? String(e)}\n`); process.exit(1); },
     );
-  } else if (badRepeat()) {
-    process.stderr.write(`bench pipeline: ${badRepeat()}\n`);
+  } else if (repeatError) {
+    process.stderr.write(`bench pipeline: ${repeatError}\n`);
     process.exit(2);
   } else {
     run((line) => process.stdout.write(`${line}\n`)).then(
