@@ -20,7 +20,8 @@ import { loadConfig } from '../src/config';
 import { startSink } from '../src/actors/sink/service';
 import { sinkSettingsFromEnv } from '../src/actors/sink/settings';
 import { createKafkaBus } from '../src/infra/bus/kafka-bus';
-import { createPool, ensureDatabase, pgSettingsFromEnv, quoteIdent } from '../src/infra/db/pg';
+import { withDb } from '../src/infra/db/open';
+import { createPgDb, createPool, ensureDatabase, pgSettingsFromEnv, quoteIdent } from '../src/infra/db/pg';
 import { migrate } from '../src/infra/db/migrations';
 import { copyLines, copyRows } from '../src/infra/db/copy';
 import { createSinkStore, type SinkStore } from '../src/infra/db/sink-store';
@@ -44,7 +45,7 @@ export async function run(print: (line: string) => void): Promise<void> {
   const bus = createKafkaBus({ brokers, clientId: 'bench-sink', log: () => undefined });
   let store: SinkStore | undefined;
   try {
-    await migrate(pool, { log: silentLogger });
+    await withDb({ kind: 'postgresql', settings: db }, (d) => migrate(d, { log: silentLogger }));
     const readings: SensorReading[] = Array.from({ length: n }, (_, i) => ({
       deviceId: `dev-${i % 8}`, readingId: `dev-${i % 8}/${i}`, ts: 1_718_000_000_000 + i * 10, features: { temperature: 20 + (i % 17) / 4, humidity: 40 + (i % 11) / 3 }, label: i % 97 === 0 ? 1 : 0,
     }));
@@ -70,7 +71,7 @@ export async function run(print: (line: string) => void): Promise<void> {
 
     const settings = sinkSettingsFromEnv(process.env);
     if (isLeft(settings)) throw new Error(settings.left);
-    const inner = createSinkStore(db, { poolSize: settings.right.poolSize });
+    const inner = createSinkStore(createPgDb(db, { max: settings.right.poolSize }));
     store = inner;
     let firstAt: bigint | undefined;
     let applyMs = 0;

@@ -15,7 +15,8 @@ import { isLeft } from 'fp-ts/Either';
 import type { CommandSpec } from './args';
 import type { Config } from '../config';
 import { createLogger, type Logger } from '../infra/log';
-import { pgSettingsFromEnv } from '../infra/db/pg';
+import { dbTarget, openDb } from '../infra/db/open';
+import { migrate } from '../infra/db/migrations';
 import { createAnalyticsStore, ensureAnalyticsSchema, type AnalyticsStore } from '../infra/db/analytics-store';
 import type { Bus } from '../infra/bus/port';
 import { createKafkaBus } from '../infra/bus/kafka-bus';
@@ -31,14 +32,14 @@ const jobList = `${analyticsJobs.map((j) => j.name).join(', ')} or all`;
 
 export const analyticsSpec: CommandSpec = {
   name: 'flead analytics',
-  summary: `Batch analytics over the database: anomaly rates per device, hour and attack type; hour-over-hour trends and the top-N devices; model evaluation per global version against the labels (precision, recall, F1, ROC-AUC). Results go to the analytics_* tables and to analytics-results. Without arguments: a service that runs every job every ANALYTICS_INTERVAL_MS, with the inspection endpoint (/health /actors /jobs). "run <job>": run ${jobList} once and exit. Connection: PG* env; bus: KAFKA_BROKERS (local) or FLEAD_DATA_DIR (embedded).`,
+  summary: `Batch analytics over the database: anomaly rates per device, hour and attack type; hour-over-hour trends and the top-N devices; model evaluation per global version against the labels (precision, recall, F1, ROC-AUC). Results go to the analytics_* tables and to analytics-results. Without arguments: a service that runs every job every ANALYTICS_INTERVAL_MS, with the inspection endpoint (/health /actors /jobs). "run <job>": run ${jobList} once and exit. Database and bus: PG* and KAFKA_BROKERS (local), or the embedded database and bus under FLEAD_DATA_DIR (FLEAD_PROFILE=embedded, after npm start).`,
   options: [
     { name: 'interval-ms', type: 'int', default: analyticsDefaults.intervalMs, env: 'ANALYTICS_INTERVAL_MS', description: 'service: time between the end of one round of jobs and the start of the next' },
     { name: 'top-n', type: 'int', default: analyticsDefaults.topN, env: 'ANALYTICS_TOP_N', description: 'devices ranked by the trends job' },
     { name: 'lookback-hours', type: 'int', default: analyticsDefaults.lookbackHours, env: 'ANALYTICS_LOOKBACK_HOURS', description: 'only readings of the last H hours (reading time against the clock); 0 = all history' },
     { name: 'keep-runs', type: 'int', default: analyticsDefaults.keepRuns, env: 'ANALYTICS_KEEP_RUNS', description: 'runs kept per job in the result tables (at least 1)' },
     { name: 'publish', type: 'boolean', default: analyticsDefaults.publish, env: 'ANALYTICS_PUBLISH', description: 'publish one analytics-results message per job run (--no-publish: tables only)' },
-    { name: 'profile', type: 'string', choices: ['local', 'embedded'], env: 'FLEAD_PROFILE', description: 'bus for analytics-results: Kafka (local) or on-disk (embedded)' },
+    { name: 'profile', type: 'string', choices: ['local', 'embedded'], env: 'FLEAD_PROFILE', description: 'database and bus: PostgreSQL + Kafka (local) or the embedded ones under FLEAD_DATA_DIR (embedded)' },
     { name: 'inspect-port', type: 'int', env: 'INSPECT_PORT', description: 'service: port of the inspection endpoint (0 = ephemeral)' },
   ],
   positionals: [
@@ -71,11 +72,20 @@ export async function runAnalytics(values: Record<string, unknown>, config: Conf
   if (!jobs) return fail(`unknown job "${jobName}"; jobs are ${jobList}`);
   const settings = analyticsSettings(values);
   if (typeof settings === 'string') return fail(`configuration error: ${settings}`);
-  const pg = pgSettingsFromEnv(env);
-  if (isLeft(pg)) return fail(`configuration error: ${pg.left}`);
+  const target = dbTarget(config, env);
+  if (isLeft(target)) return fail(`configuration error: ${target.left}`);
 
   const log = createLogger('analytics', config.logLevel);
-  const store = createAnalyticsStore(pg.right, { onIdleError: (e) => log.warn(`idle PostgreSQL connection failed: ${e.message}`) });
+  let store: AnalyticsStore;
+  try {
+    const db = await openDb(target.right, { max: 2, onIdleError: (e) => log.warn(`idle PostgreSQL connection failed: ${e.message}`) });
+    // the embedded database has no `flead init db` step of its own: bring its schema up here (idempotent)
+    if (db.kind === 'pglite') await migrate(db, { log }).catch(async (e: unknown) => { await db.close(); throw e; });
+    store = createAnalyticsStore(db);
+  } catch (e) {
+    process.stderr.write(`flead analytics: ${(e as Error).message}\n`);
+    return 1;
+  }
   const bus = settings.publish ? openBus(config) : null;
   try {
     if (bus) await bus.ensureTopics([{ topic: config.topics.analytics, partitions: 1 }]);

@@ -11,7 +11,9 @@ import type { CommandSpec } from './args';
 import type { Config } from '../config';
 import { createLogger, type Logger } from '../infra/log';
 import { InfraError } from '../infra/errors';
-import { connectionError, createPool, describePg, ensureDatabase, isConnectionFailure, pgSettingsFromEnv, type PgSettings } from '../infra/db/pg';
+import { createPgDb, describePg, ensureDatabase, isConnectionFailure, pgSettingsFromEnv, type PgSettings } from '../infra/db/pg';
+import { embeddedDbDir } from '../infra/db/open';
+import { openPgliteDb } from '../infra/db/pglite';
 import { migrate, type MigrateResult } from '../infra/db/migrations';
 import { runInitGrafana } from './grafana-init';
 import { initTopics } from '../infra/kafka/topics';
@@ -39,6 +41,7 @@ export async function runInit(values: Record<string, unknown>, config: Config, e
   }
   if (what === 'grafana') return runInitGrafana(values, config, env);
   if (what === 'topics') return runInitTopics(values, config);
+  if (config.profile === 'embedded') return runInitEmbeddedDb(config);
   const settings = pgSettingsFromEnv(env);
   if (isLeft(settings)) {
     process.stderr.write(`flead init: configuration error: ${settings.left}\n`);
@@ -61,14 +64,34 @@ export async function runInit(values: Record<string, unknown>, config: Config, e
 export async function initDb(settings: PgSettings, log: Logger): Promise<{ created: boolean; result: MigrateResult }> {
   const created = await ensureDatabase(settings);
   if (created) log.info(`created database ${settings.database} on ${settings.host}:${settings.port}`);
-  const pool = createPool(settings, { max: 1, onIdleError: (e) => log.warn(`idle PostgreSQL connection failed: ${e.message}`) });
+  const db = createPgDb(settings, { max: 1, onIdleError: (e) => log.warn(`idle PostgreSQL connection failed: ${e.message}`) });
   try {
-    const result = await migrate(pool, { log });
+    const result = await migrate(db, { log });
     return { created, result };
   } catch (e) {
-    throw isConnectionFailure(e) ? connectionError(settings, e) : e;
+    throw isConnectionFailure(e) ? db.unavailable('migrating', e) : e;
   } finally {
-    await pool.end();
+    await db.close();
+  }
+}
+
+/** `FLEAD_PROFILE=embedded flead init db`: migrate the embedded database under FLEAD_DATA_DIR (npm start does it too). */
+async function runInitEmbeddedDb(config: Config): Promise<number> {
+  const log = createLogger('init-db', config.logLevel);
+  const dir = embeddedDbDir(config);
+  try {
+    const db = await openPgliteDb(dir);
+    try {
+      const result = await migrate(db, { log });
+      const applied = result.applied.length ? `applied migration(s) ${result.applied.join(', ')}` : 'nothing to apply';
+      process.stdout.write(`flead init db: ${db.describe}: schema mode ${result.mode}, ${applied}; schema at version ${result.current}\n`);
+      return 0;
+    } finally {
+      await db.close();
+    }
+  } catch (e) {
+    process.stderr.write(`flead init db: ${e instanceof Error ? e.message : String(e)}\n`);
+    return 1;
   }
 }
 

@@ -11,7 +11,7 @@ import type { Config } from '../config';
 import { createLogger } from '../infra/log';
 import { createKafkaBus } from '../infra/bus/kafka-bus';
 import { createKafkaJournal } from '../infra/journal/kafka-journal';
-import { describePg, pgSettingsFromEnv } from '../infra/db/pg';
+import { createPgDb, describePg, pgSettingsFromEnv } from '../infra/db/pg';
 import { createSinkStore } from '../infra/db/sink-store';
 import { startInspectionServer } from '../infra/http/inspection-server';
 import { startSink } from '../actors/sink/service';
@@ -35,12 +35,12 @@ export async function runSink(values: Record<string, unknown>, config: Config, e
     return 2;
   }
   if (config.profile !== 'local') {
-    process.stderr.write('flead sink: runs in the local profile only (Kafka + PostgreSQL); FLEAD_PROFILE=embedded has no database to write to\n');
+    process.stderr.write('flead sink: runs in the local profile only (Kafka + PostgreSQL); in the embedded profile the sink runs inside flead embedded (npm start), writing to its embedded database\n');
     return 2;
   }
   const log = createLogger('sink', config.logLevel);
   const bus = createKafkaBus({ brokers: config.kafkaBrokers, clientId: 'flead-sink', log: (l) => log.warn(l) });
-  const store = createSinkStore(pg.right, { poolSize: settings.right.poolSize, onIdleError: (e) => log.warn(`idle PostgreSQL connection failed: ${e.message}`) });
+  const store = createSinkStore(createPgDb(pg.right, { max: settings.right.poolSize, onIdleError: (e) => log.warn(`idle PostgreSQL connection failed: ${e.message}`) }));
   try {
     if (settings.right.roundEvents) {
       // The journal topic must exist with the journal's own settings (partitions, unlimited retention) before

@@ -10,7 +10,8 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { randomBytes } from 'node:crypto';
 import { isLeft, isRight } from 'fp-ts/Either';
-import { createPool, ensureDatabase, pgSettingsFromEnv, quoteIdent, type PgSettings, type Pool } from '../../src/infra/db/pg';
+import { withDb } from '../../src/infra/db/open';
+import { createPgDb, createPool, ensureDatabase, pgSettingsFromEnv, quoteIdent, type PgSettings, type Pool } from '../../src/infra/db/pg';
 import { latestVersion, migrate, migrations } from '../../src/infra/db/migrations';
 import { analyticsMigration, createAnalyticsStore, type AnalyticsStore } from '../../src/infra/db/analytics-store';
 import { createMemoryBus } from '../../src/infra/bus/memory-bus';
@@ -45,8 +46,8 @@ async function freshDb(tag: string, withAnalytics = true): Promise<{ settings: P
   await ensureDatabase(settings);
   const pool = createPool(settings, { max: 2 });
   pools.push(pool);
-  await migrate(pool, { log: silentLogger, migrations: withAnalytics ? schema : migrations });
-  const store = createAnalyticsStore(settings);
+  const store = createAnalyticsStore(createPgDb(settings, { max: 2 }));
+  await withDb({ kind: 'postgresql', settings }, (db) => migrate(db, { log: silentLogger, migrations: withAnalytics ? schema : migrations }));
   stores.push(store);
   return { settings, pool, store };
 }

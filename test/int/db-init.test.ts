@@ -10,7 +10,8 @@ import * as assert from 'uvu/assert';
 import net from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { isLeft } from 'fp-ts/Either';
-import { createPool, ensureDatabase, pgSettingsFromEnv, quoteIdent, withClient, type PgSettings, type Pool } from '../../src/infra/db/pg';
+import { createPgDb, createPool, ensureDatabase, pgSettingsFromEnv, quoteIdent, withClient, type PgSettings, type Pool } from '../../src/infra/db/pg';
+import type { SqlDb } from '../../src/infra/db/sql';
 import { latestVersion, migrate, migrations, type Migration } from '../../src/infra/db/migrations';
 import { createLogger, type Logger } from '../../src/infra/log';
 import { freePort, runFlead } from '../support/procs';
@@ -30,12 +31,17 @@ function fresh(tag: string): PgSettings {
   return { ...base, database };
 }
 
-async function openDb(tag: string): Promise<{ settings: PgSettings; pool: Pool }> {
+const dbs: SqlDb[] = [];
+
+/** A new database: a pool for the test's own queries, and the database port on it for `migrate`. */
+async function openDb(tag: string): Promise<{ settings: PgSettings; pool: Pool; db: SqlDb }> {
   const settings = fresh(tag);
   assert.is(await ensureDatabase(settings), true, `${settings.database} is new`);
   const pool = createPool(settings);
   pools.push(pool);
-  return { settings, pool };
+  const db = createPgDb(settings, { max: 1 });
+  dbs.push(db);
+  return { settings, pool, db };
 }
 
 function capture(): { log: Logger; lines: string[] } {
@@ -59,14 +65,14 @@ const timescaleHere = async (pool: Pool) => (await pool.query(`select 1 from pg_
 
 const test = suite('flead init db: versioned, idempotent migrations');
 
-let main: { settings: PgSettings; pool: Pool };
+let main: { settings: PgSettings; pool: Pool; db: SqlDb };
 
 test.before(async () => {
   main = await openDb('main');
 });
 
 test.after(async () => {
-  await Promise.all(pools.map((p) => p.end().catch(() => undefined)));
+  await Promise.all([...pools.map((p) => p.end().catch(() => undefined)), ...dbs.map((d) => d.close().catch(() => undefined))]);
   const admin = createPool({ ...base, database: 'postgres' }, { max: 1 });
   try {
     for (const d of databases) await admin.query(`drop database if exists ${quoteIdent(d)} with (force)`);
@@ -78,7 +84,7 @@ test.after(async () => {
 test(`the first run applies 1..${N} in plain mode and the log says so`, async () => {
   if (await timescaleHere(main.pool)) throw new Error('this suite expects a PostgreSQL without TimescaleDB (plain mode)');
   const { log, lines } = capture();
-  const r = await migrate(main.pool, { log });
+  const r = await migrate(main.db, { log });
   assert.equal(r, { mode: 'plain', applied: migrations.map((m) => m.version), current: N });
   assert.ok(lines.some((l) => l.includes('schema mode: plain PostgreSQL (TimescaleDB not available: plain tables, indexes, views)')), lines.join('\n'));
   assert.ok(lines.some((l) => l.includes(`schema at version ${N} (plain): applied ${N} migration(s)`)), lines.join('\n'));
@@ -108,7 +114,7 @@ test(`the first run applies 1..${N} in plain mode and the log says so`, async ()
 test('a second run applies nothing and changes nothing', async () => {
   const before = await dump(main.pool);
   const { log, lines } = capture();
-  const r = await migrate(main.pool, { log });
+  const r = await migrate(main.db, { log });
   assert.equal(r, { mode: 'plain', applied: [], current: N });
   assert.ok(lines.some((l) => l.includes(`schema at version ${N} (plain): up to date, nothing to apply`)), lines.join('\n'));
   assert.equal(await dump(main.pool), before);
@@ -182,9 +188,11 @@ test('with a few rows the views count per device, UTC hour and detector (whateve
 test('two concurrent runs apply each migration exactly once', async () => {
   const { settings } = await openDb('concurrent');
   const p1 = createPool(settings, { max: 1 });
-  const p2 = createPool(settings, { max: 1 });
-  pools.push(p1, p2);
-  const [r1, r2] = await Promise.all([migrate(p1, { log: capture().log }), migrate(p2, { log: capture().log })]);
+  pools.push(p1);
+  const d1 = createPgDb(settings, { max: 1 });
+  const d2 = createPgDb(settings, { max: 1 });
+  dbs.push(d1, d2);
+  const [r1, r2] = await Promise.all([migrate(d1, { log: capture().log }), migrate(d2, { log: capture().log })]);
   assert.equal([...r1.applied, ...r2.applied].sort(), migrations.map((m) => m.version), `each once: ${JSON.stringify([r1.applied, r2.applied])}`);
   assert.is(r1.current, N);
   assert.is(r2.current, N);
@@ -193,37 +201,37 @@ test('two concurrent runs apply each migration exactly once', async () => {
 });
 
 test('a recorded checksum that differs from the code is refused with a sentence, and nothing changes', async () => {
-  const { pool } = await openDb('tampered');
-  await migrate(pool, { log: capture().log });
+  const { pool, db } = await openDb('tampered');
+  await migrate(db, { log: capture().log });
   await pool.query(`update schema_migrations set checksum = repeat('0', 64) where version = 1`);
   const before = await dump(pool);
-  const err = await migrate(pool, { log: capture().log }).then(() => undefined, (e: Error) => e);
+  const err = await migrate(db, { log: capture().log }).then(() => undefined, (e: Error) => e);
   assert.ok(err, 'migrate must refuse');
   assert.match(err!.message, /^migration 1 \("tables: [^"]+"\) was applied with checksum 000000000000 but this flead's migration 1 has checksum [0-9a-f]{12}: it was edited after it was applied/);
   assert.equal(await dump(pool), before);
 });
 
 test('a database schema newer than the code is refused with the sentence', async () => {
-  const { pool } = await openDb('future');
-  await migrate(pool, { log: capture().log });
+  const { pool, db } = await openDb('future');
+  await migrate(db, { log: capture().log });
   await pool.query(`insert into schema_migrations (version, name, checksum, mode) values (5, 'from the future', repeat('f', 64), 'plain')`);
-  const err = await migrate(pool, { log: capture().log }).then(() => undefined, (e: Error) => e);
+  const err = await migrate(db, { log: capture().log }).then(() => undefined, (e: Error) => e);
   assert.ok(err, 'migrate must refuse');
   assert.is(err!.message, `the database schema is at version 5 but this flead knows only up to ${N}: upgrade flead or restore an older database`);
 });
 
 test('a failing migration is rolled back entirely and not recorded; the ones before it stay', async () => {
-  const { pool } = await openDb('rollback');
+  const { pool, db } = await openDb('rollback');
   const broken: Migration[] = [
     migrations[0]!,
     { version: 2, name: 'broken', up: () => ['create table half_done (x int)', 'select no_such_function()'] },
   ];
-  const err = await migrate(pool, { log: capture().log, migrations: broken }).then(() => undefined, (e: Error) => e);
+  const err = await migrate(db, { log: capture().log, migrations: broken }).then(() => undefined, (e: Error) => e);
   assert.ok(err);
   assert.match(err!.message, /^migration 2 \(broken\) failed at statement 2 of 2 in plain mode and was rolled back: function no_such_function\(\) does not exist/);
   assert.equal((await pool.query('select version from schema_migrations')).rows, [{ version: 1 }]);
   assert.is((await pool.query(`select 1 from information_schema.tables where table_name = 'half_done'`)).rowCount, 0);
-  const r = await migrate(pool, { log: capture().log });
+  const r = await migrate(db, { log: capture().log });
   assert.equal(r.applied, migrations.slice(1).map((m) => m.version));
 });
 

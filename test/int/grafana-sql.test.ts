@@ -10,6 +10,7 @@ import * as assert from 'uvu/assert';
 import { randomBytes } from 'node:crypto';
 import { isLeft } from 'fp-ts/Either';
 import type { FieldDef } from 'pg';
+import { withDb } from '../../src/infra/db/open';
 import { createPool, ensureDatabase, pgSettingsFromEnv, quoteIdent, type PgSettings, type Pool } from '../../src/infra/db/pg';
 import { migrate } from '../../src/infra/db/migrations';
 import { silentLogger } from '../../src/infra/log';
@@ -54,7 +55,7 @@ const test = suite('grafana dashboards: every panel query runs on the migrated s
 test.before(async () => {
   assert.is(await ensureDatabase(settings), true);
   pool = createPool(settings, { max: 2 });
-  await migrate(pool, { log: silentLogger });
+  await withDb({ kind: 'postgresql', settings }, (d) => migrate(d, { log: silentLogger }));
 });
 
 test.after(async () => {

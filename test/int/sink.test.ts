@@ -16,7 +16,8 @@ import { startSink, type SinkService } from '../../src/actors/sink/service';
 import type { SinkSettings } from '../../src/actors/sink/settings';
 import { createKafkaBus } from '../../src/infra/bus/kafka-bus';
 import type { Bus, BusMessage, Subscription } from '../../src/infra/bus/port';
-import { createPool, ensureDatabase, pgSettingsFromEnv, quoteIdent, type PgSettings, type Pool } from '../../src/infra/db/pg';
+import { withDb } from '../../src/infra/db/open';
+import { createPgDb, createPool, ensureDatabase, pgSettingsFromEnv, quoteIdent, type PgSettings, type Pool } from '../../src/infra/db/pg';
 import { migrate } from '../../src/infra/db/migrations';
 import { createSinkStore, type SinkStore } from '../../src/infra/db/sink-store';
 import { fetchJson, startInspectionServer, type InspectionServer } from '../../src/infra/http/inspection-server';
@@ -75,7 +76,7 @@ test.before(async () => {
   assert.ok(await ensureDatabase(db), `${db.database} is new`);
   pool = createPool(db, { max: 2 });
   admin = createPool({ ...db, database: 'postgres' }, { max: 1 });
-  await migrate(pool, { log: silentLogger });
+  await withDb({ kind: 'postgresql', settings: db }, (d) => migrate(d, { log: silentLogger }));
   bus = createKafkaBus({ brokers, clientId: 'sink-int-test', log: () => undefined });
   // the journal topic exists before the sink subscribes (as `flead sink` makes sure of through the journal engine)
   await bus.ensureTopics([{ topic: config.topics.journal, partitions: 2 }, { topic: config.topics.deadLetters, partitions: 1 }]);
@@ -89,7 +90,7 @@ test.before(async () => {
       }
     },
   });
-  store = createSinkStore(db, { poolSize: settings.poolSize });
+  store = createSinkStore(createPgDb(db, { max: settings.poolSize }));
   svc = await startService();
   http = await startInspectionServer({ port: 0, routes: svc.routes });
 });

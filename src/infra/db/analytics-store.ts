@@ -21,7 +21,8 @@
  * creates the same tables (every statement is `if not exists`, so the migration applied later changes nothing).
  */
 import type { Migration } from './migrations';
-import { createPool, describePg, isConnectionFailure, connectionError, quoteIdent, withClient, type PgSettings, type Pool } from './pg';
+import { quoteIdent } from './pg';
+import { inTransaction, type SqlDb } from './sql';
 
 /** Column lists of the result tables, in insert order (run_id and computed_at come first in every table). */
 export const analyticsColumns = {
@@ -144,23 +145,19 @@ export async function ensureAnalyticsSchema(store: AnalyticsStore): Promise<void
   for (const s of statements()) await store.query(s);
 }
 
-export function createAnalyticsStore(settings: PgSettings, options: { onIdleError?: (e: Error) => void } = {}): AnalyticsStore {
-  const pool: Pool = createPool(settings, { max: 2, ...(options.onIdleError ? { onIdleError: options.onIdleError } : {}) });
-  const wrap = (e: unknown): unknown => (isConnectionFailure(e) ? connectionError(settings, e) : e);
+export function createAnalyticsStore(db: SqlDb): AnalyticsStore {
   return {
-    describe: describePg(settings),
+    describe: db.describe,
     async query<R>(sql: string, params: readonly unknown[] = []): Promise<R[]> {
       try {
-        return (await withClient(pool, settings, (c) => c.query(sql, [...params]))).rows as R[];
+        return (await db.session((c) => c.query<R>(sql, params))).rows;
       } catch (e) {
-        throw wrap(e);
+        throw db.unavailable('a query', e);
       }
     },
     async writeRun(run, tables, keepRuns) {
       try {
-        await withClient(pool, settings, async (c) => {
-          await c.query('begin');
-          try {
+        await inTransaction(db, async (c) => {
             await c.query(
               `insert into analytics_runs (run_id, job, started_at, finished_at, duration_ms, rows, status, error, params)
                values ($1, $2, to_timestamp($3 / 1000.0), to_timestamp($4 / 1000.0), $5, $6, $7, $8, $9)`,
@@ -184,16 +181,11 @@ export function createAnalyticsStore(settings: PgSettings, options: { onIdleErro
               for (const table of Object.keys(analyticsColumns)) await c.query(`delete from ${quoteIdent(table)} where run_id = any($1::text[])`, [old]);
               await c.query('delete from analytics_runs where run_id = any($1::text[])', [old]);
             }
-            await c.query('commit');
-          } catch (e) {
-            await c.query('rollback').catch(() => undefined);
-            throw e;
-          }
         });
       } catch (e) {
-        throw wrap(e);
+        throw db.unavailable(`writing the ${run.job} run`, e);
       }
     },
-    close: () => pool.end(),
+    close: () => db.close(),
   };
 }

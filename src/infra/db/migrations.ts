@@ -18,7 +18,7 @@
  * real time (materialized buckets + the newest raw rows), like the plain views.
  */
 import { createHash } from 'node:crypto';
-import type { Pool, PoolClient } from 'pg';
+import type { SqlDb, SqlSession } from './sql';
 import { InfraError } from '../errors';
 import type { Logger } from '../log';
 import { analyticsMigration } from './analytics-store';
@@ -189,14 +189,12 @@ const refuse = (sentence: string) => new InfraError('conflict', sentence, false)
  * a sentence when the database is newer than this code, a checksum differs, or a timescale-mode schema meets a
  * server without TimescaleDB; a failing migration is rolled back and rethrown with its version and statement.
  */
-export async function migrate(pool: Pool, options: { log: Logger; migrations?: readonly Migration[] }): Promise<MigrateResult> {
+export async function migrate(db: SqlDb, options: { log: Logger; migrations?: readonly Migration[] }): Promise<MigrateResult> {
   const { log } = options;
   const list = options.migrations ?? migrations;
   checkList(list);
   const known = latestVersion(list);
-  const client = await pool.connect();
-  let broken: Error | undefined;
-  try {
+  return db.session(async (client) => {
     const locked = (await client.query<{ ok: boolean }>('select pg_try_advisory_lock($1::bigint) as ok', [migrationLockKey])).rows[0]!.ok;
     if (!locked) {
       log.info('another flead init db is migrating this database: waiting for it to finish');
@@ -237,17 +235,12 @@ export async function migrate(pool: Pool, options: { log: Logger; migrations?: r
         : `schema at version ${current} (${mode}): up to date, nothing to apply`);
       return { mode, applied, current };
     } finally {
-      await client.query('select pg_advisory_unlock($1::bigint)', [migrationLockKey]).catch((e: Error) => { broken = e; });
+      await client.query('select pg_advisory_unlock($1::bigint)', [migrationLockKey]).catch(() => undefined);
     }
-  } catch (e) {
-    if (!(e instanceof InfraError) && /Connection terminated|ECONNRESET/.test(String((e as Error).message))) broken = e as Error;
-    throw e;
-  } finally {
-    client.release(broken);
-  }
+  });
 }
 
-async function applyOne(client: PoolClient, m: Migration, mode: SchemaMode): Promise<void> {
+async function applyOne(client: SqlSession, m: Migration, mode: SchemaMode): Promise<void> {
   const statements = m.up(mode);
   await client.query('begin');
   let i = 0;
@@ -263,7 +256,7 @@ async function applyOne(client: PoolClient, m: Migration, mode: SchemaMode): Pro
 }
 
 /** The recorded mode when there is a schema; else timescale when the extension can be created, else plain. */
-async function chooseMode(client: PoolClient, recorded: readonly Recorded[], log: Logger): Promise<SchemaMode> {
+async function chooseMode(client: SqlSession, recorded: readonly Recorded[], log: Logger): Promise<SchemaMode> {
   const { rows } = await client.query<{ available: boolean; installed: boolean; preload: string }>(`select
     exists (select 1 from pg_available_extensions where name = 'timescaledb') as available,
     exists (select 1 from pg_extension where extname = 'timescaledb') as installed,

@@ -7,6 +7,8 @@
 import { Pool, type PoolClient } from 'pg';
 import { left, right, type Either } from 'fp-ts/Either';
 import { InfraError } from '../errors';
+import { copyInto } from './copy';
+import { isRefusedData, type SqlDb, type SqlSession } from './sql';
 
 export type { Pool, PoolClient };
 
@@ -135,6 +137,65 @@ export function connectionError(settings: PgSettings, e: unknown): InfraError {
   const known = code === '3D000' ? `the database ${settings.database} does not exist` : code ? reasons[code] : undefined;
   const reason = known ? `${known} (${code})` : /timeout/i.test(raw) ? `no answer within the connect timeout (${raw})` : raw || 'unknown error';
   return new InfraError('unavailable', `cannot connect to PostgreSQL at ${settings.host}:${settings.port} as user ${settings.user}: ${reason}`, isConnectionFailure(e), e);
+}
+
+/**
+ * The database port (./sql.ts) on a pool of this server: sessions are pooled clients; a client is destroyed
+ * rather than returned when a statement on it lost the connection or `fn` failed with anything but refused data.
+ */
+export function createPgDb(settings: PgSettings, options: PoolOptions = {}): SqlDb {
+  const pool = createPool(settings, options);
+  const describe = `postgresql ${describePg(settings)}`;
+  return {
+    kind: 'postgresql',
+    describe,
+    async session(fn) {
+      let client: PoolClient;
+      try {
+        client = await pool.connect();
+      } catch (e) {
+        throw connectionError(settings, e);
+      }
+      let broken: Error | undefined;
+      const session: SqlSession = {
+        async query<R>(text: string, params?: readonly unknown[]) {
+          try {
+            const r = await client.query(text, params ? [...params] : undefined);
+            return { rows: r.rows as R[], rowCount: r.rowCount ?? r.rows.length };
+          } catch (e) {
+            if (isConnectionFailure(e)) broken ??= e as Error;
+            throw e;
+          }
+        },
+        async copyFrom(target, data) {
+          try {
+            return await copyInto(client, `copy ${target} from stdin`, data);
+          } catch (e) {
+            if (isConnectionFailure(e)) broken ??= e as Error;
+            throw e;
+          }
+        },
+      };
+      try {
+        return await fn(session);
+      } catch (e) {
+        if (!isRefusedData(e)) broken ??= e instanceof Error ? e : new Error(String(e));
+        throw e;
+      } finally {
+        client.release(broken);
+      }
+    },
+    unavailable(what, e) {
+      if (e instanceof InfraError) return e;
+      if (isConnectionFailure(e)) {
+        const c = connectionError(settings, e);
+        return new InfraError('unavailable', `${c.message} (${what})`, true, e);
+      }
+      const code = (e as { code?: unknown } | null)?.code;
+      return new InfraError('unavailable', `PostgreSQL at ${settings.host}:${settings.port}/${settings.database} failed ${what}: ${e instanceof Error ? e.message : String(e)}${typeof code === 'string' ? ` (${code})` : ''}`, true, e);
+    },
+    close: () => pool.end(),
+  };
 }
 
 /** Double-quoted SQL identifier. */

@@ -15,11 +15,12 @@
  * - `corrupt`, not retriable: the data itself was refused (SQLSTATE classes 22 data exception, 23 integrity
  *   violation): the same rows will always fail, so the caller isolates and dead-letters the offending message.
  *
- * The high-volume tables are written with `COPY … FROM STDIN` (./copy.ts).
+ * The high-volume tables are written with `COPY` (./copy.ts). The database is the port of ./sql.ts: a
+ * PostgreSQL server (local, compose) or the embedded PGlite (embedded profile); both pass the same contract.
  */
 import { InfraError } from '../errors';
-import { copyInto, copyText, isoTime as iso } from './copy';
-import { createPool, describePg, isConnectionFailure, withClient, type Pool, type PoolClient, type PgSettings } from './pg';
+import { copyText, isoTime as iso } from './copy';
+import { inTransaction, isRefusedData, sqlState, type SqlDb, type SqlSession } from './sql';
 
 export type SinkTable = 'readings' | 'anomalies' | 'local_updates' | 'global_models' | 'round_events';
 export const sinkTables: readonly SinkTable[] = ['readings', 'anomalies', 'local_updates', 'global_models', 'round_events'];
@@ -71,8 +72,6 @@ export interface SinkStore {
 }
 
 export const sinkStoreDefaults = {
-  poolSize: 10,
-  connectTimeoutMs: 5000,
   /** a table's rows in one batch from which COPY (under a savepoint) is used instead of a multi-row insert */
   copyMinRows: 200,
 } as const;
@@ -90,10 +89,10 @@ const nullable = (v: string | number | null, f: (x: string | number) => string =
  * Per table: the unnest insert, and for the high-volume tables the COPY statement and a row's COPY text line
  * (columns in the same order as the insert's).
  */
-const tableSql: { [K in SinkTable]: { sql: string; copy?: { sql: string; line: (r: Extract<SinkRow, { table: K }>['row']) => string }; columns: (r: Extract<SinkRow, { table: K }>['row']) => unknown[] } } = {
+const tableSql: { [K in SinkTable]: { sql: string; copy?: { target: string; line: (r: Extract<SinkRow, { table: K }>['row']) => string }; columns: (r: Extract<SinkRow, { table: K }>['row']) => unknown[] } } = {
   readings: {
     copy: {
-      sql: 'copy readings (reading_id, device_id, ts, features, label, attack_type, topic_partition, topic_offset) from stdin',
+      target: 'readings (reading_id, device_id, ts, features, label, attack_type, topic_partition, topic_offset)',
       line: (r) => `${esc(r.readingId)}\t${esc(r.deviceId)}\t${iso(r.ts)}\t${esc(json(r.features))}\t${nullable(r.label)}\t${nullable(r.attackType, (x) => esc(String(x)))}\t${r.partition}\t${r.offset}\n`,
     },
     sql: `insert into readings (reading_id, device_id, ts, features, label, attack_type, topic_partition, topic_offset)
@@ -103,7 +102,7 @@ const tableSql: { [K in SinkTable]: { sql: string; copy?: { sql: string; line: (
   },
   anomalies: {
     copy: {
-      sql: 'copy anomalies (reading_id, detector, device_id, ts, score, threshold, severity, model_version) from stdin',
+      target: 'anomalies (reading_id, detector, device_id, ts, score, threshold, severity, model_version)',
       line: (r) => `${esc(r.readingId)}\t${esc(r.detector)}\t${esc(r.deviceId)}\t${iso(r.ts)}\t${r.score}\t${r.threshold}\t${esc(r.severity)}\t${nullable(r.modelVersion)}\n`,
     },
     sql: `insert into anomalies (reading_id, detector, device_id, ts, score, threshold, severity, model_version)
@@ -140,20 +139,13 @@ function columnsOf<K extends SinkTable>(table: K, rows: ReadonlyArray<Extract<Si
   return cols;
 }
 
-const codeOf = (e: unknown): string => {
-  const c = (e as { code?: unknown } | null)?.code;
-  return typeof c === 'string' ? c : '';
-};
-
-/** SQLSTATE classes that mean "these rows are refused" (not the database's state): 22 data exception, 23 integrity. */
-export const isDataError = (e: unknown): boolean => /^(22|23)/.test(codeOf(e)) && !isConnectionFailure(e);
-
-function toInfraError(settings: PgSettings, what: string, e: unknown): InfraError {
-  if (e instanceof InfraError) return e;
-  const code = codeOf(e);
-  const msg = e instanceof Error ? e.message : String(e);
-  if (isDataError(e)) return new InfraError('corrupt', `PostgreSQL refused the rows of ${what}: ${msg} (${code})`, false, e);
-  return new InfraError('unavailable', `PostgreSQL at ${settings.host}:${settings.port}/${settings.database} failed ${what}: ${msg}${code ? ` (${code})` : ''}`, true, e);
+/** Refused rows → 'corrupt' (not retriable: the same rows always fail); anything else → the database's 'unavailable'. */
+function toInfraError(db: SqlDb, what: string, e: unknown): InfraError {
+  // the sink waits out every unavailability: a database refusing connections now (not accepting them, a role
+  // being fixed) may accept them later, and the batch stays uncommitted meanwhile
+  if (e instanceof InfraError) return e.kind === 'unavailable' && !e.retriable ? new InfraError('unavailable', e.message, true, e.cause) : e;
+  if (isRefusedData(e)) return new InfraError('corrupt', `${db.kind === 'pglite' ? 'the embedded database' : 'PostgreSQL'} refused the rows of ${what}: ${e instanceof Error ? e.message : String(e)} (${sqlState(e)})`, false, e);
+  return db.unavailable(what, e);
 }
 
 /**
@@ -162,51 +154,30 @@ function toInfraError(settings: PgSettings, what: string, e: unknown): InfraErro
  * redelivered messages); when a key exists already (23505: the same reading published twice) the savepoint is
  * rolled back and the rows go through `insert … on conflict do nothing`.
  */
-async function writeRows(c: PoolClient, table: SinkTable, rows: readonly unknown[]): Promise<number> {
-  const spec = tableSql[table] as { sql: string; copy?: { sql: string; line: (r: unknown) => string }; columns: (r: unknown) => unknown[] };
+async function writeRows(c: SqlSession, table: SinkTable, rows: readonly unknown[]): Promise<number> {
+  const spec = tableSql[table] as { sql: string; copy?: { target: string; line: (r: unknown) => string }; columns: (r: unknown) => unknown[] };
   if (spec.copy && rows.length >= sinkStoreDefaults.copyMinRows) {
     let text = '';
     for (const r of rows) text += spec.copy.line(r);
     await c.query('savepoint sink_copy');
     try {
-      const n = await copyInto(c, spec.copy.sql, text);
+      const n = await c.copyFrom(spec.copy.target, text);
       await c.query('release savepoint sink_copy');
       return n;
     } catch (e) {
-      if (codeOf(e) !== '23505') throw e;
+      if (sqlState(e) !== '23505') throw e;
       await c.query('rollback to savepoint sink_copy');
     }
   }
-  return (await c.query(spec.sql, columnsOf(table, rows as never[]))).rowCount ?? 0;
+  return (await c.query(spec.sql, columnsOf(table, rows as never[]))).rowCount;
 }
 
-export function createSinkStore(settings: PgSettings, options: { poolSize?: number; connectTimeoutMs?: number; onIdleError?: (e: Error) => void } = {}): SinkStore {
-  const pool: Pool = createPool(settings, {
-    max: options.poolSize ?? sinkStoreDefaults.poolSize,
-    connectTimeoutMs: options.connectTimeoutMs ?? sinkStoreDefaults.connectTimeoutMs,
-    onIdleError: options.onIdleError,
-  });
-
-  /** Like withClient, but any failure mid-transaction destroys the client (its session state is unknown). */
-  async function transaction<T>(what: string, fn: (c: PoolClient) => Promise<T>): Promise<T> {
-    let client: PoolClient;
+export function createSinkStore(db: SqlDb): SinkStore {
+  async function transaction<T>(what: string, fn: (c: SqlSession) => Promise<T>): Promise<T> {
     try {
-      client = await pool.connect();
+      return await inTransaction(db, fn);
     } catch (e) {
-      throw toInfraError(settings, `to connect for ${what}`, e);
-    }
-    let broken: Error | undefined;
-    try {
-      await client.query('begin');
-      const out = await fn(client);
-      await client.query('commit');
-      return out;
-    } catch (e) {
-      await client.query('rollback').catch((r: Error) => { broken = r; });
-      if (!isDataError(e)) broken ??= e as Error;
-      throw toInfraError(settings, what, e);
-    } finally {
-      client.release(broken);
+      throw toInfraError(db, what, e);
     }
   }
 
@@ -243,26 +214,26 @@ export function createSinkStore(settings: PgSettings, options: { poolSize?: numb
 
   async function offsets(consumer: string) {
     try {
-      const r = await withClient(pool, settings, (c) =>
+      const r = await db.session((c) =>
         c.query<{ topic: string; partition: number; next_offset: string }>('select topic, partition, next_offset from sink_offsets where consumer = $1 order by topic, partition', [consumer]));
       return r.rows.map((x) => ({ topic: x.topic, partition: x.partition, nextOffset: BigInt(x.next_offset) }));
     } catch (e) {
-      throw toInfraError(settings, `reading the offsets of ${consumer}`, e);
+      throw toInfraError(db, `reading the offsets of ${consumer}`, e);
     }
   }
 
   async function countRows() {
     try {
-      const r = await withClient(pool, settings, (c) =>
+      const r = await db.session((c) =>
         c.query<Record<SinkTable, string>>(`select ${sinkTables.map((t) => `(select count(*) from ${t}) as ${t}`).join(', ')}`));
       const row = r.rows[0]!;
       const out = emptyCounts();
       for (const t of sinkTables) out[t] = Number(row[t]);
       return out;
     } catch (e) {
-      throw toInfraError(settings, 'counting rows', e);
+      throw toInfraError(db, 'counting rows', e);
     }
   }
 
-  return { describe: `postgresql ${describePg(settings)}`, apply, offsets, countRows, close: () => pool.end() };
+  return { describe: db.describe, apply, offsets, countRows, close: () => db.close() };
 }
