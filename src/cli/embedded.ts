@@ -12,10 +12,22 @@ import { startLiveEvaluation } from '../actors/evaluation/live';
 import type { RoundState } from '../actors/aggregator/round.state';
 import type { ActorRegistry } from '../actors/runtime/registry';
 import { datasetFor } from './producer';
+import { embeddedDbDir } from '../infra/db/open';
+import { openPgliteDb } from '../infra/db/pglite';
+import { migrate } from '../infra/db/migrations';
+import { createSinkStore } from '../infra/db/sink-store';
+import { createAnalyticsStore } from '../infra/db/analytics-store';
+import type { SqlDb } from '../infra/db/sql';
+import { startSink, type SinkService } from '../actors/sink/service';
+import { analyticsJobs } from '../actors/analytics/settings';
+import { runJob, type JobRun } from '../actors/analytics/runner';
+import { renderRuns } from './analytics';
+import type { Logger } from '../infra/log';
+import type { Bus } from '../infra/bus/port';
 
 export const embeddedSpec: CommandSpec = {
   name: 'flead embedded',
-  summary: 'Run the whole federated loop in one process: producer → per-device trainers → aggregator, with the on-disk journal and bus under FLEAD_DATA_DIR (no Kafka, no Docker). Prints the detection quality when the data is exhausted; Ctrl-C stops, a second run resumes from the journal.',
+  summary: 'Run the whole federated loop in one process: producer → per-device trainers → aggregator, with the sink writing readings, anomalies and models into the embedded database (PGlite) and the analytics jobs run over it at the end; journal, bus and database under FLEAD_DATA_DIR (no Kafka, no PostgreSQL server, no Docker). Prints the detection quality when the data is exhausted; Ctrl-C stops, a second run resumes from the journal.',
   options: [
     { name: 'dataset', type: 'string', choices: ['wsn', 'generated'], default: 'wsn', description: 'wsn = the Suthaharan sensor data (4 motes, labelled); generated = Edge-IIoTset-shaped rows' },
     { name: 'rows', type: 'int', default: 20000, description: 'rows to generate (--dataset generated)' },
@@ -72,17 +84,28 @@ export async function runEmbedded(values: Record<string, unknown>, envConfig: Co
   const log = createLogger('embedded', config.logLevel);
   const adapter = datasetFor(config, values);
   const infra = await openInfra(config, 'embedded');
-  log.info(`embedded profile: journal ${infra.journal.describe}; bus ${infra.bus.describe}; models ${infra.store.dir}; data set ${adapter.name}`);
+  let db: SqlDb;
+  try {
+    db = await openPgliteDb(embeddedDbDir(config));
+    await migrate(db, { log: log.child('db') }).catch(async (e: unknown) => { await db.close(); throw e; });
+  } catch (e) {
+    await infra.close();
+    process.stderr.write(`flead embedded: ${(e as Error).message}\n`);
+    return 1;
+  }
+  log.info(`embedded profile: journal ${infra.journal.describe}; bus ${infra.bus.describe}; database ${db.describe}; models ${infra.store.dir}; data set ${adapter.name}`);
   const started = Date.now();
   const aggregator = await startAggregator({ config, ...infra, log: log.child('aggregator') });
   const trainer = await startTrainer({ config, journal: infra.journal, bus: infra.bus, log: log.child('trainer'), instanceId: 'embedded' });
   const evaluation = await startLiveEvaluation(infra.bus, config.topics, `embedded-${randomBytes(4).toString('hex')}-`);
   const producer = await startProducer({ config, adapter, journal: infra.journal, bus: infra.bus, log: log.child('producer') });
+  // round events live in the embedded journal, not on the bus: the sink writes readings, anomalies and models
+  const sink = await startSink({ config, bus: infra.bus, store: createSinkStore(db), settings: { consumer: 'flead-sink', roundEvents: false, backoff: { minMs: 250, maxMs: 5000 }, poolSize: 1 }, log: log.child('sink') });
   const roundState = () => aggregator.registry.get('aggregator/round')?.state as RoundState | undefined;
   const health = () => ({ status: 'ok', profile: 'embedded', producer: producer.progress(), devices: trainer.devices().length, version: roundState()?.version ?? null });
-  const http = await startInspectionServer({ host: config.inspect.host, port: config.inspect.port, routes: mergedRoutes([aggregator, trainer, producer], health), log });
-  await Promise.all([aggregator.ready, trainer.ready]);
-  log.info(`inspection endpoint ${http.url} (GET /health /actors /rounds /models /devices /sources); Ctrl-C stops, a second run resumes`);
+  const http = await startInspectionServer({ host: config.inspect.host, port: config.inspect.port, routes: mergedRoutes([aggregator, trainer, producer, sink], health), log });
+  await Promise.all([aggregator.ready, trainer.ready, sink.ready]);
+  log.info(`inspection endpoint ${http.url} (GET /health /actors /rounds /models /devices /sources /sink /sink/rows); Ctrl-C stops, a second run resumes`);
 
   let interrupted = false;
   const onSignal = () => { interrupted = true; };
@@ -90,9 +113,10 @@ export async function runEmbedded(values: Record<string, unknown>, envConfig: Co
   process.once('SIGTERM', onSignal);
   let done = false;
   void producer.done.then(() => { done = true; });
-  // Data exhausted → wait until the trainers have scored every reading the producer published (a resumed run
-  // whose data was already exhausted has nothing new: then the trainers' intake just stays still).
-  const consumed = () => (trainer.registry.get('trainer/ingest')?.state as { readings?: number } | undefined)?.readings ?? 0;
+  // Data exhausted → wait until the trainers have scored every reading the producer published and the sink has
+  // stood still too (a resumed run whose data was already exhausted has nothing new: then both just stay still).
+  // (the sink's readings and anomalies only: models and updates go on while the rounds do)
+  const consumed = () => ((trainer.registry.get('trainer/ingest')?.state as { readings?: number } | undefined)?.readings ?? 0) + sink.stats().written.readings + sink.stats().written.anomalies;
   let last = { consumed: -1, at: Date.now() };
   while (!interrupted) {
     await new Promise((r) => setTimeout(r, 250));
@@ -111,8 +135,11 @@ export async function runEmbedded(values: Record<string, unknown>, envConfig: Co
   await trainer.stop();
   await aggregator.stop();
   const s = roundState(); // after the stop: a round closing during shutdown is included
+  await sink.stop();
+  const database = interrupted ? undefined : await databaseSummary(db, sink, config, infra.bus, log.child('analytics'));
   await evaluation.stop();
   await http.close();
+  await db.close();
   await infra.close();
 
   const lines = [
@@ -127,9 +154,31 @@ export async function runEmbedded(values: Record<string, unknown>, envConfig: Co
     lines.push('', 'round  status      accepted  version');
     for (const r of s.rounds.slice(-8)) lines.push(`${String(r.round).padStart(5)}  ${r.status.padEnd(10)}  ${String(r.accepted.length).padStart(8)}  ${String(r.version ?? '-').padStart(7)}`);
   }
-  lines.push('', `journal, bus and models are under ${config.dataDir} and ${config.modelsDir}; run again to resume (flead evaluate compares federated, z-score and centralized models on a time-ordered split)`);
+  if (database) lines.push('', ...database);
+  lines.push('', `journal, bus, database and models are under ${config.dataDir} and ${config.modelsDir}; run again to resume (flead evaluate compares federated, z-score and centralized models on a time-ordered split)`);
   const dataDirEnv = process.env.FLEAD_DATA_DIR ? ` FLEAD_DATA_DIR=${process.env.FLEAD_DATA_DIR}` : '';
+  lines.push(`analytics over the embedded database again (results in its analytics_* tables): FLEAD_PROFILE=embedded${dataDirEnv} npx flead analytics run all`);
   lines.push(`rebuild or audit any actor from the journal: FLEAD_PROFILE=embedded${dataDirEnv} npx flead replay --service trainer|producer|aggregator [--actor ID] [--events]`);
   process.stdout.write(`${lines.join('\n')}\n`);
   return 0;
+}
+
+/**
+ * What the sink wrote (rows per table in the embedded database, this run's messages) and one run of every
+ * analytics job over it, the model evaluation shown: lines for the final report. A failing job is reported, not fatal.
+ */
+async function databaseSummary(db: SqlDb, sink: SinkService, config: Config, bus: Bus, log: Logger): Promise<string[]> {
+  const st = sink.stats();
+  const counts = await createSinkStore(db).countRows();
+  const lines = [
+    `database ${db.describe} (plain tables; the sink wrote this run: ${Object.entries(st.written).filter(([, n]) => n > 0).map(([t, n]) => `${t} ${n}`).join(', ') || 'nothing new'} in ${st.batches} transaction(s); ${st.deadLettered} dead-lettered)`,
+    `  rows in all: ${Object.entries(counts).filter(([t]) => t !== 'round_events').map(([t, n]) => `${t} ${n}`).join(', ')}`,
+  ];
+  const store = createAnalyticsStore(db);
+  const runs: JobRun[] = [];
+  for (const job of analyticsJobs) runs.push(await runJob(job, { since: null, topN: 5 }, { store, bus, topic: config.topics.analytics, log: log.child(job.name), keepRuns: 5 }));
+  lines.push(`analytics: ${runs.map((r) => `${r.job} ${r.status}${r.error ? ` (${r.error})` : ''}, ${r.rows} row(s)`).join('; ')}`);
+  const evaluation = runs.find((r) => r.job === 'model-evaluation');
+  if (evaluation?.status === 'ok') lines.push(...renderRuns([evaluation], 8).trimEnd().split('\n').slice(1));
+  return lines;
 }

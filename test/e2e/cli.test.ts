@@ -104,6 +104,17 @@ Embedded('Ctrl-C stops a run cleanly; the next run resumes from the journal and 
   assert.match(second.stdout, /autoencoder\s+\d\.\d{3}\s+\d\.\d{3}/);
   const version = Number(/global version (\d+)/.exec(second.stdout)![1]);
   assert.ok(version >= 2, `several rounds were aggregated (version ${version})`);
+  // the sink wrote every reading into the embedded database exactly once over the interrupted and the resumed run
+  assert.match(second.stdout, /database pglite \S+ \(plain tables; the sink wrote this run: readings \d+/);
+  assert.match(second.stdout, /rows in all: readings 18914, anomalies \d+, local_updates \d+, global_models \d+/);
+  assert.match(second.stdout, /analytics: anomaly-rates ok, [1-9]\d* row\(s\); trends ok, [1-9]\d* row\(s\); model-evaluation ok, [1-9]\d* row\(s\)/);
+  const analytics = await runFlead(['analytics', 'run', 'model-evaluation', '--no-publish'], { ...env, FLEAD_PROFILE: 'embedded' });
+  assert.is(analytics.code, 0, analytics.stderr);
+  assert.match(analytics.stdout, /model-evaluation \(model-evaluation-\S+\): ok, [1-9]\d* row\(s\)/);
+  assert.match(analytics.stdout, /zscore\s+-\s+18914\s/, 'every labelled reading of the WSN data is evaluated');
+  const init = await runFlead(['init', 'db'], { ...env, FLEAD_PROFILE: 'embedded' });
+  assert.is(init.code, 0, init.stderr);
+  assert.match(init.stdout, /^flead init db: pglite \S+: schema mode plain, nothing to apply; schema at version 3$/m);
   const replay = await runFlead(['replay', '--service', 'aggregator'], { ...env, FLEAD_PROFILE: 'embedded' });
   assert.is(replay.code, 0, replay.stderr);
   const out = JSON.parse(replay.stdout) as { state: { version: number } };

@@ -19,6 +19,10 @@
  *   with a version, only anomalies are, so a reading is attributed to the version of its own anomaly when it
  *   has one, else to the version of the device's latest anomaly of that detector at or before the reading's
  *   time. Readings before a device's first versioned anomaly are in the pooled row only.
+ *   The attribution is one pass of window functions over the readings and the versioned anomalies, ordered
+ *   by time per device and detector (an anomaly before a reading of the same time): a lookup per reading
+ *   (a lateral `order by ts desc limit 1`) took 6.6-26 s for the WSN data in PGlite and chose a bad index
+ *   once the table had statistics; this gives the same rows (checked on that data: 9,211 of 9,211) in ~1 s.
  * Detectors that never flagged anything do not appear (nothing in the database names them).
  */
 import { binaryMetrics } from '../evaluation/metrics';
@@ -40,18 +44,29 @@ with l as (
   from readings r where r.label is not null and ${sinceFilter}
 ),
 detectors as (select distinct detector from anomalies),
-s as (
-  select d.detector, l.positive, own.score, coalesce(own.model_version, prior.model_version) as model_version
+own as (
+  select a.reading_id, a.detector, max(a.score) as score, max(a.model_version) as model_version
+  from anomalies a group by a.reading_id, a.detector
+),
+timeline as (
+  select l.reading_id, l.device_id, d.detector, l.ts, l.positive, null::int as version, 1 as kind
   from l cross join detectors d
-  left join lateral (
-    select max(a.score) as score, max(a.model_version) as model_version
-    from anomalies a where a.reading_id = l.reading_id and a.detector = d.detector
-  ) own on true
-  left join lateral (
-    select x.model_version from anomalies x
-    where x.device_id = l.device_id and x.detector = d.detector and x.model_version is not null and x.ts <= l.ts
-    order by x.ts desc limit 1
-  ) prior on true
+  union all
+  select null, x.device_id, x.detector, x.ts, null, x.model_version, 0
+  from anomalies x where x.model_version is not null
+),
+carried as (
+  select t.*, count(t.version) over (partition by t.device_id, t.detector order by t.ts, t.kind rows unbounded preceding) as grp
+  from timeline t
+),
+prior as (
+  select c.*, max(c.version) over (partition by c.device_id, c.detector, c.grp) as prior_version
+  from carried c
+),
+s as (
+  select p.detector, p.positive, own.score, coalesce(own.model_version, p.prior_version) as model_version
+  from prior p left join own on own.reading_id = p.reading_id and own.detector = p.detector
+  where p.kind = 1
 )
 select detector, model_version, positive, score::float8 as score, count(*)::float8 as n, grouping(model_version) as pooled
 from s

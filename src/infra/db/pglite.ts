@@ -57,7 +57,8 @@ export async function openPgliteDb(dir: string): Promise<SqlDb> {
     unlock();
     throw new InfraError('unavailable', `cannot open the embedded database (PGlite) in ${dir}: ${(e as Error).message}`, false, e);
   }
-  const describe = `pglite ${path.relative(process.cwd(), dir) || dir}`;
+  const rel = path.relative(process.cwd(), dir);
+  const describe = `pglite ${rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : path.resolve(dir)}`;
   let turn: Promise<void> = Promise.resolve();
   let closed = false;
   const session: SqlSession = {
