@@ -7,7 +7,7 @@ import * as assert from 'uvu/assert';
 import { fold } from '../../src/actors/runtime/decider';
 import { evolveRound, roundDecider } from '../../src/actors/aggregator/round.decider';
 import type { RoundCommand, RoundEvent, UpdateFacts } from '../../src/actors/aggregator/round.events';
-import { initialRoundState, type RoundSettings, type RoundState } from '../../src/actors/aggregator/round.state';
+import { initialRoundState, roundHistory, type RoundSettings, type RoundState } from '../../src/actors/aggregator/round.state';
 import { deepFreeze, given } from '../support/given';
 
 const SETTINGS: RoundSettings = { quorum: 3, minUpdates: 2, deadlineMs: 60_000, maxUpdateBytes: 1000, strategy: { name: 'fedavg', trimRatio: null } };
@@ -427,6 +427,35 @@ Evolve('lineage: state.models holds every version with its parent, round, strate
   assert.equal(s.rounds.map((r) => [r.round, r.baseVersion, r.status, r.version]), [[1, 0, 'published', 1], [2, 1, 'abandoned', null], [3, 1, 'published', 2]]);
   assert.is(s.rejectedOutsideRounds, 1);
   assert.is(s.nextRound, 4);
+});
+
+Evolve(`a long run keeps the newest ${roundHistory} rounds and versions: the state (and its snapshot) stays bounded, decisions go on`, () => {
+  let state = fold(decider, [initialised]);
+  const sizes: number[] = [];
+  for (let round = 1; round <= roundHistory * 3; round++) {
+    const at = T0 + round * 10_000;
+    for (const command of [
+      { type: 'OpenRound', now: at },
+      ...['a', 'b', 'c'].map((c) => submit(facts(c, { round, baseVersion: round - 1, updateId: `u-${c}-${round}` }), at + 1)),
+    ] as RoundCommand[]) {
+      for (const e of decider.decide(command, state)) state = decider.evolve(state, e);
+    }
+    assert.is(state.phase, 'Aggregating', `round ${round} closed on quorum`);
+    for (const e of [
+      { type: 'ModelAggregated', round, version: round, parentVersion: round - 1, hash: hash(String(round % 10)), strategy: { name: 'fedavg', trimRatio: null }, updates: [], createdAt: at + 2 },
+      { type: 'ModelPublished', version: round, publishedAt: at + 3 },
+    ] as RoundEvent[]) state = decider.evolve(state, e);
+    if (round % roundHistory === 0) sizes.push(JSON.stringify(state).length);
+  }
+  assert.is(state.version, roundHistory * 3);
+  assert.is(state.rounds.length, roundHistory);
+  assert.equal([state.rounds[0]!.round, state.rounds.at(-1)!.round], [roundHistory * 2 + 1, roundHistory * 3]);
+  assert.is(state.models.length, roundHistory);
+  assert.equal([state.models[0]!.version, state.models.at(-1)!.version], [roundHistory * 2 + 1, roundHistory * 3]);
+  assert.ok(sizes[2]! <= sizes[1]! * 1.05, `the state stops growing: ${sizes.join(', ')} characters after each ${roundHistory} rounds`);
+  const next = decider.decide({ type: 'OpenRound', now: T0 + 10_000_000 }, state);
+  assert.equal(next.map((e) => e.type), ['RoundOpened'], 'the next round opens on the newest version');
+  assert.is((next[0] as Extract<RoundEvent, { type: 'RoundOpened' }>).baseVersion, roundHistory * 3);
 });
 
 Evolve('an unknown phase or event is a bug and throws', () => {

@@ -5,7 +5,7 @@
  */
 import type { Decider } from '../runtime/decider';
 import type { EventOf, RoundCommand, RoundEvent, UpdateFacts } from './round.events';
-import { canonicalUpdates, currentRound, initialRoundState, type RoundRecord, type RoundSettings, type RoundState } from './round.state';
+import { canonicalUpdates, currentRound, initialRoundState, roundHistory, type RoundRecord, type RoundSettings, type RoundState } from './round.state';
 
 const sameShape = (a: UpdateFacts['layers'], b: UpdateFacts['layers']): boolean =>
   a.length === b.length && a.every((l, i) => l.name === b[i]!.name && l.shape.length === b[i]!.shape.length && l.shape.every((d, j) => d === b[i]!.shape[j]));
@@ -84,17 +84,20 @@ export function decideRound(settings: RoundSettings) {
   };
 }
 
+/** The newest `roundHistory` entries (see round.state.ts). */
+const newest = <T>(list: T[]): T[] => (list.length > roundHistory ? list.slice(list.length - roundHistory) : list);
+
 const patchRound = (rounds: RoundRecord[], round: number, patch: (r: RoundRecord) => RoundRecord): RoundRecord[] =>
   rounds.map((r) => (r.round === round ? patch(r) : r));
 
 export function evolveRound(state: RoundState, e: RoundEvent): RoundState {
   switch (e.type) {
     case 'ModelInitialised':
-      return { ...state, phase: 'Idle', version: e.version, layers: e.layers, models: [...state.models, { version: e.version, hash: e.hash, parentVersion: null, round: 0, strategy: null, updates: [], createdAt: e.at, publishedAt: e.at }] };
+      return { ...state, phase: 'Idle', version: e.version, layers: e.layers, models: newest([...state.models, { version: e.version, hash: e.hash, parentVersion: null, round: 0, strategy: null, updates: [], createdAt: e.at, publishedAt: e.at }]) };
     case 'RoundOpened': {
       const record: RoundRecord = { round: e.round, baseVersion: e.baseVersion, quorum: e.quorum, minUpdates: e.minUpdates, deadline: e.deadline, openedAt: e.openedAt, status: 'collecting', accepted: [], rejected: {}, closedAt: null, closeReason: null, version: null };
       const { phase: _p, ...common } = state;
-      return { ...common, phase: 'Collecting', current: e.round, nextRound: e.round + 1, rounds: [...state.rounds, record] };
+      return { ...common, phase: 'Collecting', current: e.round, nextRound: e.round + 1, rounds: newest([...state.rounds, record]) };
     }
     case 'UpdateAccepted':
       return { ...state, rounds: patchRound(state.rounds, e.round, (r) => ({ ...r, accepted: [...r.accepted, { clientId: e.clientId, updateId: e.updateId, hash: e.hash, sampleCount: e.sampleCount, receivedAt: e.receivedAt }] })) };
@@ -115,7 +118,7 @@ export function evolveRound(state: RoundState, e: RoundEvent): RoundState {
         phase: 'Aggregated',
         current: e.round,
         pendingVersion: e.version,
-        models: [...state.models, { version: e.version, hash: e.hash, parentVersion: e.parentVersion, round: e.round, strategy: e.strategy, updates: e.updates, createdAt: e.createdAt, publishedAt: null }],
+        models: newest([...state.models, { version: e.version, hash: e.hash, parentVersion: e.parentVersion, round: e.round, strategy: e.strategy, updates: e.updates, createdAt: e.createdAt, publishedAt: null }]),
         rounds: patchRound(state.rounds, e.round, (r) => ({ ...r, status: 'aggregated', version: e.version })),
       };
     case 'ModelPublished': {

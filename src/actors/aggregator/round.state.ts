@@ -61,6 +61,14 @@ export type RoundState =
   | (Common & { phase: 'Aggregating'; current: number })
   | (Common & { phase: 'Aggregated'; current: number; pendingVersion: number });
 
+/**
+ * Rounds and model versions the state keeps (the newest ones; older ones stay in the journal: `flead replay
+ * --service aggregator --events`). Unbounded, a run of ~700 rounds made the round actor's snapshot exceed the
+ * journal's 1 MB limit, so snapshots failed and a recovery replayed ever more events. The decisions only
+ * need the open round and the newest versions.
+ */
+export const roundHistory = 100;
+
 export const initialRoundState: RoundState = { phase: 'Uninitialised', version: null, layers: null, nextRound: 1, models: [], rounds: [], rejectedOutsideRounds: 0 };
 
 export const roundOf = (s: RoundState, round: number): RoundRecord | undefined => s.rounds.find((r) => r.round === round);
