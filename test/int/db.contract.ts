@@ -50,6 +50,12 @@ export function dbContract(name: string, make: () => Promise<DbHarness>): void {
     await h?.drop();
   });
 
+  /** A sink store on the suite's database, with a device and a consumer name of its own. */
+  const sinkCase = () => {
+    const dev = `dev-${tag()}`;
+    return { store: createSinkStore(db), dev, consumer: `sink-${dev}` };
+  };
+
   test('migrate: a new database gets every migration in plain mode; a second run applies nothing', async () => {
     const first = await migrate(db, { log: silentLogger });
     assert.equal(first, { mode: 'plain', applied: migrations.map((m) => m.version), current: latestVersion() });
@@ -125,9 +131,7 @@ export function dbContract(name: string, make: () => Promise<DbHarness>): void {
   });
 
   test('sink store: a batch is applied once with its position; a redelivered or overlapping batch writes nothing twice', async () => {
-    const store = createSinkStore(db);
-    const dev = `s-${tag()}`;
-    const consumer = `sink-${dev}`;
+    const { store, dev, consumer } = sinkCase();
     const rows = [...Array.from({ length: 250 }, (_, i) => reading(dev, i)), anomaly(dev, 3), anomaly(dev, 4, 'critical')];
     const first = await store.apply(batchOf(consumer, rows));
     assert.equal(first, { previous: 0n, skipped: 0, advanced: true, inserted: { readings: 250, anomalies: 2, local_updates: 0, global_models: 0, round_events: 0 } });
@@ -143,18 +147,14 @@ export function dbContract(name: string, make: () => Promise<DbHarness>): void {
   });
 
   test('sink store: a reading published twice (same key, new offsets) is kept once, also on the COPY path', async () => {
-    const store = createSinkStore(db);
-    const dev = `d-${tag()}`;
-    const consumer = `sink-${dev}`;
+    const { store, dev, consumer } = sinkCase();
     await store.apply(batchOf(consumer, Array.from({ length: 10 }, (_, i) => reading(dev, i))));
     const r = await store.apply(batchOf(consumer, Array.from({ length: 300 }, (_, i) => reading(dev, i)), 10n));
     assert.equal([r.advanced, r.inserted.readings], [true, 290]);
   });
 
   test('sink store: refused rows are a corrupt InfraError naming the batch, and the position does not move', async () => {
-    const store = createSinkStore(db);
-    const dev = `r-${tag()}`;
-    const consumer = `sink-${dev}`;
+    const { store, dev, consumer } = sinkCase();
     const err = await store.apply(batchOf(consumer, [reading(dev, 1), anomaly(dev, 1, 'bogus')])).then(() => undefined, (e: unknown) => e);
     assert.instance(err, InfraError);
     assert.is((err as InfraError).kind, 'corrupt');

@@ -76,17 +76,21 @@ export function createPool(settings: PgSettings, options: PoolOptions = {}): Poo
   return pool;
 }
 
+/** One client of the pool; a failure to connect is `connectionError`'s InfraError. */
+async function connect(pool: Pool, settings: PgSettings): Promise<PoolClient> {
+  try {
+    return await pool.connect();
+  } catch (e) {
+    throw connectionError(settings, e);
+  }
+}
+
 /**
  * Run `fn` with one client of the pool and release it afterwards; a client whose connection broke is
  * destroyed rather than returned to the pool. Connection failures become `InfraError('unavailable')`.
  */
 export async function withClient<T>(pool: Pool, settings: PgSettings, fn: (client: PoolClient) => Promise<T>): Promise<T> {
-  let client: PoolClient;
-  try {
-    client = await pool.connect();
-  } catch (e) {
-    throw connectionError(settings, e);
-  }
+  const client = await connect(pool, settings);
   let broken: Error | undefined;
   try {
     return await fn(client);
@@ -150,12 +154,7 @@ export function createPgDb(settings: PgSettings, options: PoolOptions = {}): Sql
     kind: 'postgresql',
     describe,
     async session(fn) {
-      let client: PoolClient;
-      try {
-        client = await pool.connect();
-      } catch (e) {
-        throw connectionError(settings, e);
-      }
+      const client = await connect(pool, settings);
       let broken: Error | undefined;
       const session: SqlSession = {
         async query<R>(text: string, params?: readonly unknown[]) {
