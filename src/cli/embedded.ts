@@ -83,16 +83,16 @@ export async function runEmbedded(values: Record<string, unknown>, envConfig: Co
   const config = decoded.right;
   const log = createLogger('embedded', config.logLevel);
   const adapter = datasetFor(config, values);
-  const infra = await openInfra(config, 'embedded');
+  // the database first: its lock (one process at a time) then guards the journal and bus under the same directory
   let db: SqlDb;
   try {
     db = await openPgliteDb(embeddedDbDir(config));
     await migrate(db, { log: log.child('db') }).catch(async (e: unknown) => { await db.close(); throw e; });
   } catch (e) {
-    await infra.close();
     process.stderr.write(`flead embedded: ${(e as Error).message}\n`);
     return 1;
   }
+  const infra = await openInfra(config, 'embedded').catch(async (e: unknown) => { await db.close(); throw e; });
   log.info(`embedded profile: journal ${infra.journal.describe}; bus ${infra.bus.describe}; database ${db.describe}; models ${infra.store.dir}; data set ${adapter.name}`);
   const started = Date.now();
   const aggregator = await startAggregator({ config, ...infra, log: log.child('aggregator') });
