@@ -23,7 +23,7 @@ export async function runAggregator(_values: Record<string, unknown>, config: Co
   const svc = await startAggregator({ config, ...infra, log, onFatal: (r) => { fatal = r; process.kill(process.pid, 'SIGTERM'); } });
   const http = await startInspectionServer({ host: config.inspect.host, port: config.inspect.port, routes: svc.routes, log });
   await svc.ready;
-  log.info(`inspection endpoint ${http.url} (GET /health /actors /rounds /models)`);
+  log.info(`inspection endpoint ${http.url} (GET /health /metrics /actors /rounds /models)`);
   const signal = await untilSignal();
   log.info(`${signal}: stopping`);
   await svc.stop();

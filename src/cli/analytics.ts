@@ -122,7 +122,7 @@ async function serve(settings: AnalyticsSettings, store: AnalyticsStore, bus: Bu
   await ensureAnalyticsSchema(store).catch((e: Error) => log.warn(`cannot create the analytics tables yet: ${e.message}`));
   const svc = startAnalytics({ store: creatingTablesFirst(store), bus, topic: config.topics.analytics, jobs: analyticsJobs, settings, log });
   const http = await startInspectionServer({ host: config.inspect.host, port: config.inspect.port, routes: svc.routes, log });
-  log.info(`inspection endpoint ${http.url} (GET /health /actors /jobs); database ${store.describe}; ${bus ? `publishing to ${config.topics.analytics} on ${bus.describe}` : 'not publishing (--no-publish)'}; every ${settings.intervalMs} ms`);
+  log.info(`inspection endpoint ${http.url} (GET /health /metrics /actors /jobs); database ${store.describe}; ${bus ? `publishing to ${config.topics.analytics} on ${bus.describe}` : 'not publishing (--no-publish)'}; every ${settings.intervalMs} ms`);
   const signal = await untilSignal();
   log.info(`${signal}: stopping after the current job`);
   await svc.stop();

@@ -51,7 +51,7 @@ export async function runProducer(values: Record<string, unknown>, config: Confi
   log.info(`journal: ${infra.journal.describe}; bus: ${infra.bus.describe}`);
   const svc = await startProducer({ config, adapter, journal: infra.journal, bus: infra.bus, log });
   const http = await startInspectionServer({ host: config.inspect.host, port: config.inspect.port, routes: svc.routes, log });
-  log.info(`inspection endpoint ${http.url} (GET /health /actors /sources)`);
+  log.info(`inspection endpoint ${http.url} (GET /health /metrics /actors /sources)`);
   const signal = values['exit-when-done'] ? await Promise.race([untilSignal(), svc.done.then(() => 'done' as const)]) : await untilSignal();
   log.info(signal === 'done' ? 'every row published: stopping' : `${signal}: stopping`);
   await svc.stop();

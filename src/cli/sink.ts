@@ -59,7 +59,7 @@ export async function runSink(values: Record<string, unknown>, config: Config, e
   const http = await startInspectionServer({ host: config.inspect.host, port: config.inspect.port, routes: svc.routes, log });
   let code = 0;
   const started = svc.ready.then(
-    () => log.info(`inspection endpoint ${http.url} (GET /health /actors /sink /sink/rows)`),
+    () => log.info(`inspection endpoint ${http.url} (GET /health /metrics /actors /sink /sink/rows)`),
     (e: unknown) => { log.error(`cannot start the consumer: ${(e as Error).message}`); code = 1; process.kill(process.pid, 'SIGTERM'); },
   );
   const signal = await untilSignal();

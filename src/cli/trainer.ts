@@ -25,7 +25,7 @@ export async function runTrainer(values: Record<string, unknown>, config: Config
   const svc = await startTrainer({ config, journal: infra.journal, bus: infra.bus, log, instanceId });
   const http = await startInspectionServer({ host: config.inspect.host, port: config.inspect.port, routes: svc.routes, log });
   await svc.ready;
-  log.info(`inspection endpoint ${http.url} (GET /health /actors /devices)`);
+  log.info(`inspection endpoint ${http.url} (GET /health /metrics /actors /devices)`);
   const signal = await untilSignal();
   log.info(`${signal}: stopping`);
   await svc.stop();

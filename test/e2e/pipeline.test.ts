@@ -13,6 +13,7 @@ import path from 'node:path';
 import { createKafkaBus } from '../../src/infra/bus/kafka-bus';
 import { topicNames } from '../../src/protocols/topics';
 import { actorsStandStill, freePort, getJson, runFlead, startFlead, waitFor, type Proc } from '../support/procs';
+import { parsePrometheus } from '../support/metrics';
 
 const brokers = process.env.KAFKA_BROKERS ?? '127.0.0.1:9092';
 const test = suite('federated loop: producer → trainer → aggregator as processes on real Kafka');
@@ -60,6 +61,28 @@ test('rounds close, every device applies the latest version, anomalies are emitt
     const anomalies = devices.reduce((n, d) => n + d.counters.zscoreAnomalies + d.counters.modelAnomalies, 0);
     assert.ok(anomalies > 0, 'anomalies were emitted');
     assert.ok(devices.every((d) => d.counters.updatesSent >= 1), 'every device sent local updates');
+
+    // /metrics (Prometheus text) agrees with the JSON views of the same live services
+    const scrape = async (port: number) => {
+      const res = await fetch(`http://127.0.0.1:${port}/metrics`);
+      assert.is(res.headers.get('content-type'), 'text/plain; version=0.0.4; charset=utf-8');
+      return parsePrometheus(await res.text());
+    };
+    const tm = await scrape(pt);
+    assert.is(tm.get('flead_trainer_devices'), 4);
+    assert.is(tm.get('flead_actors', { kind: 'device', status: 'running' }), 4);
+    assert.is(tm.get('flead_trainer_device_readings_scored'), 18_914);
+    assert.ok(tm.get('flead_trainer_readings_total')! >= 18_914, 'this process took in every reading');
+    assert.is(tm.get('flead_trainer_dead_letters_total'), 0);
+    const now = (await getJson<DeviceView[]>(`http://127.0.0.1:${pt}/devices`))!;
+    assert.is(tm.get('flead_trainer_device_anomalies', { detector: 'zscore' }), now.reduce((n, d) => n + d.counters.zscoreAnomalies, 0));
+    assert.is(tm.get('flead_actor_restarts_total'), 0);
+    assert.ok(tm.get('process_resident_memory_bytes')! > 0);
+    const am = await scrape(pa);
+    assert.ok(am.get('flead_aggregator_global_version')! >= latest!, `global version ${am.get('flead_aggregator_global_version')} ≥ ${latest}`);
+    assert.ok(am.get('flead_aggregator_updates_total', { outcome: 'accepted' })! >= 4 * 3, 'four devices over at least three rounds');
+    assert.is(am.get('flead_aggregator_updates_total', { outcome: 'dead-lettered' }), 0);
+    assert.is(am.get('flead_actors', { kind: 'round', status: 'running' }), 1);
 
     const bus = createKafkaBus({ brokers, clientId: 'pipeline-dlq' });
     let letters = 0;

@@ -30,6 +30,7 @@ import { GlobalModel, LocalModelUpdate, RoundNotice } from '../../src/protocols/
 import { Anomaly, SensorReading } from '../../src/protocols/readings';
 import { hashWeights } from '../../src/protocols/weights';
 import { waitFor } from '../support/procs';
+import { parsePrometheus } from '../support/metrics';
 
 const test = suite('sink: Kafka → PostgreSQL, exactly once, through a database outage');
 const runId = `${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
@@ -182,6 +183,11 @@ test('every message becomes one row; notices and other journal keys are ignored;
   assert.is(sink.ignored, 3, 'the round notice and two other journal keys');
   const rows = (await fetchJson(`${http.url}/sink/rows`)).body as Record<string, number>;
   assert.is(rows.readings, N.readings);
+  const metrics = parsePrometheus(await (await fetch(`${http.url}/metrics`)).text());
+  assert.is(metrics.get('flead_sink_rows_written_total', { table: 'readings' }), N.readings);
+  assert.is(metrics.get('flead_sink_rows_written_total', { table: 'anomalies' }), sink.written.anomalies);
+  assert.is(metrics.get('flead_sink_dead_letters_total'), 3);
+  assert.is(metrics.get('flead_actors', { kind: 'consumer', status: 'running' }), 1);
 });
 
 test('a lost Kafka commit (everything delivered again) writes nothing twice', async () => {

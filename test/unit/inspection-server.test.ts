@@ -2,7 +2,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { request } from 'node:http';
-import { fetchJson, startInspectionServer, type InspectionServer } from '../../src/infra/http/inspection-server';
+import { fetchJson, startInspectionServer, TextBody, type InspectionServer } from '../../src/infra/http/inspection-server';
 import type { Logger } from '../../src/infra/log';
 
 const actors: Record<string, { state: string; seq: number }> = {
@@ -51,6 +51,7 @@ S.before(async () => {
       { pattern: '/flaky', handler: async () => { flakyCalls += 1; if (flakyCalls === 1) throw new Error('first call fails'); return { calls: flakyCalls }; } },
       { pattern: '/circular', handler: () => { const o: Record<string, unknown> = {}; o.self = o; return o; } },
       { pattern: '/nothing', handler: () => undefined },
+      { pattern: '/metrics', handler: () => new TextBody('# TYPE up gauge\nup 1\n', 'text/plain; version=0.0.4; charset=utf-8') },
     ],
   });
 });
@@ -70,6 +71,18 @@ S('GET /health: 200, JSON with charset, 2-space pretty print and trailing newlin
   assert.is(r.headers['content-type'], 'application/json; charset=utf-8');
   assert.is(r.text, '{\n  "status": "ok"\n}\n');
   assert.is(r.headers['content-length'], String(Buffer.byteLength(r.text)));
+});
+
+S('a TextBody (e.g. /metrics) is served as is with its content type; HEAD sends the headers only', async () => {
+  const r = await raw('GET', '/metrics');
+  assert.is(r.status, 200);
+  assert.is(r.headers['content-type'], 'text/plain; version=0.0.4; charset=utf-8');
+  assert.is(r.text, '# TYPE up gauge\nup 1\n');
+  assert.is(r.headers['content-length'], String(Buffer.byteLength(r.text)));
+  const h = await raw('HEAD', '/metrics');
+  assert.is(h.status, 200);
+  assert.is(h.text, '');
+  assert.is(h.headers['content-length'], String(Buffer.byteLength(r.text)));
 });
 
 S('query parameters reach the handler', async () => {
@@ -100,7 +113,7 @@ S('a trailing slash is the same path', async () => {
 S('unknown path: 404 listing the known patterns', async () => {
   const r = await fetchJson(`${server.url}/x`);
   assert.is(r.status, 404);
-  assert.equal(r.body, { error: 'no such path /x; known: /health, /actors, /actors/*path, /models/:version, /models/:version/lineage/:client, /boom, /flaky, /circular, /nothing' });
+  assert.equal(r.body, { error: 'no such path /x; known: /health, /actors, /actors/*path, /models/:version, /models/:version/lineage/:client, /boom, /flaky, /circular, /nothing, /metrics' });
   assert.match(((await fetchJson(`${server.url}/models/3/extra`)).body as { error: string }).error, /^no such path \/models\/3\/extra;/);
 });
 

@@ -3,6 +3,7 @@
  * `local-model-updates` (undecodable messages → dead-letter topic), plus the inspection routes.
  * Ports (journal, bus, model store) come in as parameters: the same code runs embedded, local and in compose.
  */
+import type { Sample } from '../../infra/http/metrics';
 import { actorRoutes, startServiceRuntime } from '../runtime/service-runtime';
 import type { Bus, BusMessage, Subscription } from '../../infra/bus/port';
 import { decodeOrDeadLetter, deadLetter } from '../../infra/bus/dead-letter';
@@ -29,6 +30,8 @@ export interface AggregatorService {
   routes: InspectionRoute[];
   /** resolves when the round actor has recovered and the consumer is subscribed */
   ready: Promise<void>;
+  /** this service's own counters for /metrics (the process and actor metrics are added by the route) */
+  metrics(): Sample[];
   stop(): Promise<void>;
 }
 
@@ -128,9 +131,20 @@ export async function startAggregator(deps: AggregatorDeps): Promise<AggregatorS
   })();
 
   const roundState = (): RoundState | undefined => registry.get(`${service}/round`)?.state as RoundState | undefined;
+  const metrics = (): Sample[] => {
+    const s = roundState();
+    return [
+      { name: 'flead_aggregator_updates_total', help: 'Local model updates this process received since it started, by outcome.', type: 'counter', value: counts.accepted, labels: { outcome: 'accepted' } },
+      { name: 'flead_aggregator_updates_total', help: 'Local model updates this process received since it started, by outcome.', type: 'counter', value: counts.rejected, labels: { outcome: 'rejected' } },
+      { name: 'flead_aggregator_updates_total', help: 'Local model updates this process received since it started, by outcome.', type: 'counter', value: counts.deadLettered, labels: { outcome: 'dead-lettered' } },
+      { name: 'flead_aggregator_global_version', help: 'Newest published global model version (-1 before the initial model).', type: 'gauge', value: s?.version ?? -1 },
+      { name: 'flead_aggregator_rounds_opened', help: 'Rounds opened so far (journaled).', type: 'gauge', value: s ? s.nextRound - 1 : 0 },
+      { name: 'flead_aggregator_round_collecting', help: '1 while a round is open and collecting updates.', type: 'gauge', value: s?.phase === 'Collecting' ? 1 : 0 },
+    ];
+  };
   const routes: InspectionRoute[] = [
     { pattern: '/health', handler: () => health() },
-    ...actorRoutes(registry, supervisionLog),
+    ...actorRoutes(registry, supervisionLog, () => metrics()),
     { pattern: '/rounds', handler: () => { const s = roundState(); return s && roundsView(s); } },
     { pattern: '/rounds/:round', handler: (p) => { const s = roundState(); return s && roundsView(s).rounds.find((r) => r.round === Number(p.round)); }, notFound: (p) => `no round ${p.round}` },
     { pattern: '/models', handler: () => { const s = roundState(); return s && modelsView(s); } },
@@ -158,6 +172,7 @@ export async function startAggregator(deps: AggregatorDeps): Promise<AggregatorS
     round,
     routes,
     ready,
+    metrics,
     async stop() {
       round.stopTimers();
       await ready.catch(() => undefined);

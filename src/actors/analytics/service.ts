@@ -9,6 +9,7 @@
  * Inspection routes: /health, /actors, /actors/*path, /jobs (last run per job: run id, status, rows per table,
  * duration, error; plus the number of runs and failures since start), /jobs/:job.
  */
+import type { Sample } from '../../infra/http/metrics';
 import { actorRoutes } from '../runtime/service-runtime';
 import type { Bus } from '../../infra/bus/port';
 import type { AnalyticsStore } from '../../infra/db/analytics-store';
@@ -30,6 +31,8 @@ export interface AnalyticsService {
   registry: ActorRegistry;
   routes: InspectionRoute[];
   jobs(): JobView[];
+  /** this service's own counters for /metrics (the process and actor metrics are added by the route) */
+  metrics(): Sample[];
   /** resolves when the current round (if any) has ended; no round starts afterwards */
   stop(): Promise<void>;
   /** resolves after the first round of jobs ended */
@@ -112,9 +115,15 @@ export function startAnalytics(deps: AnalyticsDeps): AnalyticsService {
     };
   }
 
+  const metrics = (): Sample[] => jobs().flatMap((v): Sample[] => [
+    { name: 'flead_analytics_runs_total', help: 'Job runs since this process started, by job and outcome.', type: 'counter', value: v.runs - v.failures, labels: { job: v.job, outcome: 'ok' } },
+    { name: 'flead_analytics_runs_total', help: 'Job runs since this process started, by job and outcome.', type: 'counter', value: v.failures, labels: { job: v.job, outcome: 'failed' } },
+    { name: 'flead_analytics_last_run_rows', help: 'Result rows of the last run, by job.', type: 'gauge', value: v.lastRun?.rows ?? 0, labels: { job: v.job } },
+    { name: 'flead_analytics_last_run_seconds', help: 'Duration of the last run, by job.', type: 'gauge', value: (v.lastRun?.durationMs ?? 0) / 1000, labels: { job: v.job } },
+  ]);
   const routes: InspectionRoute[] = [
     { pattern: '/health', handler: () => health() },
-    ...actorRoutes(registry),
+    ...actorRoutes(registry, undefined, () => metrics()),
     { pattern: '/jobs', handler: () => jobs() },
     { pattern: '/jobs/:job', handler: (p) => jobs().find((v) => v.job === p.job), notFound: (p) => `no job ${p.job}; jobs are ${deps.jobs.map((j) => j.name).join(', ')}` },
   ];
@@ -123,6 +132,7 @@ export function startAnalytics(deps: AnalyticsDeps): AnalyticsService {
     registry,
     routes,
     jobs,
+    metrics,
     firstRound,
     async stop() {
       stopped = true;

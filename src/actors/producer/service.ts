@@ -4,6 +4,7 @@
  * the dead-letter topic, each batch atomically with its journaled position. Progress: rows, rate and ETA on
  * a terminal, counts in the log otherwise.
  */
+import type { Sample } from '../../infra/http/metrics';
 import { actorRoutes, startServiceRuntime } from '../runtime/service-runtime';
 import type { Bus } from '../../infra/bus/port';
 import type { DatasetAdapter } from '../../infra/datasets/adapter';
@@ -25,6 +26,8 @@ export interface ProducerService {
   /** resolves when every source is exhausted */
   done: Promise<void>;
   progress(): { published: number; bad: number; total: number; sources: number; exhausted: number };
+  /** this service's own counters for /metrics (the process and actor metrics are added by the route) */
+  metrics(): Sample[];
   stop(): Promise<void>;
 }
 
@@ -103,12 +106,24 @@ export async function startProducer(deps: ProducerDeps): Promise<ProducerService
     log.info(`all ${p.sources} sources exhausted: ${p.published} readings published, ${p.bad} bad rows dead-lettered`);
   });
 
+  /** Journaled positions: the counts include earlier runs of this producer. */
+  const metrics = (): Sample[] => {
+    const p = progress();
+    return [
+      { name: 'flead_producer_readings_published_total', help: 'Readings published (journaled with the sources: earlier runs included).', type: 'counter', value: p.published },
+      { name: 'flead_producer_bad_rows_total', help: 'Rows sent to the dead-letter topic instead (wrong column count, non-numeric feature, missing label).', type: 'counter', value: p.bad },
+      { name: 'flead_producer_records', help: 'Records in the data set, all sources.', type: 'gauge', value: p.total },
+      { name: 'flead_producer_sources', help: 'Device sources, by state.', type: 'gauge', value: p.sources - p.exhausted, labels: { state: 'streaming' } },
+      { name: 'flead_producer_sources', help: 'Device sources, by state.', type: 'gauge', value: p.exhausted, labels: { state: 'exhausted' } },
+    ];
+  };
+
   const routes: InspectionRoute[] = [
     { pattern: '/health', handler: () => {
       const bad = registry.list().filter((a) => a.status === 'crashed' || a.status === 'stopped');
       return { status: bad.length ? 'degraded' : 'ok', service, profile: config.profile, journal: journal.describe, bus: bus.describe, dataset: deps.adapter.name, progress: { ...progress(), rate }, problems: bad.map((a) => `${a.path} is ${a.status}`) };
     } },
-    ...actorRoutes(registry, supervisionLog),
+    ...actorRoutes(registry, supervisionLog, () => metrics()),
     { pattern: '/sources', handler: () => sources.map((s) => ({ id: s.id, total: s.total, ...(states.get(s.id) ?? {}) })) },
   ];
 
@@ -117,6 +132,7 @@ export async function startProducer(deps: ProducerDeps): Promise<ProducerService
     routes,
     done,
     progress,
+    metrics,
     async stop() {
       clearInterval(ticker);
       await Promise.all(actors.map((a) => a.stopPump()));

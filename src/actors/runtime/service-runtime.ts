@@ -3,7 +3,8 @@
  * journal of its supervision decisions, and an actor system whose persistence engine is the journal port;
  * plus the inspection routes every service shares.
  */
-import type { InspectionRoute } from '../../infra/http/inspection-server';
+import type { InspectionRoute, TextBody } from '../../infra/http/inspection-server';
+import { metricsBody, processSamples, watchEventLoop, type Sample } from '../../infra/http/metrics';
 import type { Journal } from '../../infra/journal/port';
 import type { Logger } from '../../infra/log';
 import { nactEngine } from './journal-engine';
@@ -24,11 +25,45 @@ export function startServiceRuntime(service: string, journal: Journal, log: Logg
   return { registry, supervisionLog, system };
 }
 
-/** /actors, /actors/{path} and (when given) /supervision. */
-export function actorRoutes(registry: ActorRegistry, supervisionLog?: SupervisionLog): InspectionRoute[] {
+/**
+ * The actors of some registries as metrics: live actors by kind and status, supervision restarts, messages
+ * waiting in mailboxes, and the journal sequence numbers applied (summed over the event-sourced actors).
+ */
+export function actorSamples(registries: readonly ActorRegistry[]): Sample[] {
+  const byKind = new Map<string, { kind: string; status: string; n: number }>();
+  let restarts = 0;
+  let mailbox = 0;
+  let seq = 0;
+  for (const r of registries) {
+    for (const a of r.list()) {
+      const k = `${a.kind}\u0000${a.status}`;
+      const e = byKind.get(k) ?? { kind: a.kind, status: a.status, n: 0 };
+      e.n++;
+      byKind.set(k, e);
+      restarts += a.restarts;
+      mailbox += a.mailboxDepth ?? 0;
+      if (a.persistenceKey) seq += a.seq;
+    }
+  }
+  return [
+    ...[...byKind.values()].map((e): Sample => ({ name: 'flead_actors', help: 'Actors in this process, by kind and status.', type: 'gauge', value: e.n, labels: { kind: e.kind, status: e.status } })),
+    { name: 'flead_actor_restarts_total', help: 'Actor restarts by supervision, summed over the actors in this process.', type: 'counter', value: restarts },
+    { name: 'flead_actor_mailbox_messages', help: 'Messages waiting in actor mailboxes, summed.', type: 'gauge', value: mailbox },
+    { name: 'flead_actor_journal_seq_sum', help: 'Highest journal sequence number applied, summed over the event-sourced actors in this process.', type: 'gauge', value: seq },
+  ];
+}
+
+/** The /metrics response of one service: the process, its actors and its own counters. */
+export const serviceMetrics = (registries: readonly ActorRegistry[], own: () => Sample[] = () => []): TextBody =>
+  metricsBody([...processSamples(), ...actorSamples(registries), ...own()]);
+
+/** /actors, /actors/{path}, /metrics (Prometheus text; `metrics`: the service's own counters) and (when given) /supervision. */
+export function actorRoutes(registry: ActorRegistry, supervisionLog?: SupervisionLog, metrics?: () => Sample[]): InspectionRoute[] {
+  watchEventLoop();
   const routes: InspectionRoute[] = [
     { pattern: '/actors', handler: () => registry.list() },
     { pattern: '/actors/*path', handler: (p) => registry.get(p.path!), notFound: (p) => `no actor at path ${p.path}` },
+    { pattern: '/metrics', handler: () => serviceMetrics([registry], metrics) },
   ];
   if (supervisionLog) routes.push({ pattern: '/supervision', handler: () => supervisionLog.recent() });
   return routes;

@@ -16,6 +16,7 @@
  *
  * Routes: /health, /actors, /actors/*path, /sink (rows written per table, positions), /sink/rows (count(*) per table).
  */
+import type { Sample } from '../../infra/http/metrics';
 import { actorRoutes } from '../runtime/service-runtime';
 import type { Bus, BusMessage, Subscription } from '../../infra/bus/port';
 import { deadLetter } from '../../infra/bus/dead-letter';
@@ -65,6 +66,8 @@ export interface SinkService {
   stats(): SinkStats;
   /** 'starting' | 'ok' | 'degraded' with the problems */
   health(): { status: 'starting' | 'ok' | 'degraded'; problems: string[] };
+  /** this service's own counters for /metrics (the process and actor metrics are added by the route) */
+  metrics(): Sample[];
   stop(): Promise<void>;
 }
 
@@ -227,9 +230,17 @@ export async function startSink(deps: SinkDeps): Promise<SinkService> {
     return { status, problems };
   }
 
+  const metrics = (): Sample[] => [
+    { name: 'flead_sink_messages_total', help: 'Messages this process handled since it started (each delivery counted).', type: 'counter', value: stats.messages },
+    ...Object.entries(stats.written).map(([table, n]): Sample => ({ name: 'flead_sink_rows_written_total', help: 'Rows this process inserted since it started, by table.', type: 'counter', value: n, labels: { table } })),
+    { name: 'flead_sink_skipped_total', help: 'Messages already applied by an earlier transaction (redelivered), not written again.', type: 'counter', value: stats.skipped },
+    { name: 'flead_sink_dead_letters_total', help: 'Messages sent to the dead-letter topic (undecodable, or rows the database refused).', type: 'counter', value: stats.deadLettered },
+    { name: 'flead_sink_transactions_total', help: 'Database transactions (one per partition batch).', type: 'counter', value: stats.batches },
+    { name: 'flead_sink_database_failures_total', help: 'Failed database attempts, each retried after a backoff.', type: 'counter', value: stats.dbFailures },
+  ];
   const routes: InspectionRoute[] = [
     { pattern: '/health', handler: () => ({ ...health(), service, profile: config.profile, bus: bus.describe, database: store.describe, consumer: settings.consumer, groupId, ...deps.describe }) },
-    ...actorRoutes(registry),
+    ...actorRoutes(registry, undefined, () => metrics()),
     { pattern: '/sink', handler: () => ({ consumer: settings.consumer, groupId, topics: wanted, database: store.describe, ...health(), ...stats, lag: null, lagNote: 'lag is not measured: the bus port has no high-watermark query' }) },
     { pattern: '/sink/rows', handler: () => store.countRows() },
   ];
@@ -238,6 +249,7 @@ export async function startSink(deps: SinkDeps): Promise<SinkService> {
     registry,
     routes,
     ready,
+    metrics,
     stats: () => ({ ...stats, written: { ...stats.written }, positions: { ...stats.positions } }),
     health,
     async stop() {

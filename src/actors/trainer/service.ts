@@ -4,6 +4,7 @@
  * recovered from the journal wherever it lands. Every process also follows `global-model-updates` (its own
  * group) and passes each new global model and round to its devices.
  */
+import type { Sample } from '../../infra/http/metrics';
 import { actorRoutes, startServiceRuntime } from '../runtime/service-runtime';
 import os from 'node:os';
 import { isLeft } from 'fp-ts/Either';
@@ -29,6 +30,8 @@ export interface TrainerService {
   routes: InspectionRoute[];
   ready: Promise<void>;
   devices(): string[];
+  /** this service's own counters for /metrics (the process and actor metrics are added by the route) */
+  metrics(): Sample[];
   stop(): Promise<void>;
 }
 
@@ -177,12 +180,39 @@ export async function startTrainer(deps: TrainerDeps): Promise<TrainerService> {
     const entry = registry.get(devices.get(id)?.actor.path ?? '');
     return entry && { status: entry.info.status, ...(entry.state as ReturnType<typeof import('./device.state').deviceSummary>) };
   };
+  /** This process's intake since it started, and the journaled counters of the device actors it runs now. */
+  const metrics = (): Sample[] => {
+    const sum = { seen: 0, zscore: 0, model: 0, trainings: 0, updatesSent: 0, duplicates: 0 };
+    for (const d of devices.values()) {
+      const s = registry.get(d.actor.path)?.state as { seen?: number; counters?: DeviceState['counters'] } | null | undefined;
+      if (!s?.counters) continue;
+      sum.seen += s.seen ?? 0;
+      sum.zscore += s.counters.zscoreAnomalies;
+      sum.model += s.counters.modelAnomalies;
+      sum.trainings += s.counters.trainings;
+      sum.updatesSent += s.counters.updatesSent;
+      sum.duplicates += s.counters.duplicates;
+    }
+    const device = 'summed over the device actors this process runs now (journaled: earlier runs included; a device that moves to another trainer takes its counts along)';
+    return [
+      { name: 'flead_trainer_readings_total', help: 'Readings this process took in since it started.', type: 'counter', value: counts.readings },
+      { name: 'flead_trainer_dead_letters_total', help: 'Readings this process sent to the dead-letter topic since it started.', type: 'counter', value: counts.deadLettered },
+      { name: 'flead_trainer_global_models_total', help: 'Global models this process received since it started.', type: 'counter', value: counts.globalModels },
+      { name: 'flead_trainer_devices', help: 'Device actors in this process.', type: 'gauge', value: devices.size },
+      { name: 'flead_trainer_device_readings_scored', help: `Readings scored, ${device}.`, type: 'gauge', value: sum.seen },
+      { name: 'flead_trainer_device_anomalies', help: `Anomalies emitted by detector, ${device}.`, type: 'gauge', value: sum.zscore, labels: { detector: 'zscore' } },
+      { name: 'flead_trainer_device_anomalies', help: `Anomalies emitted by detector, ${device}.`, type: 'gauge', value: sum.model, labels: { detector: config.model.spec.kind } },
+      { name: 'flead_trainer_device_trainings', help: `Local trainings, ${device}.`, type: 'gauge', value: sum.trainings },
+      { name: 'flead_trainer_device_updates_sent', help: `Local model updates sent, ${device}.`, type: 'gauge', value: sum.updatesSent },
+      { name: 'flead_trainer_device_duplicate_readings', help: `Readings seen again (redelivered) and skipped, ${device}.`, type: 'gauge', value: sum.duplicates },
+    ];
+  };
   const routes: InspectionRoute[] = [
     { pattern: '/health', handler: () => {
       const bad = registry.list().filter((a) => a.status === 'crashed' || a.status === 'stopped');
       return { status: bad.length ? 'degraded' : 'ok', service, instance, profile: config.profile, journal: journal.describe, bus: bus.describe, tf: { backend: runtime.backend, simd: runtime.simd, threads: runtime.threads }, devices: devices.size, latestGlobalVersion: latestModel?.version ?? latestNotice?.baseVersion ?? null, latestRound: latestNotice?.round ?? null, problems: bad.map((a) => `${a.path} is ${a.status}`) };
     } },
-    ...actorRoutes(registry, supervisionLog),
+    ...actorRoutes(registry, supervisionLog, () => metrics()),
     { pattern: '/devices', handler: () => [...devices.keys()].sort().map((id) => state(id)) },
     { pattern: '/devices/:id', handler: (p) => state(p.id!), notFound: (p) => `no device ${p.id} in this trainer process` },
   ];
@@ -192,6 +222,7 @@ export async function startTrainer(deps: TrainerDeps): Promise<TrainerService> {
     routes,
     ready,
     devices: () => [...devices.keys()].sort(),
+    metrics,
     async stop() {
       await ready.catch(() => undefined);
       await readingsSub?.stop();

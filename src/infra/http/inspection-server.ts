@@ -9,7 +9,8 @@
  *   malformed %-encoding     400
  *
  * Bodies are `application/json; charset=utf-8`, pretty-printed with 2 spaces, ending in a newline; bigints
- * are written as strings. Patterns: '/health' (static), '/models/:version' (one segment), '/actors/*path' (the
+ * are written as strings; a handler that returns a `TextBody` (e.g. /metrics, Prometheus text) is served as is
+ * with its content type. Patterns: '/health' (static), '/models/:version' (one segment), '/actors/*path' (the
  * rest of the path, slashes included, at least one character); each captured value is URL-decoded.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -23,6 +24,11 @@ export interface InspectionRoute {
   handler: (params: Record<string, string>, query: URLSearchParams) => unknown | undefined | Promise<unknown | undefined>;
   /** The 404 reason when the handler returns undefined; default "no actor at path …" / "no model with version …". */
   notFound?: (params: Record<string, string>) => string;
+}
+
+/** A non-JSON response body (its text and content type), e.g. the Prometheus text of /metrics. */
+export class TextBody {
+  constructor(readonly text: string, readonly contentType = 'text/plain; charset=utf-8') {}
 }
 
 export interface InspectionServerOptions {
@@ -138,10 +144,10 @@ export async function startInspectionServer(opts: InspectionServerOptions): Prom
   const compiled = opts.routes.map(compile);
   const known = opts.routes.map((r) => r.pattern).join(', ');
 
-  const sendJson = (req: IncomingMessage, res: ServerResponse, status: number, json: string, headers: Record<string, string> = {}) => {
+  const sendBody = (req: IncomingMessage, res: ServerResponse, status: number, json: string, headers: Record<string, string> = {}, contentType = 'application/json; charset=utf-8') => {
     const body = Buffer.from(json, 'utf8');
     res.writeHead(status, {
-      'Content-Type': 'application/json; charset=utf-8',
+      'Content-Type': contentType,
       'Content-Length': String(body.length),
       'Cache-Control': 'no-store',
       ...headers,
@@ -149,7 +155,7 @@ export async function startInspectionServer(opts: InspectionServerOptions): Prom
     res.end(req.method === 'HEAD' ? undefined : body);
   };
   const send = (req: IncomingMessage, res: ServerResponse, status: number, value: unknown, headers: Record<string, string> = {}) =>
-    sendJson(req, res, status, toJsonBody(value), headers);
+    sendBody(req, res, status, toJsonBody(value), headers);
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const method = req.method ?? 'GET';
@@ -185,6 +191,7 @@ export async function startInspectionServer(opts: InspectionServerOptions): Prom
       const reason = c.route.notFound ? c.route.notFound(params) : defaultNotFound(c, params, url.pathname);
       return send(req, res, 404, { error: reason });
     }
+    if (value instanceof TextBody) return sendBody(req, res, 200, value.text, {}, value.contentType);
     let body: string;
     try {
       body = toJsonBody(value);
@@ -193,7 +200,7 @@ export async function startInspectionServer(opts: InspectionServerOptions): Prom
       log.error(`${method} ${url.pathname}: ${message}`);
       return send(req, res, 500, { error: message });
     }
-    return sendJson(req, res, 200, body);
+    return sendBody(req, res, 200, body);
   };
 
   const server = createServer((req, res) => {
