@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { isLeft } from 'fp-ts/Either';
 import { createPgDb, createPool, ensureDatabase, pgSettingsFromEnv, quoteIdent } from '../../src/infra/db/pg';
 import { openPgliteDb } from '../../src/infra/db/pglite';
@@ -83,6 +83,19 @@ test('a directory open in this process or in another live one is refused with a 
   const after = await openPgliteDb(dir);
   await after.close();
   assert.not.ok(fs.existsSync(`${dir}.lock`), 'closing removes the lock');
+  // a holder killed but not yet reaped by its parent (a zombie) is dead too: `sleep 0.1` ends under a parent
+  // (`exec sleep 5`) that never waits for it
+  const parent = spawn('sh', ['-c', 'sleep 0.1 & echo $!; exec sleep 5'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  try {
+    const zombie = Number(await new Promise<string>((resolve) => parent.stdout.once('data', (d: Buffer) => resolve(d.toString().trim()))));
+    await new Promise((r) => setTimeout(r, 500));
+    assert.match(fs.readFileSync(`/proc/${zombie}/stat`, 'utf8'), /\) Z /, 'the holder is a zombie now');
+    fs.writeFileSync(`${dir}.lock`, String(zombie));
+    const taken = await openPgliteDb(dir);
+    await taken.close();
+  } finally {
+    parent.kill('SIGKILL');
+  }
 });
 
 test.run();

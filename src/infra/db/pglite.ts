@@ -34,12 +34,18 @@ function lockDir(dir: string): () => void {
   throw new InfraError('conflict', `cannot take the lock ${file} of the embedded database`, false);
 }
 
+/** Whether `pid` is a live process: signal 0 reaches it, and (where /proc tells) it is not a zombie awaiting its parent. */
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (e) {
     return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return true; // no /proc here: signal 0 is all we know
   }
 }
 
