@@ -44,7 +44,7 @@ commands:
   producer     stream a data set (WSN, Edge-IIoTset files, generated rows) into edge-iiot-stream
   trainer      score every reading per device (z-score + federated model), emit anomalies, train locally
   replay       rebuild a service's actors from its journal, print their state or events, optionally diff with a live service
-  embedded     run producer, trainers and aggregator in one process, no Kafka, no Docker (npm start)
+  embedded     run producer, trainers, aggregator, sink and analytics in one process: embedded journal, bus and database (PGlite), no Kafka, no PostgreSQL server, no Docker (npm start)
   evaluate     run the federated loop on a labelled data set; compare with the z-score baseline and a centralized model
   init         one-shot set-up, exits 0 when done: init db = create the database and apply the schema migrations (PG* env)
   analytics    batch jobs over the database (anomaly rates, trends, model evaluation): a service, or run <job|all> once
