@@ -21,6 +21,8 @@ import { createSinkStore } from '../infra/db/sink-store';
 import { createAnalyticsStore } from '../infra/db/analytics-store';
 import type { SqlDb } from '../infra/db/sql';
 import { startSink, type SinkService } from '../actors/sink/service';
+import { copyJournalRounds } from '../actors/sink/journal-rounds';
+import type { Journal } from '../infra/journal/port';
 import { analyticsJobs } from '../actors/analytics/settings';
 import { runJob, type JobRun } from '../actors/analytics/runner';
 import { renderRuns } from './analytics';
@@ -54,6 +56,9 @@ function mergedRoutes(services: Array<{ routes: InspectionRoute[]; registry: Act
 }
 
 const pct = (x: number) => x.toFixed(3);
+
+/** The embedded sink's name: its positions in sink_offsets. */
+const sinkConsumer = 'flead-sink';
 
 export async function runEmbedded(values: Record<string, unknown>, envConfig: Config): Promise<number> {
   const dataset = values.dataset as 'wsn' | 'generated';
@@ -102,8 +107,9 @@ export async function runEmbedded(values: Record<string, unknown>, envConfig: Co
   const trainer = await startTrainer({ config, journal: infra.journal, bus: infra.bus, log: log.child('trainer'), instanceId: 'embedded' });
   const evaluation = await startLiveEvaluation(infra.bus, config.topics, `embedded-${randomBytes(4).toString('hex')}-`);
   const producer = await startProducer({ config, adapter, journal: infra.journal, bus: infra.bus, log: log.child('producer') });
-  // round events live in the embedded journal, not on the bus: the sink writes readings, anomalies and models
-  const sink = await startSink({ config, bus: infra.bus, store: createSinkStore(db), settings: { consumer: 'flead-sink', roundEvents: false, backoff: { minMs: 250, maxMs: 5000 }, poolSize: 1 }, log: log.child('sink') });
+  // round events live in the embedded journal, not on the bus: the sink writes readings, anomalies, updates and
+  // models, and the aggregator's events are copied from the journal at the end (copyJournalRounds)
+  const sink = await startSink({ config, bus: infra.bus, store: createSinkStore(db), settings: { consumer: sinkConsumer, roundEvents: false, backoff: { minMs: 250, maxMs: 5000 }, poolSize: 1 }, log: log.child('sink') });
   const roundState = () => aggregator.registry.get('aggregator/round')?.state as RoundState | undefined;
   const health = () => ({ status: 'ok', profile: 'embedded', producer: producer.progress(), devices: trainer.devices().length, version: roundState()?.version ?? null });
   const http = await startInspectionServer({ host: config.inspect.host, port: config.inspect.port, routes: mergedRoutes([aggregator, trainer, producer, sink], health), log });
@@ -139,7 +145,7 @@ export async function runEmbedded(values: Record<string, unknown>, envConfig: Co
   await aggregator.stop();
   const s = roundState(); // after the stop: a round closing during shutdown is included
   await sink.stop();
-  const database = interrupted ? undefined : await databaseSummary(db, sink, config, infra.bus, log.child('analytics'));
+  const database = interrupted ? undefined : await databaseSummary(db, sink, config, infra, log.child('analytics'));
   await evaluation.stop();
   await http.close();
   await db.close();
@@ -170,16 +176,17 @@ export async function runEmbedded(values: Record<string, unknown>, envConfig: Co
  * What the sink wrote (rows per table in the embedded database, this run's messages) and one run of every
  * analytics job over it, the model evaluation shown: lines for the final report. A failing job is reported, not fatal.
  */
-async function databaseSummary(db: SqlDb, sink: SinkService, config: Config, bus: Bus, log: Logger): Promise<string[]> {
+async function databaseSummary(db: SqlDb, sink: SinkService, config: Config, infra: { journal: Journal; bus: Bus }, log: Logger): Promise<string[]> {
   const st = sink.stats();
+  const rounds = await copyJournalRounds(infra.journal, createSinkStore(db), config.topics, sinkConsumer);
   const counts = await createSinkStore(db).countRows();
   const lines = [
-    `database ${db.describe} (plain tables; the sink wrote this run: ${Object.entries(st.written).filter(([, n]) => n > 0).map(([t, n]) => `${t} ${n}`).join(', ') || 'nothing new'} in ${st.batches} transaction(s); ${st.deadLettered} dead-lettered)`,
-    `  rows in all: ${Object.entries(counts).filter(([t]) => t !== 'round_events').map(([t, n]) => `${t} ${n}`).join(', ')}`,
+    `database ${db.describe} (plain tables; the sink wrote this run: ${Object.entries({ ...st.written, round_events: rounds.inserted }).filter(([, n]) => n > 0).map(([t, n]) => `${t} ${n}`).join(', ') || 'nothing new'} in ${st.batches} transaction(s); ${st.deadLettered} dead-lettered)`,
+    `  rows in all: ${Object.entries(counts).map(([t, n]) => `${t} ${n}`).join(', ')}`,
   ];
   const store = createAnalyticsStore(db);
   const runs: JobRun[] = [];
-  for (const job of analyticsJobs) runs.push(await runJob(job, { since: null, topN: 5 }, { store, bus, topic: config.topics.analytics, log: log.child(job.name), keepRuns: 5 }));
+  for (const job of analyticsJobs) runs.push(await runJob(job, { since: null, topN: 5 }, { store, bus: infra.bus, topic: config.topics.analytics, log: log.child(job.name), keepRuns: 5 }));
   lines.push(`analytics: ${runs.map((r) => `${r.job} ${r.status}${r.error ? ` (${r.error})` : ''}, ${r.rows} row(s)`).join('; ')}`);
   const evaluation = runs.find((r) => r.job === 'model-evaluation');
   if (evaluation?.status === 'ok') lines.push(...renderRuns([evaluation], 8).trimEnd().split('\n').slice(1));

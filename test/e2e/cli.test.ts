@@ -106,7 +106,7 @@ Embedded('Ctrl-C stops a run cleanly; the next run resumes from the journal and 
   assert.ok(version >= 2, `several rounds were aggregated (version ${version})`);
   // the sink wrote every reading into the embedded database exactly once over the interrupted and the resumed run
   assert.match(second.stdout, /database pglite \S+ \(plain tables; the sink wrote this run: readings \d+/);
-  assert.match(second.stdout, /rows in all: readings 18914, anomalies \d+, local_updates \d+, global_models \d+/);
+  assert.match(second.stdout, /rows in all: readings 18914, anomalies \d+, local_updates \d+, global_models \d+, round_events [1-9]\d*$/m, 'round events copied from the embedded journal');
   assert.match(second.stdout, /analytics: anomaly-rates ok, [1-9]\d* row\(s\); trends ok, [1-9]\d* row\(s\); model-evaluation ok, [1-9]\d* row\(s\)/);
   const analytics = await runFlead(['analytics', 'run', 'model-evaluation', '--no-publish'], { ...env, FLEAD_PROFILE: 'embedded' });
   assert.is(analytics.code, 0, analytics.stderr);
