@@ -9,7 +9,7 @@ import * as assert from 'uvu/assert';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { runFlead, startFlead, waitFor } from '../support/procs';
+import { getJson, runFlead, startFlead, waitFor } from '../support/procs';
 
 const test = suite('flead embedded: killed at any instant, resumed, every reading in the embedded database once');
 
@@ -17,9 +17,15 @@ test('SIGKILL mid-stream, then a second run: 18,914 readings in the database, no
   const dir = mkdtempSync(path.join(os.tmpdir(), 'flead-embedded-kill-'));
   const env = { FLEAD_DATA_DIR: path.join(dir, 'data'), MODELS_DIR: path.join(dir, 'models'), KAFKA_BROKERS: '127.0.0.1:1' };
   const log = path.join(dir, 'first.log');
-  const first = startFlead(['embedded', '--inspect-port', '0', '--rate', '2000'], env, log);
-  // killed once the sink has written some readings (its first transactions) and the producer is not done
-  await waitFor('the first run streaming into the database', async () => (/round 2: opened/.test(readFileSync(log, 'utf8')) ? true : undefined), 90_000, 100);
+  // 1,000 readings/s: the 18,914 take ~19 s to stream, so the kill below comes well before the end
+  const first = startFlead(['embedded', '--inspect-port', '0', '--rate', '1000'], env, log);
+  const url = await waitFor('the inspection endpoint', async () => /inspection endpoint (http:\/\/\S+)/.exec(readFileSync(log, 'utf8'))?.[1], 90_000, 100);
+  // killed once the sink has written some readings into the database
+  const written = await waitFor('the sink writing', async () => {
+    const n = (await getJson<{ written: { readings: number } }>(`${url}/sink`))?.written.readings ?? 0;
+    return n >= 1000 ? n : undefined;
+  }, 90_000, 100);
+  assert.ok(written < 18_914, `the first run is mid-stream (${written} readings written)`);
   const lock = path.join(env.FLEAD_DATA_DIR, 'db.lock');
   assert.ok(existsSync(lock), 'the running process holds the database lock');
 
