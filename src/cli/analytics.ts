@@ -16,7 +16,6 @@ import type { CommandSpec } from './args';
 import type { Config } from '../config';
 import { createLogger, type Logger } from '../infra/log';
 import { dbTarget, openDb } from '../infra/db/open';
-import { migrate } from '../infra/db/migrations';
 import { createAnalyticsStore, ensureAnalyticsSchema, type AnalyticsStore } from '../infra/db/analytics-store';
 import type { Bus } from '../infra/bus/port';
 import { createKafkaBus } from '../infra/bus/kafka-bus';
@@ -78,10 +77,7 @@ export async function runAnalytics(values: Record<string, unknown>, config: Conf
   const log = createLogger('analytics', config.logLevel);
   let store: AnalyticsStore;
   try {
-    const db = await openDb(target.right, { max: 2, onIdleError: (e) => log.warn(`idle PostgreSQL connection failed: ${e.message}`) });
-    // the embedded database has no `flead init db` step of its own: bring its schema up here (idempotent)
-    if (db.kind === 'pglite') await migrate(db, { log }).catch(async (e: unknown) => { await db.close(); throw e; });
-    store = createAnalyticsStore(db);
+    store = createAnalyticsStore(await openDb(target.right, { max: 2, log, onIdleError: (e) => log.warn(`idle PostgreSQL connection failed: ${e.message}`) }));
   } catch (e) {
     process.stderr.write(`flead analytics: ${(e as Error).message}\n`);
     return 1;

@@ -14,9 +14,7 @@ import type { ActorRegistry } from '../actors/runtime/registry';
 import { serviceMetrics } from '../actors/runtime/service-runtime';
 import type { Sample } from '../infra/http/metrics';
 import { datasetFor } from './producer';
-import { embeddedDbDir } from '../infra/db/open';
-import { openPgliteDb } from '../infra/db/pglite';
-import { migrate } from '../infra/db/migrations';
+import { embeddedDbDir, openEmbeddedDb } from '../infra/db/open';
 import { createSinkStore } from '../infra/db/sink-store';
 import { createAnalyticsStore } from '../infra/db/analytics-store';
 import type { SqlDb } from '../infra/db/sql';
@@ -94,8 +92,7 @@ export async function runEmbedded(values: Record<string, unknown>, envConfig: Co
   // the database first: its lock (one process at a time) then guards the journal and bus under the same directory
   let db: SqlDb;
   try {
-    db = await openPgliteDb(embeddedDbDir(config));
-    await migrate(db, { log: log.child('db') }).catch(async (e: unknown) => { await db.close(); throw e; });
+    ({ db } = await openEmbeddedDb(embeddedDbDir(config), log.child('db')));
   } catch (e) {
     process.stderr.write(`flead embedded: ${(e as Error).message}\n`);
     return 1;

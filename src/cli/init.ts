@@ -12,8 +12,7 @@ import type { Config } from '../config';
 import { createLogger, type Logger } from '../infra/log';
 import { InfraError } from '../infra/errors';
 import { createPgDb, describePg, ensureDatabase, isConnectionFailure, pgSettingsFromEnv, type PgSettings } from '../infra/db/pg';
-import { embeddedDbDir } from '../infra/db/open';
-import { openPgliteDb } from '../infra/db/pglite';
+import { embeddedDbDir, openEmbeddedDb } from '../infra/db/open';
 import { migrate, type MigrateResult } from '../infra/db/migrations';
 import { runInitGrafana } from './grafana-init';
 import { initTopics } from '../infra/kafka/topics';
@@ -80,9 +79,8 @@ async function runInitEmbeddedDb(config: Config): Promise<number> {
   const log = createLogger('init-db', config.logLevel);
   const dir = embeddedDbDir(config);
   try {
-    const db = await openPgliteDb(dir);
+    const { db, schema: result } = await openEmbeddedDb(dir, log);
     try {
-      const result = await migrate(db, { log });
       const applied = result.applied.length ? `applied migration(s) ${result.applied.join(', ')}` : 'nothing to apply';
       process.stdout.write(`flead init db: ${db.describe}: schema mode ${result.mode}, ${applied}; schema at version ${result.current}\n`);
       return 0;
