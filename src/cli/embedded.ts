@@ -175,15 +175,16 @@ export async function runEmbedded(values: Record<string, unknown>, envConfig: Co
  */
 async function databaseSummary(db: SqlDb, sink: SinkService, config: Config, infra: { journal: Journal; bus: Bus }, log: Logger): Promise<string[]> {
   const st = sink.stats();
-  const rounds = await copyJournalRounds(infra.journal, createSinkStore(db), config.topics, sinkConsumer);
-  const counts = await createSinkStore(db).countRows();
+  const store = createSinkStore(db);
+  const rounds = await copyJournalRounds(infra.journal, store, config.topics, sinkConsumer);
+  const counts = await store.countRows();
   const lines = [
     `database ${db.describe} (plain tables; the sink wrote this run: ${Object.entries({ ...st.written, round_events: rounds.inserted }).filter(([, n]) => n > 0).map(([t, n]) => `${t} ${n}`).join(', ') || 'nothing new'} in ${st.batches} transaction(s); ${st.deadLettered} dead-lettered)`,
     `  rows in all: ${Object.entries(counts).map(([t, n]) => `${t} ${n}`).join(', ')}`,
   ];
-  const store = createAnalyticsStore(db);
+  const analytics = createAnalyticsStore(db);
   const runs: JobRun[] = [];
-  for (const job of analyticsJobs) runs.push(await runJob(job, { since: null, topN: 5 }, { store, bus: infra.bus, topic: config.topics.analytics, log: log.child(job.name), keepRuns: 5 }));
+  for (const job of analyticsJobs) runs.push(await runJob(job, { since: null, topN: 5 }, { store: analytics, bus: infra.bus, topic: config.topics.analytics, log: log.child(job.name), keepRuns: 5 }));
   lines.push(`analytics: ${runs.map((r) => `${r.job} ${r.status}${r.error ? ` (${r.error})` : ''}, ${r.rows} row(s)`).join('; ')}`);
   const evaluation = runs.find((r) => r.job === 'model-evaluation');
   if (evaluation?.status === 'ok') lines.push(...renderRuns([evaluation], 8).trimEnd().split('\n').slice(1));

@@ -156,24 +156,21 @@ export function createPgDb(settings: PgSettings, options: PoolOptions = {}): Sql
     async session(fn) {
       const client = await connect(pool, settings);
       let broken: Error | undefined;
+      /** a statement that lost the connection marks the client broken, even when `fn` catches the error */
+      const watched = async <T>(statement: Promise<T>): Promise<T> => {
+        try {
+          return await statement;
+        } catch (e) {
+          if (isConnectionFailure(e)) broken ??= e as Error;
+          throw e;
+        }
+      };
       const session: SqlSession = {
         async query<R>(text: string, params?: readonly unknown[]) {
-          try {
-            const r = await client.query(text, params ? [...params] : undefined);
-            return { rows: r.rows as R[], rowCount: r.rowCount ?? r.rows.length };
-          } catch (e) {
-            if (isConnectionFailure(e)) broken ??= e as Error;
-            throw e;
-          }
+          const r = await watched(client.query(text, params ? [...params] : undefined));
+          return { rows: r.rows as R[], rowCount: r.rowCount ?? r.rows.length };
         },
-        async copyFrom(target, data) {
-          try {
-            return await copyInto(client, `copy ${target} from stdin`, data);
-          } catch (e) {
-            if (isConnectionFailure(e)) broken ??= e as Error;
-            throw e;
-          }
-        },
+        copyFrom: (target, data) => watched(copyInto(client, `copy ${target} from stdin`, data)),
       };
       try {
         return await fn(session);
