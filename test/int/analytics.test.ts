@@ -7,6 +7,7 @@
  * Each test database has a unique name and is dropped at the end.
  */
 import { suite } from 'uvu';
+import { parsePrometheus } from '../support/metrics';
 import * as assert from 'uvu/assert';
 import { randomBytes } from 'node:crypto';
 import { isLeft, isRight } from 'fp-ts/Either';
@@ -280,6 +281,8 @@ Hand('the service runs every job, and /health, /actors and /jobs show the last r
     const one = await fetchJson(`${http.url}/jobs/trends`);
     assert.is(one.status, 200);
     assert.is((await fetchJson(`${http.url}/jobs/spark`)).status, 404);
+    const metrics = parsePrometheus(await (await fetch(`${http.url}/metrics`)).text());
+    assert.equal(jobs.map((j) => [metrics.get('flead_analytics_runs_total', { job: j.job, outcome: 'ok' }), metrics.get('flead_analytics_runs_total', { job: j.job, outcome: 'failed' }), metrics.get('flead_analytics_last_run_rows', { job: j.job })]), [[1, 0, 30], [1, 0, 9], [1, 0, 5]]);
   } finally {
     await svc.stop();
     await http.close();

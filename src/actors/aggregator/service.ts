@@ -3,7 +3,7 @@
  * `local-model-updates` (undecodable messages → dead-letter topic), plus the inspection routes.
  * Ports (journal, bus, model store) come in as parameters: the same code runs embedded, local and in compose.
  */
-import type { Sample } from '../../infra/http/metrics';
+import { family, type Sample } from '../../infra/http/metrics';
 import { actorRoutes, startServiceRuntime } from '../runtime/service-runtime';
 import type { Bus, BusMessage, Subscription } from '../../infra/bus/port';
 import { decodeOrDeadLetter, deadLetter } from '../../infra/bus/dead-letter';
@@ -134,9 +134,11 @@ export async function startAggregator(deps: AggregatorDeps): Promise<AggregatorS
   const metrics = (): Sample[] => {
     const s = roundState();
     return [
-      { name: 'flead_aggregator_updates_total', help: 'Local model updates this process received since it started, by outcome.', type: 'counter', value: counts.accepted, labels: { outcome: 'accepted' } },
-      { name: 'flead_aggregator_updates_total', help: 'Local model updates this process received since it started, by outcome.', type: 'counter', value: counts.rejected, labels: { outcome: 'rejected' } },
-      { name: 'flead_aggregator_updates_total', help: 'Local model updates this process received since it started, by outcome.', type: 'counter', value: counts.deadLettered, labels: { outcome: 'dead-lettered' } },
+      ...family('flead_aggregator_updates_total', 'Local model updates this process received since it started, by outcome.', 'counter', [
+        { labels: { outcome: 'accepted' }, value: counts.accepted },
+        { labels: { outcome: 'rejected' }, value: counts.rejected },
+        { labels: { outcome: 'dead-lettered' }, value: counts.deadLettered },
+      ]),
       { name: 'flead_aggregator_global_version', help: 'Newest published global model version (-1 before the initial model).', type: 'gauge', value: s?.version ?? -1 },
       { name: 'flead_aggregator_rounds_opened', help: 'Rounds opened so far (journaled).', type: 'gauge', value: s ? s.nextRound - 1 : 0 },
       { name: 'flead_aggregator_round_collecting', help: '1 while a round is open and collecting updates.', type: 'gauge', value: s?.phase === 'Collecting' ? 1 : 0 },

@@ -9,7 +9,7 @@
  * Inspection routes: /health, /actors, /actors/*path, /jobs (last run per job: run id, status, rows per table,
  * duration, error; plus the number of runs and failures since start), /jobs/:job.
  */
-import type { Sample } from '../../infra/http/metrics';
+import { family, type Sample } from '../../infra/http/metrics';
 import { actorRoutes } from '../runtime/service-runtime';
 import type { Bus } from '../../infra/bus/port';
 import type { AnalyticsStore } from '../../infra/db/analytics-store';
@@ -115,12 +115,17 @@ export function startAnalytics(deps: AnalyticsDeps): AnalyticsService {
     };
   }
 
-  const metrics = (): Sample[] => jobs().flatMap((v): Sample[] => [
-    { name: 'flead_analytics_runs_total', help: 'Job runs since this process started, by job and outcome.', type: 'counter', value: v.runs - v.failures, labels: { job: v.job, outcome: 'ok' } },
-    { name: 'flead_analytics_runs_total', help: 'Job runs since this process started, by job and outcome.', type: 'counter', value: v.failures, labels: { job: v.job, outcome: 'failed' } },
-    { name: 'flead_analytics_last_run_rows', help: 'Result rows of the last run, by job.', type: 'gauge', value: v.lastRun?.rows ?? 0, labels: { job: v.job } },
-    { name: 'flead_analytics_last_run_seconds', help: 'Duration of the last run, by job.', type: 'gauge', value: (v.lastRun?.durationMs ?? 0) / 1000, labels: { job: v.job } },
-  ]);
+  const metrics = (): Sample[] => {
+    const list = jobs();
+    return [
+      ...family('flead_analytics_runs_total', 'Job runs since this process started, by job and outcome.', 'counter', list.flatMap((v) => [
+        { labels: { job: v.job, outcome: 'ok' }, value: v.runs - v.failures },
+        { labels: { job: v.job, outcome: 'failed' }, value: v.failures },
+      ])),
+      ...family('flead_analytics_last_run_rows', 'Result rows of the last run, by job.', 'gauge', list.map((v) => ({ labels: { job: v.job }, value: v.lastRun?.rows ?? 0 }))),
+      ...family('flead_analytics_last_run_seconds', 'Duration of the last run, by job.', 'gauge', list.map((v) => ({ labels: { job: v.job }, value: (v.lastRun?.durationMs ?? 0) / 1000 }))),
+    ];
+  };
   const routes: InspectionRoute[] = [
     { pattern: '/health', handler: () => health() },
     ...actorRoutes(registry, undefined, () => metrics()),

@@ -4,7 +4,7 @@
  * the dead-letter topic, each batch atomically with its journaled position. Progress: rows, rate and ETA on
  * a terminal, counts in the log otherwise.
  */
-import type { Sample } from '../../infra/http/metrics';
+import { family, type Sample } from '../../infra/http/metrics';
 import { actorRoutes, startServiceRuntime } from '../runtime/service-runtime';
 import type { Bus } from '../../infra/bus/port';
 import type { DatasetAdapter } from '../../infra/datasets/adapter';
@@ -113,8 +113,10 @@ export async function startProducer(deps: ProducerDeps): Promise<ProducerService
       { name: 'flead_producer_readings_published_total', help: 'Readings published (journaled with the sources: earlier runs included).', type: 'counter', value: p.published },
       { name: 'flead_producer_bad_rows_total', help: 'Rows sent to the dead-letter topic instead (wrong column count, non-numeric feature, missing label).', type: 'counter', value: p.bad },
       { name: 'flead_producer_records', help: 'Records in the data set, all sources.', type: 'gauge', value: p.total },
-      { name: 'flead_producer_sources', help: 'Device sources, by state.', type: 'gauge', value: p.sources - p.exhausted, labels: { state: 'streaming' } },
-      { name: 'flead_producer_sources', help: 'Device sources, by state.', type: 'gauge', value: p.exhausted, labels: { state: 'exhausted' } },
+      ...family('flead_producer_sources', 'Device sources, by state.', 'gauge', [
+        { labels: { state: 'streaming' }, value: p.sources - p.exhausted },
+        { labels: { state: 'exhausted' }, value: p.exhausted },
+      ]),
     ];
   };
 

@@ -4,7 +4,7 @@
  * plus the inspection routes every service shares.
  */
 import type { InspectionRoute, TextBody } from '../../infra/http/inspection-server';
-import { metricsBody, processSamples, watchEventLoop, type Sample } from '../../infra/http/metrics';
+import { family, metricsBody, processSamples, watchEventLoop, type Sample } from '../../infra/http/metrics';
 import type { Journal } from '../../infra/journal/port';
 import type { Logger } from '../../infra/log';
 import { nactEngine } from './journal-engine';
@@ -46,7 +46,7 @@ export function actorSamples(registries: readonly ActorRegistry[]): Sample[] {
     }
   }
   return [
-    ...[...byKind.values()].map((e): Sample => ({ name: 'flead_actors', help: 'Actors in this process, by kind and status.', type: 'gauge', value: e.n, labels: { kind: e.kind, status: e.status } })),
+    ...family('flead_actors', 'Actors in this process, by kind and status.', 'gauge', [...byKind.values()].map((e) => ({ labels: { kind: e.kind, status: e.status }, value: e.n }))),
     { name: 'flead_actor_restarts_total', help: 'Actor restarts by supervision, summed over the actors in this process.', type: 'counter', value: restarts },
     { name: 'flead_actor_mailbox_messages', help: 'Messages waiting in actor mailboxes, summed.', type: 'gauge', value: mailbox },
     { name: 'flead_actor_journal_seq_sum', help: 'Highest journal sequence number applied, summed over the event-sourced actors in this process.', type: 'gauge', value: seq },

@@ -16,7 +16,7 @@
  *
  * Routes: /health, /actors, /actors/*path, /sink (rows written per table, positions), /sink/rows (count(*) per table).
  */
-import type { Sample } from '../../infra/http/metrics';
+import { family, type Sample } from '../../infra/http/metrics';
 import { actorRoutes } from '../runtime/service-runtime';
 import type { Bus, BusMessage, Subscription } from '../../infra/bus/port';
 import { deadLetter } from '../../infra/bus/dead-letter';
@@ -232,7 +232,7 @@ export async function startSink(deps: SinkDeps): Promise<SinkService> {
 
   const metrics = (): Sample[] => [
     { name: 'flead_sink_messages_total', help: 'Messages this process handled since it started (each delivery counted).', type: 'counter', value: stats.messages },
-    ...Object.entries(stats.written).map(([table, n]): Sample => ({ name: 'flead_sink_rows_written_total', help: 'Rows this process inserted since it started, by table.', type: 'counter', value: n, labels: { table } })),
+    ...family('flead_sink_rows_written_total', 'Rows this process inserted since it started, by table.', 'counter', Object.entries(stats.written).map(([table, value]) => ({ labels: { table }, value }))),
     { name: 'flead_sink_skipped_total', help: 'Messages already applied by an earlier transaction (redelivered), not written again.', type: 'counter', value: stats.skipped },
     { name: 'flead_sink_dead_letters_total', help: 'Messages sent to the dead-letter topic (undecodable, or rows the database refused).', type: 'counter', value: stats.deadLettered },
     { name: 'flead_sink_transactions_total', help: 'Database transactions (one per partition batch).', type: 'counter', value: stats.batches },

@@ -4,7 +4,7 @@
  * recovered from the journal wherever it lands. Every process also follows `global-model-updates` (its own
  * group) and passes each new global model and round to its devices.
  */
-import type { Sample } from '../../infra/http/metrics';
+import { family, type Sample } from '../../infra/http/metrics';
 import { actorRoutes, startServiceRuntime } from '../runtime/service-runtime';
 import os from 'node:os';
 import { isLeft } from 'fp-ts/Either';
@@ -200,8 +200,10 @@ export async function startTrainer(deps: TrainerDeps): Promise<TrainerService> {
       { name: 'flead_trainer_global_models_total', help: 'Global models this process received since it started.', type: 'counter', value: counts.globalModels },
       { name: 'flead_trainer_devices', help: 'Device actors in this process.', type: 'gauge', value: devices.size },
       { name: 'flead_trainer_device_readings_scored', help: `Readings scored, ${device}.`, type: 'gauge', value: sum.seen },
-      { name: 'flead_trainer_device_anomalies', help: `Anomalies emitted by detector, ${device}.`, type: 'gauge', value: sum.zscore, labels: { detector: 'zscore' } },
-      { name: 'flead_trainer_device_anomalies', help: `Anomalies emitted by detector, ${device}.`, type: 'gauge', value: sum.model, labels: { detector: config.model.spec.kind } },
+      ...family('flead_trainer_device_anomalies', `Anomalies emitted by detector, ${device}.`, 'gauge', [
+        { labels: { detector: 'zscore' }, value: sum.zscore },
+        { labels: { detector: config.model.spec.kind }, value: sum.model },
+      ]),
       { name: 'flead_trainer_device_trainings', help: `Local trainings, ${device}.`, type: 'gauge', value: sum.trainings },
       { name: 'flead_trainer_device_updates_sent', help: `Local model updates sent, ${device}.`, type: 'gauge', value: sum.updatesSent },
       { name: 'flead_trainer_device_duplicate_readings', help: `Readings seen again (redelivered) and skipped, ${device}.`, type: 'gauge', value: sum.duplicates },

@@ -48,6 +48,10 @@ export function renderPrometheus(samples: readonly Sample[]): string {
   return out.length ? `${out.join('\n')}\n` : '';
 }
 
+/** One metric with several labelled samples: its name, help and type written once. */
+export const family = (name: string, help: string, type: Sample['type'], samples: ReadonlyArray<{ labels: Record<string, string>; value: number }>): Sample[] =>
+  samples.map(({ labels, value }) => ({ name, help, type, value, labels }));
+
 /** `renderPrometheus` as an inspection response. */
 export const metricsBody = (samples: readonly Sample[]): TextBody => new TextBody(renderPrometheus(samples), prometheusContentType);
 
@@ -73,8 +77,10 @@ export function processSamples(): Sample[] {
     { name: 'nodejs_external_memory_bytes', help: 'Memory of C++ objects bound to JavaScript (buffers, WebAssembly), bytes.', type: 'gauge', value: mem.external },
     { name: 'process_cpu_seconds_total', help: 'User and system CPU time spent, seconds.', type: 'counter', value: (cpu.user + cpu.system) / 1e6 },
     { name: 'process_uptime_seconds', help: 'Seconds since the process started.', type: 'gauge', value: process.uptime() },
-    { name: 'nodejs_eventloop_delay_seconds', help: 'Event-loop delay since the service started, by quantile.', type: 'gauge', value: delay(50), labels: { quantile: '0.5' } },
-    { name: 'nodejs_eventloop_delay_seconds', help: 'Event-loop delay since the service started, by quantile.', type: 'gauge', value: delay(99), labels: { quantile: '0.99' } },
-    { name: 'nodejs_eventloop_delay_seconds', help: 'Event-loop delay since the service started, by quantile.', type: 'gauge', value: loop.count ? loop.max / 1e9 : 0, labels: { quantile: '1' } },
+    ...family('nodejs_eventloop_delay_seconds', 'Event-loop delay since the service started, by quantile.', 'gauge', [
+      { labels: { quantile: '0.5' }, value: delay(50) },
+      { labels: { quantile: '0.99' }, value: delay(99) },
+      { labels: { quantile: '1' }, value: loop.count ? loop.max / 1e9 : 0 },
+    ]),
   ];
 }
