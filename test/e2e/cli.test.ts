@@ -1,11 +1,10 @@
 /** The `flead` command line: help, argument errors (exit 2 with a sentence), and the embedded profile resuming from its journal. */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { readFileSync } from 'node:fs';
-import { runFlead, startFlead, waitFor } from '../support/procs';
+import { runFlead, startEmbedded, waitFor } from '../support/procs';
 
 const Help = suite('flead help and argument errors');
 
@@ -85,10 +84,7 @@ Help.run();
 const Embedded = suite('flead embedded (npm start): the whole loop without Kafka, resumable from its journal');
 
 Embedded('Ctrl-C stops a run cleanly; the next run resumes from the journal and finishes the WSN data; replay agrees', async () => {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'flead-embedded-'));
-  const env = { FLEAD_DATA_DIR: path.join(dir, 'data'), MODELS_DIR: path.join(dir, 'models'), KAFKA_BROKERS: '127.0.0.1:1' };
-  const log = path.join(dir, 'first.log');
-  const first = startFlead(['embedded', '--inspect-port', '0', '--rate', '1000'], env, log);
+  const { env, log, first } = startEmbedded('embedded', ['--rate', '1000']);
   await waitFor('the first run streaming', async () => (/round 1: opened/.test(readFileSync(log, 'utf8')) ? true : undefined), 60_000, 100);
   await new Promise((r) => setTimeout(r, 2000));
   first.child.kill('SIGINT');

@@ -6,19 +6,15 @@
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import os from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { getJson, runFlead, startFlead, waitFor } from '../support/procs';
+import { getJson, runFlead, startEmbedded, waitFor } from '../support/procs';
 
 const test = suite('flead embedded: killed at any instant, resumed, every reading in the embedded database once');
 
 test('SIGKILL mid-stream, then a second run: 18,914 readings in the database, no duplicate; a concurrent run is refused', async () => {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'flead-embedded-kill-'));
-  const env = { FLEAD_DATA_DIR: path.join(dir, 'data'), MODELS_DIR: path.join(dir, 'models'), KAFKA_BROKERS: '127.0.0.1:1' };
-  const log = path.join(dir, 'first.log');
   // 1,000 readings/s: the 18,914 take ~19 s to stream, so the kill below comes well before the end
-  const first = startFlead(['embedded', '--inspect-port', '0', '--rate', '1000'], env, log);
+  const { env, log, first } = startEmbedded('embedded-kill', ['--rate', '1000']);
   const url = await waitFor('the inspection endpoint', async () => /inspection endpoint (http:\/\/\S+)/.exec(readFileSync(log, 'utf8'))?.[1], 90_000, 100);
   // killed once the sink has written some readings into the database
   const written = await waitFor('the sink writing', async () => {

@@ -2,7 +2,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import path from 'node:path';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, mkdtempSync } from 'node:fs';
+import os from 'node:os';
 import { fetchJson } from '../../src/infra/http/inspection-server';
 
 export const repoRoot = path.resolve(__dirname, '../../..');
@@ -74,4 +75,15 @@ export async function actorsStandStill(url: string, forMs = 2000, timeoutMs = 60
 export async function getJson<T = unknown>(url: string): Promise<T | undefined> {
   const r = await fetchJson(url, { timeoutMs: 2000 });
   return r.status === 200 ? (r.body as T) : undefined;
+}
+
+/**
+ * `flead embedded` started on a fresh data and models directory (Kafka pointed where nothing listens: the embedded
+ * profile must not need it), logging to `<dir>/first.log`; `env` runs more commands on the same directory.
+ */
+export function startEmbedded(tag: string, args: string[]): { dir: string; env: Record<string, string>; log: string; first: Proc } {
+  const dir = mkdtempSync(path.join(os.tmpdir(), `flead-${tag}-`));
+  const env = { FLEAD_DATA_DIR: path.join(dir, 'data'), MODELS_DIR: path.join(dir, 'models'), KAFKA_BROKERS: '127.0.0.1:1' };
+  const log = path.join(dir, 'first.log');
+  return { dir, env, log, first: startFlead(['embedded', '--inspect-port', '0', ...args], env, log) };
 }
