@@ -4,6 +4,7 @@
 #   bash scripts/kafka/kafka.sh start    resolve jars (once, cached), format storage (once), start, wait, print address
 #   bash scripts/kafka/kafka.sh stop     stop the broker started here
 #   bash scripts/kafka/kafka.sh status   exit 0 when the broker answers
+#   bash scripts/kafka/kafka.sh jars     resolve the jars (once, cached) and print their directory
 #
 # Idempotent: `start` on a running broker prints its address and exits 0.
 # Settings (env, with defaults):
@@ -147,5 +148,6 @@ case "${1:-}" in
   stop) stop ;;
   status) port_open "$port" && echo "127.0.0.1:$port" ;;
   reset) stop; rm -rf "$data"; log "data removed" ;;
-  *) echo "usage: $0 start|stop|status|reset" >&2; exit 2 ;;
+  jars) resolve; echo "$libs" ;;
+  *) echo "usage: $0 start|stop|status|reset|jars" >&2; exit 2 ;;
 esac

@@ -10,7 +10,7 @@
  * - host names are mapped to loopback: KAFKA_BROKERS `kafka:29092` → the real broker, PGHOST `timescaledb` →
  *   127.0.0.1; PG credentials are the test server's (postgres, trust); PGDATABASE and FLEAD_TOPIC_PREFIX are
  *   unique to the run; each process gets its own free INSPECT_PORT on 127.0.0.1 (in compose every container
- *   has 8090 on its own address); MODELS_DIR (the shared ./models volume) and FLEAD_DATA_DIR are temp dirs.
+ *   has 8090 on its own address); MODELS_DIR (the shared `models` volume) and FLEAD_DATA_DIR are temp dirs.
  * - compose variables (what compose/.env would set), everything else at its compose default:
  *   PRODUCER_RATE=500 (the default 10/s would take half an hour for the 18,914 WSN rows; 500/s ≈ 38 s) and
  *   ROUND_DEADLINE_MS=10000 (default 60 s).

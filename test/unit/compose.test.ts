@@ -244,7 +244,10 @@ Services('our services share one image, built from docker/Dockerfile at the repo
   const dockerfile = readFileSync(path.join(root, 'docker/Dockerfile'), 'utf8');
   assert.match(dockerfile, /ENTRYPOINT \["node", "bin\/flead.js"\]/);
   assert.match(dockerfile, /HEALTHCHECK/);
-  const from = [...dockerfile.matchAll(/^FROM (\S+)/gm)].map((m) => m[1]!);
+  // FROM ${ARG} takes the ARG's default: the image a plain `docker compose build` uses must be pinned too
+  const args = new Map([...dockerfile.matchAll(/^ARG (\w+)=(\S+)/gm)].map((m) => [m[1]!, m[2]!] as const));
+  const from = [...dockerfile.matchAll(/^FROM (\S+)/gm)].map((m) => m[1]!.replace(/\$\{(\w+)\}/g, (_, a: string) => args.get(a) ?? ''));
+  assert.ok(from.length >= 2, 'a build stage and a runtime stage');
   for (const f of from) assert.ok(pinned(f), `Dockerfile FROM ${f} is not pinned`);
 });
 
@@ -294,7 +297,7 @@ Services('trainer scales: no container name, no fixed host port, no fixed TRAINE
   assert.is(t.hostname, undefined, 'a fixed hostname would give every replica the same default TRAINER_ID');
 });
 
-Services('named volumes for Kafka and the database; ./models, ./data and the Grafana provisioning mounted', () => {
+Services('named volumes for Kafka, the database and the model store; ./data (read-only) and the Grafana provisioning mounted', () => {
   const mounts = (n: string): string[] => (services[n]!.volumes ?? []).map((v) => (typeof v === 'string' ? v : `${v.source}:${v.target}`));
   assert.ok(compose.volumes && 'kafka_data' in compose.volumes && 'timescaledb_data' in compose.volumes);
   assert.ok(mounts('kafka').some((m) => m.startsWith('kafka_data:')));
@@ -303,8 +306,12 @@ Services('named volumes for Kafka and the database; ./models, ./data and the Gra
     const m = mounts(n).find((v) => v.split(':')[1] === target);
     return m && path.resolve(composeDir, m.split(':')[0]!);
   };
-  assert.is(bind('aggregator', '/app/models'), path.join(root, 'models'));
+  // the model store is a named volume: a bind-mounted ./models that does not exist is created as root, and the
+  // services run as the image's non-root user (EACCES when `up` was run)
+  assert.ok('models' in compose.volumes!, 'a named volume for the model store');
+  for (const n of ['aggregator', 'trainer']) assert.ok(mounts(n).includes('models:/app/models'), `${n} mounts the models volume`);
   assert.is(bind('producer', '/app/data'), path.join(root, 'data'));
+  assert.ok(mounts('producer').includes('../data:/app/data:ro'), 'the producer reads ./data and never writes it');
   const prov = bind('grafana', '/etc/grafana/provisioning');
   const dash = bind('grafana', '/var/lib/grafana/dashboards/flead');
   assert.is(prov, path.join(root, 'grafana/provisioning'));
