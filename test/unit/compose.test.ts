@@ -251,6 +251,23 @@ Services('our services share one image, built from docker/Dockerfile at the repo
   for (const f of from) assert.ok(pinned(f), `Dockerfile FROM ${f} is not pinned`);
 });
 
+Services('the image build: a small context, and no npm install of a devDependency in the runtime stage', () => {
+  // found by running the image: `npm install` of a package that package.json lists as a devDependency installs
+  // nothing under NODE_ENV=production, so the WSN data set was missing ("wsn: … not installed")
+  const dockerfile = readFileSync(path.join(root, 'docker/Dockerfile'), 'utf8');
+  const runtime = dockerfile.slice(dockerfile.search(/^FROM \S+ AS runtime/m));
+  assert.ok(runtime.length < dockerfile.length, 'a runtime stage');
+  const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { devDependencies: Record<string, string> };
+  const installs = [...runtime.replace(/\\\n/g, ' ').matchAll(/npm install ([^&\n]*)/g)].map((m) => m[1]!);
+  for (const dev of Object.keys(pkg.devDependencies)) {
+    for (const line of installs) assert.not.ok(line.includes(`${dev}@`) || line.split(/\s+/).includes(dev), `the runtime stage npm-installs the devDependency ${dev}`);
+  }
+  assert.match(runtime, /COPY --from=build \/app\/node_modules\/@stdlib\/datasets-suthaharan-single-hop-sensor-network/);
+  // the build context is the repository: what the Dockerfile does not copy stays out of it
+  const ignored = readFileSync(path.join(root, '.dockerignore'), 'utf8').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+  for (const dir of ['node_modules', '.kafka', 'data', 'models', '.git', 'dist']) assert.ok(ignored.includes(dir), `.dockerignore leaves out ${dir}`);
+});
+
 Services('every service has a memory limit and is on the one network flead_network', () => {
   for (const [n, s] of Object.entries(services)) {
     assert.ok(s.deploy?.resources?.limits?.memory ?? s.mem_limit, `${n} has no memory limit`);
