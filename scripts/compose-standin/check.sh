@@ -62,8 +62,7 @@ until_ok "producer, trainer, aggregator, sink, analytics healthy" 240 all_health
 up_s=$(( $(date +%s) - start ))
 docker logs "$(cid init-db)" 2>&1 | grep -i 'schema mode' >&2 || true
 
-# each disturbance comes while every device still has readings to come, so every device actor is live at the end
-# (a device whose partition moves to another trainer is recovered there from the journal at its next reading)
+# each disturbance comes while every device still has readings to come, so each one is tested under load
 until_ok "the producer has published 2,000 readings" 120 published_ge 2000
 midstream "second trainer added"
 log "adding a second trainer replica (the readings' partitions are shared between the two)"

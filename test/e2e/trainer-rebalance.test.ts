@@ -9,9 +9,10 @@
  * one-hot vocabulary is learnt, which the producer's planning pass does); its devices hash to partitions 0, 2, 3
  * and 4 of 6, so with two group members both own devices (the WSN data's 4 motes hash to partitions 1 and 5,
  * which one member would get together). The stream is slowed per device so the kill lands mid-stream and
- * readings of every moved device are still coming after the takeover (a device actor exists in a process only
- * once it received a reading there). At the end, with the aggregator stopped, `flead replay --compare` rebuilds
- * every device from the journal both processes wrote and finds it equal to t2's live state.
+ * readings of every moved device are still coming after the takeover (so t2 is seen scoring them). At the end,
+ * with the aggregator stopped, `flead replay --compare` rebuilds every device from the journal both processes
+ * wrote and finds it equal to t2's live state. Last, a third trainer joins after the stream: the devices of the
+ * partitions it gets are recovered there from the journal at once, with no reading to wake them.
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -228,6 +229,22 @@ test('both trainers own devices; after SIGKILL of one, the other continues every
     assert.is(replay.code, 0, replay.stderr);
     assert.match(replay.stderr, new RegExp(`replayed states of the ${DEVICES} trainer actors on ${url.t2} equal the live state`));
     timings.replayed = since(t0);
+
+    // 6. A third trainer joins after the stream: no device sends another reading, yet the devices of the
+    // partitions it gets are recovered there from the journal at once (listed in its /devices with their state),
+    // and t2 keeps the others: every device is live in exactly one process, each at its published count.
+    const p3 = await freePort();
+    const url3 = `http://127.0.0.1:${p3}`;
+    procs.push(startFlead(['trainer', '--id', 't3'], { ...common, INSPECT_PORT: String(p3) }, log('t3')));
+    const spread = await waitFor(`t3 recovers the devices of its partitions without a reading (log ${log('t3')})`, async () => {
+      const [d2, d3] = [await devicesOf(url.t2), await devicesOf(url3)];
+      if (!d2 || !d3 || d3.length === 0) return undefined;
+      const ids = [...d2, ...d3].map((d) => d.deviceId).sort();
+      const all = [...d2, ...d3].every((d) => d.seen === published.get(d.deviceId));
+      return all && ids.length === DEVICES && JSON.stringify(ids) === JSON.stringify(allDevices) ? { d2, d3 } : undefined;
+    }, 90_000, 250);
+    timings.thirdTrainer = since(t0);
+    console.log(`after t3 joined: t2 [${spread.d2.map((d) => d.deviceId).join(', ')}], t3 [${spread.d3.map((d) => `${d.deviceId} seen ${d.seen}`).join(', ')}]`);
     console.log(`timings: ${Object.entries(timings).map(([k, v]) => `${k} ${v}`).join(', ')}; logs in ${tmp}`);
   } finally {
     clearInterval(sourcesPoll);

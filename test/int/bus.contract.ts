@@ -17,6 +17,7 @@ import { DeadLetter } from '../../src/protocols/dead-letter';
 import { decodeJson } from '../../src/protocols/codec';
 import { Topics } from '../../src/protocols/topics';
 import { outboxIdHeader } from '../../src/infra/journal/port';
+import { partitionForKey } from '../../src/infra/bus/partitioner';
 
 export interface BusUnderTest {
   bus: Bus;
@@ -119,6 +120,21 @@ export function busContract(name: string, make: () => Promise<BusUnderTest>, fea
   });
   s.after(async () => {
     await env?.close();
+  });
+
+  s('partitionCount: a topic\'s partitions, null for a missing topic (asking does not create it); a keyed message lands on partitionForKey(key, count)', async () => {
+    const topic = uniq('count');
+    assert.is(await bus.partitionCount(topic), null);
+    assert.is(await bus.partitionCount(topic), null, 'asking did not create it');
+    await bus.ensureTopics([{ topic, partitions: 5 }]);
+    assert.is(await bus.partitionCount(topic), 5);
+    // what a trainer relies on to find the devices of its partitions without a reading from them
+    const keys = [...keysN(12), 'mote-1', 'mote-2', 'device-7', 'é-ü-设备'];
+    await bus.publish(topic, keys.map((k) => ({ key: k, value: k })));
+    const c = track(await collect(bus, uniq('count-g'), [topic]));
+    await waitFor(() => c.received.length >= keys.length, `${keys.length} messages`);
+    for (const m of c.received) assert.is(m.partition, partitionForKey(m.key!, 5), `key ${m.key}`);
+    assert.ok(new Set(c.received.map((m) => m.partition)).size > 1, 'the keys spread over partitions');
   });
 
   s('publish → subscribe receives every message; key, value and headers intact; per-key order kept across partitions', async () => {

@@ -16,7 +16,7 @@ function recordingBus(): { bus: Bus; published: Array<{ topic: string; m: Outgoi
   const bus: Bus = {
     describe: 'recording',
     publish: async (topic: string, ms: readonly OutgoingMessage[]) => { for (const m of ms) published.push({ topic, m }); },
-    subscribe: unused, ensureTopics: unused, close: async () => undefined,
+    subscribe: unused, ensureTopics: unused, partitionCount: unused, close: async () => undefined,
   } as unknown as Bus;
   return { bus, published };
 }

@@ -22,7 +22,8 @@ import { ActorRegistry } from '../runtime/registry';
 import { restartWithBackoff } from '../runtime/supervision';
 import { spawnDeviceActor, type DeviceActor } from './device.actor';
 import type { IncomingReading } from './device.events';
-import { deviceActorName, deviceSettings, type DeviceState } from './device.state';
+import { deviceActorName, deviceKeyPrefix, deviceSettings, type DeviceState } from './device.state';
+import { partitionForKey } from '../../infra/bus/partitioner';
 import { ModelPool } from './model-pool';
 
 export interface TrainerService {
@@ -150,6 +151,33 @@ export async function startTrainer(deps: TrainerDeps): Promise<TrainerService> {
     registry.update(ingestPath, {}, { ...counts, devices: devices.size });
   }
 
+  /**
+   * The devices of newly assigned partitions, recovered from the journal at once rather than at their next
+   * reading: a device that has sent nothing since its partition moved here still shows in /devices and follows
+   * the global models. Its partition is where our producer's key (the device id) hashes to, with the partition
+   * count read from the broker; the assignment is checked again before each actor starts, since another
+   * rebalance may have come meanwhile.
+   */
+  let mine = new Set<number>();
+  let adopting: Promise<void> = Promise.resolve();
+  async function adoptDevices(added: ReadonlySet<number>): Promise<void> {
+    const count = await bus.partitionCount(config.topics.readings);
+    if (count === null) return;
+    const prefix = deviceKeyPrefix(service);
+    let adopted = 0;
+    for (const key of await journal.keys(prefix)) {
+      const id = key.slice(prefix.length);
+      const partition = partitionForKey(id, count);
+      if (devices.has(id) || !added.has(partition) || !mine.has(partition)) continue;
+      device(id, partition);
+      adopted++;
+    }
+    if (adopted > 0) {
+      log.info(`${adopted} device actor(s) of partitions [${[...added].sort((a, b) => a - b).join(', ')}] recovered from the journal`);
+      registry.update(ingestPath, {}, { ...counts, devices: devices.size });
+    }
+  }
+
   let readingsSub: Subscription | undefined;
   let globalSub: Subscription | undefined;
   const ready = (async () => {
@@ -165,11 +193,16 @@ export async function startTrainer(deps: TrainerDeps): Promise<TrainerService> {
       fromBeginning: true,
       eachBatch: handleReadings,
       onAssignment: (assigned) => {
-        const mine = new Set(assigned.filter((a) => a.topic === config.topics.readings).map((a) => a.partition));
+        const before = mine;
+        mine = new Set(assigned.filter((a) => a.topic === config.topics.readings).map((a) => a.partition));
         for (const [id, d] of devices) {
           if (!mine.has(d.partition)) { stopActor(d.actor.ref); registry.remove(d.actor.path); devices.delete(id); }
         }
         log.info(`partitions of ${config.topics.readings}: [${[...mine].sort((a, b) => a - b).join(', ')}]; ${devices.size} device actors kept`);
+        const added = new Set([...mine].filter((p) => !before.has(p)));
+        if (added.size > 0) {
+          adopting = adopting.then(() => adoptDevices(added)).catch((e: unknown) => log.warn(`recovering the devices of partitions [${[...added].join(', ')}] at once failed (${e instanceof Error ? e.message : String(e)}); they recover at their next reading`));
+        }
       },
     });
     registry.update(ingestPath, { status: 'running' }, { ...counts, devices: devices.size });
@@ -229,6 +262,7 @@ export async function startTrainer(deps: TrainerDeps): Promise<TrainerService> {
       await ready.catch(() => undefined);
       await readingsSub?.stop();
       await globalSub?.stop();
+      await adopting; // after the subscription: no assignment can start another adoption now
       await stopWhenIdle([...devices.values()].map((d) => d.actor.ref));
       pool.dispose();
     },

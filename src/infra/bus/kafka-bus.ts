@@ -208,6 +208,22 @@ export function createKafkaBus(opts: KafkaBusOptions): Bus {
     }
   }
 
+  async function partitionCount(topic: string): Promise<number | null> {
+    checkOpen('partitionCount');
+    const admin = kafka.admin();
+    try {
+      await admin.connect();
+      // listTopics first: a metadata request for a missing topic could create it (auto.create.topics.enable)
+      if (!(await admin.listTopics()).includes(topic)) return null;
+      const meta = await admin.fetchTopicMetadata({ topics: [topic] });
+      return meta.topics[0]?.partitions.length ?? null;
+    } catch (e) {
+      throw toInfraError(e, `reading the partitions of ${topic}`);
+    } finally {
+      await admin.disconnect().catch(() => undefined);
+    }
+  }
+
   async function close(): Promise<void> {
     if (closed) return;
     closed = true;
@@ -220,7 +236,7 @@ export function createKafkaBus(opts: KafkaBusOptions): Bus {
     consumers.clear();
   }
 
-  return { describe: `kafka ${opts.brokers} (client ${opts.clientId})`, publish, subscribe, ensureTopics, close };
+  return { describe: `kafka ${opts.brokers} (client ${opts.clientId})`, publish, subscribe, ensureTopics, partitionCount, close };
 }
 
 function headersToStrings(headers: IHeaders | undefined): Record<string, string> {

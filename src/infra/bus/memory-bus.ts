@@ -312,6 +312,11 @@ export function createMemoryBus(opts: MemoryBusOptions = {}): Bus {
     for (const t of list) if (!topics.has(t.topic)) createTopic(t.topic, t.partitions, t.compacted ?? false);
   }
 
+  async function partitionCount(topic: string): Promise<number | null> {
+    checkOpen('partitionCount');
+    return topics.get(topic)?.partitions.length ?? null;
+  }
+
   async function close(): Promise<void> {
     if (closed) return;
     closed = true;
@@ -327,6 +332,7 @@ export function createMemoryBus(opts: MemoryBusOptions = {}): Bus {
     publish,
     subscribe,
     ensureTopics,
+    partitionCount,
     close,
   };
 }

@@ -45,5 +45,7 @@ export interface Bus {
   subscribe(options: SubscribeOptions): Promise<Subscription>;
   /** Create topics that do not exist yet; existing ones are left alone. */
   ensureTopics(topics: ReadonlyArray<{ topic: string; partitions: number; compacted?: boolean }>): Promise<void>;
+  /** How many partitions a topic has; null when it does not exist (asking never creates it). */
+  partitionCount(topic: string): Promise<number | null>;
   close(): Promise<void>;
 }
