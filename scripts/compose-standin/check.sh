@@ -54,7 +54,10 @@ midstream() { # what: fails unless the producer is still streaming; notes the co
   disturbances+=("$1 at $n of $total published")
 }
 disturbances=()
-kill9() { local c; c=$(cid "$1"); midstream "SIGKILL $1"; log "SIGKILL $1 ($c, pid $(docker inspect -f '{{.State.Pid}}' "$c"))"; kill -9 "$(docker inspect -f '{{.State.Pid}}' "$c")"; }
+kill9() { # SIGKILL a service's main process from the host: a crash, which its restart policy answers
+  local c pid; c=$(cid "$1"); pid=$(docker inspect -f '{{.State.Pid}}' "$c")
+  midstream "SIGKILL $1"; log "SIGKILL $1 ($c, pid $pid)"; kill -9 "$pid"
+}
 psql_n() { docker exec "$(cid timescaledb)" psql -U flead -d flead -tAc "$1"; }
 
 until_ok "init-db and init-topics exited 0" 180 init_done
@@ -98,7 +101,8 @@ for s in "${services[@]}"; do
   done
 done
 [ "$dead" -eq 0 ] || fail "dead letters for clean input: $dead"
-restarts=$(for s in producer trainer; do docker inspect -f '{{.RestartCount}}' "$(cid $s)"; done | paste -sd+ | bc)
+restarts=0
+for s in producer trainer; do restarts=$(( restarts + $(docker inspect -f '{{.RestartCount}}' "$(cid $s)") )); done
 log "PASS in $(( $(date +%s) - start ))s (stack healthy after ${up_s}s)"
 cat <<SUMMARY
 compose (stand-in images) checked:

@@ -18,6 +18,7 @@ import { sinkDefaults } from '../../src/actors/sink/settings';
 const root = path.resolve(__dirname, '../../..');
 const composeDir = path.join(root, 'compose');
 const composeFile = path.join(composeDir, 'docker-compose.yml');
+const dockerfile = readFileSync(path.join(root, 'docker/Dockerfile'), 'utf8');
 const composeText = readFileSync(composeFile, 'utf8');
 const readme = readFileSync(path.join(root, 'README.md'), 'utf8');
 
@@ -241,7 +242,6 @@ Services('our services share one image, built from docker/Dockerfile at the repo
     assert.is(path.resolve(composeDir, b.context ?? '.'), root, `${n}: build context is the repository`);
     assert.is(b.dockerfile, 'docker/Dockerfile');
   }
-  const dockerfile = readFileSync(path.join(root, 'docker/Dockerfile'), 'utf8');
   assert.match(dockerfile, /ENTRYPOINT \["node", "bin\/flead.js"\]/);
   assert.match(dockerfile, /HEALTHCHECK/);
   // FROM ${ARG} takes the ARG's default: the image a plain `docker compose build` uses must be pinned too
@@ -254,7 +254,6 @@ Services('our services share one image, built from docker/Dockerfile at the repo
 Services('the image build: a small context, and no npm install of a devDependency in the runtime stage', () => {
   // found by running the image: `npm install` of a package that package.json lists as a devDependency installs
   // nothing under NODE_ENV=production, so the WSN data set was missing ("wsn: … not installed")
-  const dockerfile = readFileSync(path.join(root, 'docker/Dockerfile'), 'utf8');
   const runtime = dockerfile.slice(dockerfile.search(/^FROM \S+ AS runtime/m));
   assert.ok(runtime.length < dockerfile.length, 'a runtime stage');
   const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { devDependencies: Record<string, string> };

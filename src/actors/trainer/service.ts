@@ -152,15 +152,15 @@ export async function startTrainer(deps: TrainerDeps): Promise<TrainerService> {
   }
 
   /**
-   * The devices of newly assigned partitions, recovered from the journal at once rather than at their next
-   * reading: a device that has sent nothing since its partition moved here still shows in /devices and follows
-   * the global models. Its partition is where our producer's key (the device id) hashes to, with the partition
-   * count read from the broker; the assignment is checked again before each actor starts, since another
-   * rebalance may have come meanwhile.
+   * Every journaled device of this process's partitions that is not live here, recovered from the journal at
+   * once (run when partitions are added) rather than at its next reading: a device that has sent nothing since
+   * its partition moved here still shows in /devices and follows the global models. Its partition is where our
+   * producer's key (the device id) hashes to, with the partition count read from the broker; the assignment is
+   * read when each actor starts, so a rebalance that came meanwhile is respected.
    */
   let mine = new Set<number>();
   let adopting: Promise<void> = Promise.resolve();
-  async function adoptDevices(added: ReadonlySet<number>): Promise<void> {
+  async function adoptDevices(): Promise<void> {
     const count = await bus.partitionCount(config.topics.readings);
     if (count === null) return;
     const prefix = deviceKeyPrefix(service);
@@ -168,12 +168,12 @@ export async function startTrainer(deps: TrainerDeps): Promise<TrainerService> {
     for (const key of await journal.keys(prefix)) {
       const id = key.slice(prefix.length);
       const partition = partitionForKey(id, count);
-      if (devices.has(id) || !added.has(partition) || !mine.has(partition)) continue;
+      if (devices.has(id) || !mine.has(partition)) continue;
       device(id, partition);
       adopted++;
     }
     if (adopted > 0) {
-      log.info(`${adopted} device actor(s) of partitions [${[...added].sort((a, b) => a - b).join(', ')}] recovered from the journal`);
+      log.info(`${adopted} device actor(s) of partitions [${[...mine].sort((a, b) => a - b).join(', ')}] recovered from the journal`);
       registry.update(ingestPath, {}, { ...counts, devices: devices.size });
     }
   }
@@ -199,9 +199,8 @@ export async function startTrainer(deps: TrainerDeps): Promise<TrainerService> {
           if (!mine.has(d.partition)) { stopActor(d.actor.ref); registry.remove(d.actor.path); devices.delete(id); }
         }
         log.info(`partitions of ${config.topics.readings}: [${[...mine].sort((a, b) => a - b).join(', ')}]; ${devices.size} device actors kept`);
-        const added = new Set([...mine].filter((p) => !before.has(p)));
-        if (added.size > 0) {
-          adopting = adopting.then(() => adoptDevices(added)).catch((e: unknown) => log.warn(`recovering the devices of partitions [${[...added].join(', ')}] at once failed (${e instanceof Error ? e.message : String(e)}); they recover at their next reading`));
+        if ([...mine].some((p) => !before.has(p))) {
+          adopting = adopting.then(adoptDevices).catch((e: unknown) => log.warn(`recovering the devices of new partitions at once failed (${e instanceof Error ? e.message : String(e)}); they recover at their next reading`));
         }
       },
     });

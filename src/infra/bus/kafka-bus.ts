@@ -14,7 +14,7 @@
  *   when it aborted. That is what makes the outbox exactly-once on Kafka: this adapter does not deduplicate
  *   by `flead-outbox-id` (the memory bus does, for the embedded journal's relay).
  */
-import { KeyedPartitioner, type Consumer, type EachBatchPayload, type IHeaders, type Producer } from '../kafka/kafkajs';
+import { KeyedPartitioner, type Admin, type Consumer, type EachBatchPayload, type IHeaders, type Producer } from '../kafka/kafkajs';
 import { InfraError } from '../errors';
 import { createKafka, kafkaDefaults } from '../kafka/client';
 import type { Bus, BusMessage, OutgoingMessage, SubscribeOptions, Subscription } from './port';
@@ -186,42 +186,41 @@ export function createKafkaBus(opts: KafkaBusOptions): Bus {
     };
   }
 
-  async function ensureTopics(topics: ReadonlyArray<{ topic: string; partitions: number; compacted?: boolean }>) {
-    checkOpen('ensureTopics');
-    if (topics.length === 0) return;
+  /** One admin connection for `fn`, closed afterwards; a failure becomes an InfraError saying what was being done. */
+  async function withAdmin<T>(what: string, fn: (admin: Admin) => Promise<T>): Promise<T> {
     const admin = kafka.admin();
     try {
       await admin.connect();
-      // kafkajs returns false (no error) when every failure is TOPIC_ALREADY_EXISTS; the others are created.
-      await admin.createTopics({
-        waitForLeaders: true,
-        topics: topics.map((t) => ({
-          topic: t.topic,
-          numPartitions: t.partitions,
-          configEntries: t.compacted ? [{ name: 'cleanup.policy', value: 'compact' }] : [],
-        })),
-      });
+      return await fn(admin);
     } catch (e) {
-      throw toInfraError(e, `creating topics ${topics.map((t) => t.topic).join(', ')}`);
+      throw toInfraError(e, what);
     } finally {
       await admin.disconnect().catch(() => undefined);
     }
   }
 
+  async function ensureTopics(topics: ReadonlyArray<{ topic: string; partitions: number; compacted?: boolean }>) {
+    checkOpen('ensureTopics');
+    if (topics.length === 0) return;
+    // kafkajs returns false (no error) when every failure is TOPIC_ALREADY_EXISTS; the others are created.
+    await withAdmin(`creating topics ${topics.map((t) => t.topic).join(', ')}`, (admin) => admin.createTopics({
+      waitForLeaders: true,
+      topics: topics.map((t) => ({
+        topic: t.topic,
+        numPartitions: t.partitions,
+        configEntries: t.compacted ? [{ name: 'cleanup.policy', value: 'compact' }] : [],
+      })),
+    }));
+  }
+
   async function partitionCount(topic: string): Promise<number | null> {
     checkOpen('partitionCount');
-    const admin = kafka.admin();
-    try {
-      await admin.connect();
+    return withAdmin(`reading the partitions of ${topic}`, async (admin) => {
       // listTopics first: a metadata request for a missing topic could create it (auto.create.topics.enable)
       if (!(await admin.listTopics()).includes(topic)) return null;
       const meta = await admin.fetchTopicMetadata({ topics: [topic] });
       return meta.topics[0]?.partitions.length ?? null;
-    } catch (e) {
-      throw toInfraError(e, `reading the partitions of ${topic}`);
-    } finally {
-      await admin.disconnect().catch(() => undefined);
-    }
+    });
   }
 
   async function close(): Promise<void> {
