@@ -21,7 +21,7 @@ const tmp = mkdtempSync(path.join(os.tmpdir(), 'flead-pipeline-'));
 
 interface ModelsView { current: number | null; versions: Array<{ version: number; publishedAt: number | null }> }
 interface RoundsView { rounds: Array<{ round: number; status: string; accepted: number }> }
-interface DeviceView { deviceId: string; seen: number; model: { version: number | null }; counters: { zscoreAnomalies: number; modelAnomalies: number; updatesSent: number } }
+interface DeviceView { deviceId: string; seen: number; model: { version: number | null }; counters: { zscoreAnomalies: number; modelAnomalies: number; updatesSent: number; trainings: number } }
 
 test('rounds close, every device applies the latest version, anomalies are emitted, no dead letters', async () => {
   const prefix = `e2e-pipe-${Date.now().toString(36)}-`;
@@ -30,7 +30,9 @@ test('rounds close, every device applies the latest version, anomalies are emitt
   const common = {
     KAFKA_BROKERS: brokers, FLEAD_TOPIC_PREFIX: prefix, MODELS_DIR: path.join(tmp, 'models'), LOG_LEVEL: 'info',
     ROUND_QUORUM: '4', ROUND_MIN_UPDATES: '2', ROUND_DEADLINE_MS: '20000', ROUND_INTERVAL_MS: '200',
-    PRODUCER_RATE: '2500', PRODUCER_BATCH_SIZE: '250', TRAIN_EVERY: '300',
+    // 1,000/s: the stream lasts ~19 s (the two shorter motes end after ~18 s). A device trains for a round only
+    // with readings in no update it sent yet, so the rounds all four devices answer are the ones the stream spans.
+    PRODUCER_RATE: '1000', PRODUCER_BATCH_SIZE: '250', TRAIN_EVERY: '300',
   };
   const procs: Proc[] = [];
   try {
@@ -92,6 +94,15 @@ test('rounds close, every device applies the latest version, anomalies are emitt
     await sub.stop();
     await bus.close();
     assert.is(letters, 0, 'nothing in the dead-letter topic for clean input');
+
+    // The data has stopped: rounds go on (200 ms apart) with the aggregator running, but they no longer move
+    // the devices (no training without new readings; a round nobody answers waits for its 20 s deadline).
+    await actorsStandStill(`http://127.0.0.1:${pt}`, 3000);
+    const stillAt = (await getJson<ModelsView>(`http://127.0.0.1:${pa}/models`))!.current;
+    const trainings = (await getJson<DeviceView[]>(`http://127.0.0.1:${pt}/devices`))!.map((d) => d.counters.trainings);
+    await new Promise((r) => setTimeout(r, 2000));
+    assert.is((await getJson<ModelsView>(`http://127.0.0.1:${pa}/models`))!.current, stillAt, 'no new version without new readings');
+    assert.equal((await getJson<DeviceView[]>(`http://127.0.0.1:${pt}/devices`))!.map((d) => d.counters.trainings), trainings, 'no training without new readings');
 
     // Replay: with the aggregator gone no round moves the devices any more; once their journal positions stand
     // still, the states rebuilt from the journal must equal the live ones.

@@ -115,7 +115,8 @@ function start(store: MemoryStore, opts: { snapshotEvery?: number; settings?: Pa
     thresholdQuantile: 0.99,
   });
   // a command that decides nothing: once answered, every message queued before it was handled
-  const barrier = () => actor.ask({ type: 'JoinRound', round: 1, baseVersion: 0, deadline: DEADLINE, now: clock.now });
+  // (a threshold for a model version the device never holds)
+  const barrier = () => actor.ask({ type: 'RecordThreshold', version: -1, hash: hashWeights(W0), threshold: 0, samples: 1, now: clock.now });
   const h: Harness = {
     system, actor, registry, journal, relayed, clock,
     summary: () => registry.get(actor.path)!.state,
@@ -222,9 +223,61 @@ Live('after ApplyGlobal and JoinRound, 40 readings: three trainings, exactly one
   assert.ok(s.model.threshold !== null && s.model.threshold > 0, 'the local training set a threshold');
 }));
 
+Live('once its readings are in a sent update, the device does not train for the next round; its next reading, it trains and sends for it at once', () => using(async (open) => {
+  const h = open(createMemoryStore());
+  await joinRound1(h);
+  for (let k = 1; k <= 4; k++) await h.score(k);
+  const updates = () => h.relayed.filter((m) => m.topic === TOPICS.localUpdates).map((m) => decodeJson(LocalModelUpdate, m.value)).map((d) => (isRight(d) ? d.right.round : null));
+  assert.equal(updates(), [1], 'batch 4 (16 readings): trained and sent for round 1');
+  // the data stops; version 1 is published and round 2 opens on it
+  const W1 = initialWeights(LAYERS, 7);
+  await h.send({ type: 'ApplyGlobal', version: 1, hash: hashWeights(W1), weights: Buffer.from(toLittleEndianBytes(W1)).toString('base64'), threshold: null, now: h.clock.now });
+  await h.send({ type: 'JoinRound', round: 2, baseVersion: 1, deadline: DEADLINE, now: h.clock.now });
+  assert.is(trainedEvents(await journalEvents(h.journal)).length, 1, 'no training for round 2: no reading since the update sent');
+  assert.equal(updates(), [1]);
+  let s = h.summary() as ReturnType<typeof deviceSummary>;
+  assert.equal([s.seen, s.unsent, s.round], [16, 0, { round: 2, baseVersion: 1, deadline: DEADLINE, sent: false }]);
+  // one more batch (4 readings, fewer than trainEvery): trained at once for the open round
+  await h.score(5);
+  const trained = trainedEvents(await journalEvents(h.journal));
+  assert.equal(trained.map((e) => [e.baseVersion, e.sentForRound, e.seen]), [[0, 1, 16], [1, 2, 20]]);
+  assert.equal(updates(), [1, 2]);
+  s = h.summary() as ReturnType<typeof deviceSummary>;
+  assert.equal([s.unsent, s.round!.sent], [0, true]);
+}));
+
+Live('a training no round took (none open) is sent at the next round joined', () => using(async (open) => {
+  const h = open(createMemoryStore());
+  await h.send({ type: 'ApplyGlobal', version: 0, hash: hashWeights(W0), weights: W0_B64, threshold: null, now: h.clock.now });
+  for (let k = 1; k <= 4; k++) await h.score(k);
+  assert.equal(trainedEvents(await journalEvents(h.journal)).map((e) => e.sentForRound), [null], 'batch 4: trained, no round open');
+  assert.is((h.summary() as ReturnType<typeof deviceSummary>).unsent, 16);
+  await h.send({ type: 'JoinRound', round: 1, baseVersion: 0, deadline: DEADLINE, now: h.clock.now });
+  assert.equal(trainedEvents(await journalEvents(h.journal)).map((e) => e.sentForRound), [null, 1], 'joined: trained and sent for round 1');
+  assert.is(h.relayed.filter((m) => m.topic === TOPICS.localUpdates).length, 1);
+}));
+
+Live('batches that arrive while a training runs do not start more trainings before it is recorded', () => using(async (open) => {
+  const h = open(createMemoryStore());
+  await joinRound1(h);
+  for (const k of [1, 2, 3]) await h.score(k);
+  // batch 4 starts a training; batches 5-7 queue behind it, its RecordTraining behind them
+  for (const k of [4, 5, 6, 7]) {
+    h.clock.now += 1_000;
+    h.actor.tell({ type: 'ScoreBatch', readings: batch(k), modelScores: null, now: h.clock.now });
+  }
+  await h.send({ type: 'RecordThreshold', version: -1, hash: hashWeights(W0), threshold: 0, samples: 1, now: h.clock.now });
+  const trained = trainedEvents(await journalEvents(h.journal));
+  assert.equal(trained.map((e) => [e.seen, e.sentForRound]), [[16, 1]], 'one training, on the window of batch 4');
+  const s = h.summary() as ReturnType<typeof deviceSummary>;
+  assert.equal([s.seen, s.sinceTraining, s.unsent], [28, 12, 12], 'batches 5-7 are new readings for the next training');
+  await h.score(8);
+  assert.equal(trainedEvents(await journalEvents(h.journal)).map((e) => e.seen), [16, 32], 'the next batch trains (16 readings since)');
+}));
+
 Live('training off: a global model without a threshold gets one computed on the window (no training), again every thresholdEvery readings', () => using(async (open) => {
   const h = open(createMemoryStore(), { settings: { trainEvery: 1_000_000, thresholdEvery: 8 } });
-  await joinRound1(h);
+  await h.send({ type: 'ApplyGlobal', version: 0, hash: hashWeights(W0), weights: W0_B64, threshold: null, now: h.clock.now }); // no round
   for (let k = 1; k <= 3; k++) await h.score(k);
   const calibrated = () => journalEvents(h.journal).then((es) => es.filter((e): e is Extract<DeviceEvent, { type: 'ThresholdCalibrated' }> => e.type === 'ThresholdCalibrated'));
   assert.is((await calibrated()).length, 0, 'not before the window holds minTrainSamples (16)');

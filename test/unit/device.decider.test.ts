@@ -4,6 +4,7 @@
  * a training window of 4 readings; device "dev-1"; model kind autoencoder.
  */
 import { suite } from 'uvu';
+import { isRight } from 'fp-ts/Either';
 import * as assert from 'uvu/assert';
 import { fold } from '../../src/actors/runtime/decider';
 import { decodeOrThrow } from '../../src/actors/runtime/decode';
@@ -68,10 +69,12 @@ const globalApplied = (version: number, threshold: number | null = null, at = T0
   ({ type: 'GlobalModelApplied', version, hash: hash(String(version % 10)), weights: W, threshold, at });
 const joinRound = (round: number, baseVersion: number, deadline: number, now = NOW): DeviceCommand => ({ type: 'JoinRound', round, baseVersion, deadline, now });
 const roundJoined = (round: number, baseVersion: number, deadline: number, at = T0): DeviceEvent => ({ type: 'RoundJoined', round, baseVersion, deadline, at });
-const recordTraining = (baseVersion: number, now: number): DeviceCommand =>
-  ({ type: 'RecordTraining', baseVersion, weights: W_LOCAL, hash: hash('e'), loss: 0.25, samples: 4, threshold: 0.75, now });
-const trained = (baseVersion: number, sentForRound: number | null, updateId: string | null, at: number): DeviceEvent =>
-  ({ type: 'LocalModelTrained', baseVersion, weights: W_LOCAL, hash: hash('e'), loss: 0.25, samples: 4, threshold: 0.75, sentForRound, updateId, at });
+/** `seen`: the device's reading count when the training took its window */
+const recordTraining = (baseVersion: number, now: number, seen = 0): DeviceCommand =>
+  ({ type: 'RecordTraining', baseVersion, weights: W_LOCAL, hash: hash('e'), loss: 0.25, samples: 4, threshold: 0.75, seen, now });
+/** `seen` null: an event written before the field existed */
+const trained = (baseVersion: number, sentForRound: number | null, updateId: string | null, at: number, seen: number | null = 0): DeviceEvent =>
+  ({ type: 'LocalModelTrained', baseVersion, weights: W_LOCAL, hash: hash('e'), loss: 0.25, samples: 4, threshold: 0.75, sentForRound, updateId, at, ...(seen === null ? {} : { seen }) });
 
 /** The same value with every non-integer rounded to 9 decimals (hand-computed z values vs floating point). */
 const rounded = <T>(x: T): T => JSON.parse(JSON.stringify(x, (_k, n: unknown) => (typeof n === 'number' && !Number.isInteger(n) ? Number(n.toFixed(9)) : n)));
@@ -393,7 +396,7 @@ Record('a training from a base older than the current model (a newer global arri
 });
 
 Record('a training without a threshold keeps the previous one', () => {
-  const c: DeviceCommand = { type: 'RecordTraining', baseVersion: 2, weights: W_LOCAL, hash: hash('e'), loss: 0.25, samples: 4, threshold: null, now: T0 + 5 };
+  const c: DeviceCommand = { type: 'RecordTraining', baseVersion: 2, weights: W_LOCAL, hash: hash('e'), loss: 0.25, samples: 4, threshold: null, seen: 0, now: T0 + 5 };
   given(decider, OPEN4).when(c).thenState((s) => s.model.threshold === 0.3 && s.model.source === 'local');
 });
 
@@ -449,8 +452,33 @@ Evolve('sinceTraining counts fresh readings only and resets on LocalModelTrained
   const h = [...history([[1, 1], [2, 2], [3, 3]]), globalApplied(0, null)];
   const s1 = given(decider, h).when(scoreBatch([v(3, 3), v(4, 4)])).state; // one duplicate
   assert.is(s1.sinceTraining, 4);
-  const s2 = given(decider, h).when(recordTraining(0, T0 + 77)).state;
+  const s2 = given(decider, h).when(recordTraining(0, T0 + 77, 3)).state;
   assert.equal([s2.sinceTraining, s2.lastTrainedAt], [0, T0 + 77]);
+});
+
+Evolve('readings scored while a training ran (after it took its window) still count as new, for training and for rounds', () => {
+  const h = [...history([[1, 1], [2, 2], [3, 3], [4, 4], [5, 5]]), globalApplied(0, null), roundJoined(1, 0, DEADLINE)];
+  // the training took its window at 2 readings; 3 more were scored before its RecordTraining was handled
+  const s = given(decider, h).when(recordTraining(0, T0 + 5, 2)).then([trained(0, 1, 'dev-1-r1-v0', T0 + 5, 2)]).state;
+  assert.equal([s.seen, s.sinceTraining, s.sentUpTo, deviceSummary(s).unsent], [5, 3, 2, 3]);
+});
+
+Evolve('sentUpTo moves only with a training sent to a round; an event from before `seen` existed counts up to the readings then seen', () => {
+  const h = [...history([[1, 1], [2, 2], [3, 3]]), globalApplied(0, null)];
+  const notSent = given(decider, h).when(recordTraining(0, T0 + 5, 3)).state;
+  assert.equal([notSent.sinceTraining, notSent.sentUpTo, deviceSummary(notSent).unsent], [0, 0, 3], 'no round open: trained, nothing sent');
+  const sent = fold(decider, [...h, roundJoined(1, 0, DEADLINE), trained(0, 1, 'dev-1-r1-v0', T0 + 6, 3)]);
+  assert.equal([sent.sentUpTo, deviceSummary(sent).unsent], [3, 0]);
+  const old = fold(decider, [...h, roundJoined(1, 0, DEADLINE), trained(0, 1, 'dev-1-r1-v0', T0 + 6, null)]);
+  assert.equal([old.sinceTraining, old.sentUpTo], [0, 3]);
+  assert.ok(isRight(DeviceEvent.decode(trained(0, 1, 'dev-1-r1-v0', T0 + 6, null))), 'a journaled event without `seen` still decodes');
+  assert.not.ok(isRight(DeviceEvent.decode(trained(0, 1, 'dev-1-r1-v0', T0 + 6, -1))), 'a negative `seen` does not');
+});
+
+Evolve('a snapshot from before sentUpTo existed takes the readings since the last training as not sent yet', () => {
+  const { sentUpTo: _dropped, ...old } = { ...decider.initialState, seen: 10, sinceTraining: 4 };
+  assert.is(decodeDeviceState(JSON.parse(JSON.stringify(old))).sentUpTo, 6);
+  assert.is(decodeDeviceState(JSON.parse(JSON.stringify({ ...decider.initialState, seen: 10, sentUpTo: 9 }))).sentUpTo, 9);
 });
 
 Evolve('round.sent becomes true only for a training sent for that very round', () => {
@@ -468,13 +496,13 @@ function life(): DeviceCommand[] {
     joinRound(1, 0, DEADLINE, T0 + 3),
     scoreBatch(values.slice(3).map((x, i) => v(i + 4, x)), [0.1, 0.2, 0.9, 0.3, 1.5], T0 + 4),
     scoreBatch([v(7, 10), v(8, 11)], [0.1, 0.2], T0 + 5), // duplicates only
-    recordTraining(0, T0 + 6),
+    recordTraining(0, T0 + 6, 8),
     scoreBatch([v(9, 10, { partition: 1, offset: '10' }), v(10, 12, { partition: 1, offset: '11' })], [0.1, 0.6], T0 + 7),
-    recordTraining(0, T0 + 8), // not sent again
+    recordTraining(0, T0 + 8, 10), // not sent again
     applyGlobal(1, null, T0 + 9),
     joinRound(2, 1, DEADLINE + 60_000, T0 + 10),
     applyGlobal(1, 0.9, T0 + 11), // same version: nothing
-    recordTraining(1, T0 + 12),
+    recordTraining(1, T0 + 12, 10),
   ];
 }
 
@@ -500,7 +528,7 @@ Evolve('a whole life, step by step: the counters add up by hand', () => {
   // after the first training the threshold is 0.75, so r10's 0.6 is none. Trainings: 3, sent for rounds 1 and 2.
   assert.equal(live.counters, { zscoreAnomalies: 2, modelAnomalies: 2, trainings: 3, updatesSent: 2, duplicates: 2 });
   assert.equal(live.lastOffsets, { 0: '8', 1: '11' });
-  assert.equal([live.seen, live.window.length, live.sinceTraining, live.lastTrainedAt], [10, 4, 0, T0 + 12]);
+  assert.equal([live.seen, live.window.length, live.sinceTraining, live.lastTrainedAt, live.sentUpTo], [10, 4, 0, T0 + 12, 10]);
   assert.equal(live.round, { round: 2, baseVersion: 1, deadline: DEADLINE + 60_000, sent: true });
   assert.equal(live.model, { version: 1, hash: hash('e'), weights: W_LOCAL, source: 'local', threshold: 0.75 });
 });

@@ -106,8 +106,9 @@ export function spawnDeviceActor(parent: Ref<unknown>, deps: DeviceActorDeps): D
     if (!result.weights.every(Number.isFinite)) { deps.log.warn(`${settings.deviceId}: local training diverged (non-finite weights); keeping the model`); return; }
     tell({
       type: 'RecordTraining', baseVersion: s.model.version, weights: floatsToB64(result.weights), hash: hashWeights(result.weights),
-      loss: Number.isFinite(result.loss) ? result.loss : 0, samples: result.samples, threshold: thresholdOf(result.scores), now: clock(),
+      loss: Number.isFinite(result.loss) ? result.loss : 0, samples: result.samples, threshold: thresholdOf(result.scores), seen: s.seen, now: clock(),
     });
+    recording = true;
   }
 
   async function calibrate(tell: (c: DeviceCommand) => void, s: DeviceState): Promise<void> {
@@ -121,6 +122,14 @@ export function spawnDeviceActor(parent: Ref<unknown>, deps: DeviceActorDeps): D
   const thresholdOf = (scores: ArrayLike<number>): number | null => (settings.modelKind === 'classifier' ? 0.5 : modelThreshold(scores, { kind: 'quantile', q: deps.thresholdQuantile }));
 
   const dueForTraining = (s: DeviceState) => s.model.weights !== null && s.window.length >= settings.minTrainSamples;
+  /**
+   * A training's RecordTraining is queued behind the messages that came while it ran: until it is handled, those
+   * messages must not start another training (the state does not show the first one yet). Not state: a
+   * recovery clears it.
+   */
+  let recording = false;
+  /** the device's model is the base of an open round it has not sent an update to */
+  const roundWaiting = (s: DeviceState) => s.round !== null && !s.round.sent && s.model.version === s.round.baseVersion && clock() <= s.round.deadline;
 
   return spawnEventSourced(parent, {
     kind: 'device',
@@ -132,6 +141,7 @@ export function spawnDeviceActor(parent: Ref<unknown>, deps: DeviceActorDeps): D
     summarize: deviceSummary,
     decodeState: decodeDeviceState,
     enrich: async (c, s) => {
+      if (c.type === 'RecordTraining') recording = false;
       if (c.type === 'ScoreBatch' && s.model.weights && s.featureNames && s.scaler && fits(s)) {
         const xs = modelInputs(s, deps.transform, deps.residualWindow, c.readings.map((r) => toVector(s.featureNames!, r.features)))!;
         const scores = await scoreRows(s.model.weights, xs);
@@ -163,17 +173,21 @@ export function spawnDeviceActor(parent: Ref<unknown>, deps: DeviceActorDeps): D
       for (const e of events) {
         if (e.type === 'LocalModelTrained' && e.sentForRound !== null) deps.log.debug(`${settings.deviceId}: sent update for round ${e.sentForRound} (base ${e.baseVersion}, ${e.samples} samples, loss ${e.loss.toFixed(4)})`);
       }
+      if (recording) return;
       const fresh = events.some((e) => e.type === 'ReadingsScored') && s.sinceTraining > 0;
       // Train every N readings or every T ms.
       const trained = fresh && (s.sinceTraining >= settings.trainEvery || (s.lastTrainedAt !== null && clock() - s.lastTrainedAt >= settings.trainIntervalMs));
-      const joined = events.some((e) => e.type === 'RoundJoined') && s.round && s.model.version === s.round.baseVersion;
-      const applied = events.some((e) => e.type === 'GlobalModelApplied') && s.round && !s.round.sent && s.model.version === s.round.baseVersion;
-      if ((trained || joined || applied) && dueForTraining(s)) await train(ctx.tell, s);
+      // And for an open round on the device's model, as soon as the device has readings in no update sent yet:
+      // when it joins, when the round's base model arrives, or at its next reading. Without new readings it
+      // sends nothing, so once the data stops, rounds stop moving the devices.
+      const forRound = roundWaiting(s) && s.seen > s.sentUpTo && events.some((e) => e.type === 'RoundJoined' || e.type === 'GlobalModelApplied' || (e.type === 'ReadingsScored' && e.readings.length > 0));
+      if ((trained || forRound) && dueForTraining(s)) await train(ctx.tell, s);
       // Otherwise the model's threshold is computed on the window (one scoring pass, no training) as soon as the
       // window is big enough when the model has none (a global model that came before the device's readings
       // flags nothing), and again every THRESHOLD_EVERY readings, so it follows the device's drift between trainings.
       else if (fresh && dueForTraining(s) && (s.model.threshold === null || s.sinceThreshold >= settings.thresholdEvery)) await calibrate(ctx.tell, s);
     },
+    onRecovered: () => { recording = false; },
     policy: deps.policy,
     supervisionLog: deps.supervisionLog,
     registry: deps.registry,

@@ -104,7 +104,7 @@ export function decideDevice(settings: DeviceSettings) {
         const open = s.round && !s.round.sent && s.round.baseVersion === c.baseVersion && c.now <= s.round.deadline ? s.round.round : null;
         return [{
           type: 'LocalModelTrained', baseVersion: c.baseVersion, weights: c.weights, hash: c.hash, loss: c.loss, samples: c.samples, threshold: c.threshold,
-          sentForRound: open, updateId: open === null ? null : `${settings.deviceId}-r${open}-v${c.baseVersion}`, at: c.now,
+          sentForRound: open, updateId: open === null ? null : `${settings.deviceId}-r${open}-v${c.baseVersion}`, at: c.now, seen: c.seen,
         }];
       }
       case 'RecordThreshold':
@@ -155,16 +155,20 @@ export function evolveDevice(settings: DeviceSettings) {
         return { ...s, sinceThreshold: e.threshold === null ? s.sinceThreshold : 0, model: { version: e.version, hash: e.hash, weights: e.weights, source: 'global', threshold: e.threshold ?? s.model.threshold } };
       case 'RoundJoined':
         return { ...s, round: { round: e.round, baseVersion: e.baseVersion, deadline: e.deadline, sent: false } };
-      case 'LocalModelTrained':
+      case 'LocalModelTrained': {
+        // readings scored while the training ran (after it took its window) still count as new
+        const trainedUpTo = Math.min(e.seen ?? s.seen, s.seen);
         return {
           ...s,
-          sinceTraining: 0,
+          sinceTraining: s.seen - trainedUpTo,
+          sentUpTo: e.sentForRound === null ? s.sentUpTo : Math.max(s.sentUpTo, trainedUpTo),
           sinceThreshold: e.threshold === null ? s.sinceThreshold : 0,
           lastTrainedAt: e.at,
           model: { version: e.baseVersion, hash: e.hash, weights: e.weights, source: 'local', threshold: e.threshold ?? s.model.threshold },
           round: s.round && e.sentForRound === s.round.round ? { ...s.round, sent: true } : s.round,
           counters: { ...s.counters, trainings: s.counters.trainings + 1, updatesSent: s.counters.updatesSent + (e.sentForRound === null ? 0 : 1) },
         };
+      }
       case 'ThresholdCalibrated':
         return { ...s, sinceThreshold: 0, model: { ...s.model, threshold: e.threshold } };
       default: {

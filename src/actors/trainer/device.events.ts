@@ -72,7 +72,7 @@ export function alertCounts(e: ReadingsScored): { zscore: number; model: number 
 }
 export const GlobalModelApplied = t.type({ type: t.literal('GlobalModelApplied'), version: NonNegativeInt, hash: Sha256Hex, weights: Base64, threshold: t.union([FiniteNumber, t.null]), at: EpochMillis });
 export const RoundJoined = t.type({ type: t.literal('RoundJoined'), round: PositiveInt, baseVersion: NonNegativeInt, deadline: EpochMillis, at: EpochMillis });
-export const LocalModelTrained = t.type({
+export const LocalModelTrained = t.intersection([t.type({
   type: t.literal('LocalModelTrained'),
   baseVersion: NonNegativeInt,
   weights: Base64,
@@ -84,7 +84,10 @@ export const LocalModelTrained = t.type({
   sentForRound: t.union([PositiveInt, t.null]),
   updateId: t.union([t.string, t.null]),
   at: EpochMillis,
-});
+}), t.partial({
+  /** the device's reading count when the training took its window (absent in events written before it existed) */
+  seen: NonNegativeInt,
+})]);
 
 /** the current model's threshold computed on the device's window (one scoring pass, no training) */
 export const ThresholdCalibrated = t.type({ type: t.literal('ThresholdCalibrated'), version: NonNegativeInt, hash: Sha256Hex, threshold: FiniteNumber, samples: PositiveInt, at: EpochMillis });
@@ -107,6 +110,7 @@ export type DeviceCommand =
   /** `threshold` is filled by the wiring: the new model's threshold on the device's training window */
   | { type: 'ApplyGlobal'; version: number; hash: string; weights: string; threshold: number | null; now: number }
   | { type: 'JoinRound'; round: number; baseVersion: number; deadline: number; now: number }
-  | { type: 'RecordTraining'; baseVersion: number; weights: string; hash: string; loss: number; samples: number; threshold: number | null; now: number }
+  /** `seen`: the device's reading count when the training took its window */
+  | { type: 'RecordTraining'; baseVersion: number; weights: string; hash: string; loss: number; samples: number; threshold: number | null; seen: number; now: number }
   /** filled by the wiring: the threshold of the model `hash` (version `version`) on `samples` window rows */
   | { type: 'RecordThreshold'; version: number; hash: string; threshold: number; samples: number; now: number };

@@ -49,6 +49,12 @@ export interface DeviceState {
   /** labels of the window's readings (classifier mode), null when unlabelled */
   windowLabels: Array<number | null>;
   sinceTraining: number;
+  /**
+   * `seen` when the window of the last update sent to a round was taken: readings after it are in no update
+   * yet, and a device trains for a round only when it has such readings (so rounds stop moving devices, and
+   * versions stop piling up, once the data stops)
+   */
+  sentUpTo: number;
   /** readings since the model's threshold was computed */
   sinceThreshold: number;
   lastTrainedAt: number | null;
@@ -67,6 +73,7 @@ export const initialDeviceState = (deviceId: string, zscore: ZScoreConfig = ZSCO
   window: [],
   windowLabels: [],
   sinceTraining: 0,
+  sentUpTo: 0,
   sinceThreshold: 0,
   lastTrainedAt: null,
   model: { version: null, hash: null, weights: null, source: null, threshold: null },
@@ -74,8 +81,14 @@ export const initialDeviceState = (deviceId: string, zscore: ZScoreConfig = ZSCO
   counters: { zscoreAnomalies: 0, modelAnomalies: 0, trainings: 0, updatesSent: 0, duplicates: 0 },
 });
 
-/** A device state from a snapshot; snapshots written before `sinceThreshold` existed count from 0. */
-export const decodeDeviceState = (d: unknown): DeviceState => ({ sinceThreshold: 0, ...(d as Partial<DeviceState>) }) as DeviceState;
+/**
+ * A device state from a snapshot; snapshots written before `sinceThreshold` existed count from 0, those written
+ * before `sentUpTo` existed take the readings since the last training as not sent yet.
+ */
+export const decodeDeviceState = (d: unknown): DeviceState => {
+  const s = d as Partial<DeviceState>;
+  return { sinceThreshold: 0, sentUpTo: (s.seen ?? 0) - (s.sinceTraining ?? 0), ...s } as DeviceState;
+};
 
 export const deviceSummary = (s: DeviceState) => ({
   deviceId: s.deviceId,
@@ -84,6 +97,8 @@ export const deviceSummary = (s: DeviceState) => ({
   lastOffsets: s.lastOffsets,
   windowSize: s.window.length,
   sinceTraining: s.sinceTraining,
+  /** readings in no update sent to a round yet */
+  unsent: s.seen - s.sentUpTo,
   sinceThreshold: s.sinceThreshold,
   lastTrainedAt: s.lastTrainedAt,
   model: { version: s.model.version, hash: s.model.hash, source: s.model.source, threshold: s.model.threshold },
