@@ -85,6 +85,13 @@ current=$(jq -r '.current // 0' <<<"$models")
 [ "$current" -ge 3 ] || fail "at least 3 global versions (got $current)"
 on_latest() { local m; m=$(json "localhost:$AGGREGATOR_INSPECT_PORT/models" | jq -r '.current'); devices | jq -e --argjson v "$m" 'length == 4 and all(.model.version == $v)' >/dev/null; }
 until_ok "every device on the latest global version" 180 on_latest
+# rounds go on after the data stops, but a device trains only with readings in no update it sent yet: once the
+# last ones are in, no more trainings and no more versions
+version_now() { json "localhost:$AGGREGATOR_INSPECT_PORT/models" | jq -r '.current'; }
+trainings_now() { devices | jq '[.[].counters.trainings] | add'; }
+stands_still() { local v t; v=$(version_now); t=$(trainings_now); sleep 20; [ "$(version_now)" = "$v" ] && [ "$(trainings_now)" = "$t" ]; }
+until_ok "no new version and no training for 20 s once the data stopped (rounds go on)" 240 stands_still
+current=$(version_now)
 rounds=$(json "localhost:$AGGREGATOR_INSPECT_PORT/rounds" | jq '[.rounds[] | select(.status == "published")] | length')
 per_trainer=$(for u in $(trainer_urls); do json "$u/devices" | jq -c '[.[].deviceId]'; done | paste -sd' ')
 anomalies=$(devices | jq '[.[] | .counters.zscoreAnomalies + .counters.modelAnomalies] | add')
