@@ -173,6 +173,9 @@ export function spawnDeviceActor(parent: Ref<unknown>, deps: DeviceActorDeps): D
       for (const e of events) {
         if (e.type === 'LocalModelTrained' && e.sentForRound !== null) deps.log.debug(`${settings.deviceId}: sent update for round ${e.sentForRound} (base ${e.baseVersion}, ${e.samples} samples, loss ${e.loss.toFixed(4)})`);
       }
+      // While a training's RecordTraining is pending, it answers a round joined meanwhile (when it has the round's
+      // base, it is sent for it); if it turns out stale (a newer global model came first), the round waits for the
+      // device's next reading or is left to the next round.
       if (recording) return;
       const fresh = events.some((e) => e.type === 'ReadingsScored') && s.sinceTraining > 0;
       // Train every N readings or every T ms.
