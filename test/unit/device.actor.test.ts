@@ -275,6 +275,24 @@ Live('batches that arrive while a training runs do not start more trainings befo
   assert.equal(trainedEvents(await journalEvents(h.journal)).map((e) => e.seen), [16, 32], 'the next batch trains (16 readings since)');
 }));
 
+Live('a round opened on a newer model while a training runs on the old one: the stale training is dropped and the device trains for the round at once', () => using(async (open) => {
+  const h = open(createMemoryStore());
+  await joinRound1(h);
+  for (let k = 1; k <= 6; k++) await h.score(k); // batch 4: trained and sent for round 1
+  // batch 7 starts a training on version 0 (12 new readings); version 1 and round 2 on it queue behind it
+  const W1 = initialWeights(LAYERS, 7);
+  h.clock.now += 1_000;
+  h.actor.tell({ type: 'ScoreBatch', readings: batch(7), modelScores: null, now: h.clock.now });
+  h.actor.tell({ type: 'ApplyGlobal', version: 1, hash: hashWeights(W1), weights: Buffer.from(toLittleEndianBytes(W1)).toString('base64'), threshold: null, now: h.clock.now });
+  h.actor.tell({ type: 'JoinRound', round: 2, baseVersion: 1, deadline: DEADLINE, now: h.clock.now });
+  await h.send({ type: 'RecordThreshold', version: -1, hash: hashWeights(W0), threshold: 0, samples: 1, now: h.clock.now });
+  await h.send({ type: 'RecordThreshold', version: -1, hash: hashWeights(W0), threshold: 0, samples: 1, now: h.clock.now });
+  const trained = trainedEvents(await journalEvents(h.journal));
+  assert.equal(trained.map((e) => [e.baseVersion, e.sentForRound, e.seen]), [[0, 1, 16], [1, 2, 28]], 'the training on version 0 is discarded; one on version 1 is sent for round 2');
+  const rounds = h.relayed.filter((m) => m.topic === TOPICS.localUpdates).map((m) => decodeJson(LocalModelUpdate, m.value)).map((d) => (isRight(d) ? d.right.round : null));
+  assert.equal(rounds, [1, 2]);
+}));
+
 Live('training off: a global model without a threshold gets one computed on the window (no training), again every thresholdEvery readings', () => using(async (open) => {
   const h = open(createMemoryStore(), { settings: { trainEvery: 1_000_000, thresholdEvery: 8 } });
   await h.send({ type: 'ApplyGlobal', version: 0, hash: hashWeights(W0), weights: W0_B64, threshold: null, now: h.clock.now }); // no round

@@ -108,7 +108,7 @@ export function spawnDeviceActor(parent: Ref<unknown>, deps: DeviceActorDeps): D
       type: 'RecordTraining', baseVersion: s.model.version, weights: floatsToB64(result.weights), hash: hashWeights(result.weights),
       loss: Number.isFinite(result.loss) ? result.loss : 0, samples: result.samples, threshold: thresholdOf(result.scores), seen: s.seen, now: clock(),
     });
-    recording = true;
+    pendingBase = s.model.version;
   }
 
   async function calibrate(tell: (c: DeviceCommand) => void, s: DeviceState): Promise<void> {
@@ -123,11 +123,12 @@ export function spawnDeviceActor(parent: Ref<unknown>, deps: DeviceActorDeps): D
 
   const dueForTraining = (s: DeviceState) => s.model.weights !== null && s.window.length >= settings.minTrainSamples;
   /**
-   * A training's RecordTraining is queued behind the messages that came while it ran: until it is handled, those
-   * messages must not start another training (the state does not show the first one yet). Not state: a
-   * recovery clears it.
+   * The base version of the training whose RecordTraining is pending, or null. It is queued behind the messages
+   * that came while the training ran: until it is handled, those must not start another training on the same
+   * model (the state does not show the first one yet). A newer global model makes the pending one stale (it will
+   * be discarded), so then a training on the new model may start. Not state: a recovery clears it.
    */
-  let recording = false;
+  let pendingBase: number | null = null;
   /** the device's model is the base of an open round it has not sent an update to */
   const roundWaiting = (s: DeviceState) => s.round !== null && !s.round.sent && s.model.version === s.round.baseVersion && clock() <= s.round.deadline;
 
@@ -141,7 +142,7 @@ export function spawnDeviceActor(parent: Ref<unknown>, deps: DeviceActorDeps): D
     summarize: deviceSummary,
     decodeState: decodeDeviceState,
     enrich: async (c, s) => {
-      if (c.type === 'RecordTraining') recording = false;
+      if (c.type === 'RecordTraining' && c.baseVersion === pendingBase) pendingBase = null;
       if (c.type === 'ScoreBatch' && s.model.weights && s.featureNames && s.scaler && fits(s)) {
         const xs = modelInputs(s, deps.transform, deps.residualWindow, c.readings.map((r) => toVector(s.featureNames!, r.features)))!;
         const scores = await scoreRows(s.model.weights, xs);
@@ -173,10 +174,8 @@ export function spawnDeviceActor(parent: Ref<unknown>, deps: DeviceActorDeps): D
       for (const e of events) {
         if (e.type === 'LocalModelTrained' && e.sentForRound !== null) deps.log.debug(`${settings.deviceId}: sent update for round ${e.sentForRound} (base ${e.baseVersion}, ${e.samples} samples, loss ${e.loss.toFixed(4)})`);
       }
-      // While a training's RecordTraining is pending, it answers a round joined meanwhile (when it has the round's
-      // base, it is sent for it); if it turns out stale (a newer global model came first), the round waits for the
-      // device's next reading or is left to the next round.
-      if (recording) return;
+      // A training pending on the device's model answers a round joined meanwhile (it is sent for it).
+      if (pendingBase !== null && pendingBase === s.model.version) return;
       const fresh = events.some((e) => e.type === 'ReadingsScored') && s.sinceTraining > 0;
       // Train every N readings or every T ms.
       const trained = fresh && (s.sinceTraining >= settings.trainEvery || (s.lastTrainedAt !== null && clock() - s.lastTrainedAt >= settings.trainIntervalMs));
@@ -190,7 +189,7 @@ export function spawnDeviceActor(parent: Ref<unknown>, deps: DeviceActorDeps): D
       // flags nothing), and again every THRESHOLD_EVERY readings, so it follows the device's drift between trainings.
       else if (fresh && dueForTraining(s) && (s.model.threshold === null || s.sinceThreshold >= settings.thresholdEvery)) await calibrate(ctx.tell, s);
     },
-    onRecovered: () => { recording = false; },
+    onRecovered: () => { pendingBase = null; },
     policy: deps.policy,
     supervisionLog: deps.supervisionLog,
     registry: deps.registry,
