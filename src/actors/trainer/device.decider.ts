@@ -157,7 +157,7 @@ export function evolveDevice(settings: DeviceSettings) {
         return { ...s, round: { round: e.round, baseVersion: e.baseVersion, deadline: e.deadline, sent: false } };
       case 'LocalModelTrained': {
         // readings scored while the training ran (after it took its window) still count as new
-        const trainedUpTo = Math.min(e.seen ?? s.seen, s.seen);
+        const trainedUpTo = e.seen ?? s.seen;
         return {
           ...s,
           sinceTraining: s.seen - trainedUpTo,
