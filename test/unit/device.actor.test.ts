@@ -143,7 +143,7 @@ const trainedEvents = (es: readonly DeviceEvent[]) => es.filter((e): e is Extrac
 
 /** Global version 0 applied, round 1 joined on it. */
 async function joinRound1(h: Harness): Promise<void> {
-  await h.send({ type: 'ApplyGlobal', version: 0, hash: hashWeights(W0), weights: W0_B64, threshold: null, now: h.clock.now });
+  await h.send({ type: 'ApplyGlobal', version: 0, hash: hashWeights(W0), weights: W0_B64, threshold: null, merged: false, now: h.clock.now });
   await h.send({ type: 'JoinRound', round: 1, baseVersion: 0, deadline: DEADLINE, now: h.clock.now });
 }
 
@@ -229,11 +229,11 @@ Live('once its readings are in a sent update, the device does not train for the 
   for (let k = 1; k <= 4; k++) await h.score(k);
   const updates = () => h.relayed.filter((m) => m.topic === TOPICS.localUpdates).map((m) => decodeJson(LocalModelUpdate, m.value)).map((d) => (isRight(d) ? d.right.round : null));
   assert.equal(updates(), [1], 'batch 4 (16 readings): trained and sent for round 1');
-  // the data stops; version 1 is published and round 2 opens on it
+  // the data stops; version 1 is published with the device's update and round 2 opens on it
   const W1 = initialWeights(LAYERS, 7);
-  await h.send({ type: 'ApplyGlobal', version: 1, hash: hashWeights(W1), weights: Buffer.from(toLittleEndianBytes(W1)).toString('base64'), threshold: null, now: h.clock.now });
+  await h.send({ type: 'ApplyGlobal', version: 1, hash: hashWeights(W1), weights: Buffer.from(toLittleEndianBytes(W1)).toString('base64'), threshold: null, merged: true, now: h.clock.now });
   await h.send({ type: 'JoinRound', round: 2, baseVersion: 1, deadline: DEADLINE, now: h.clock.now });
-  assert.is(trainedEvents(await journalEvents(h.journal)).length, 1, 'no training for round 2: no reading since the update sent');
+  assert.is(trainedEvents(await journalEvents(h.journal)).length, 1, 'no training for round 2: no reading since the update sent, and version 1 holds it');
   assert.equal(updates(), [1]);
   let s = h.summary() as ReturnType<typeof deviceSummary>;
   assert.equal([s.seen, s.unsent, s.round], [16, 0, { round: 2, baseVersion: 1, deadline: DEADLINE, sent: false }]);
@@ -246,9 +246,59 @@ Live('once its readings are in a sent update, the device does not train for the 
   assert.equal([s.unsent, s.round!.sent], [0, true]);
 }));
 
+/** the LocalModelUpdates relayed so far, decoded */
+const sentUpdates = (h: Harness): LocalModelUpdate[] =>
+  h.relayed.filter((m) => m.topic === TOPICS.localUpdates).map((m) => decodeJson(LocalModelUpdate, m.value)).map((d) => { if (!isRight(d)) throw new Error(`an update does not decode: ${JSON.stringify(d.left)}`); return d.right; });
+
+Live('an update whose round was abandoned goes again, unchanged and without training, to each next round on the same model, until a global model holds it', () => using(async (open) => {
+  const h = open(createMemoryStore());
+  await joinRound1(h);
+  for (let k = 1; k <= 4; k++) await h.score(k); // batch 4: trained and sent for round 1
+  // the data stops; round 1 ends without a new version (too few updates) and round 2 opens on version 0
+  await h.send({ type: 'JoinRound', round: 2, baseVersion: 0, deadline: DEADLINE, now: h.clock.now });
+  let us = sentUpdates(h);
+  assert.equal(us.map((u) => [u.round, u.updateId, u.baseVersion, u.sampleCount]), [[1, `${DEVICE}-r1-v0`, 0, 16], [2, `${DEVICE}-r2-v0`, 0, 16]]);
+  assert.is(us[1]!.weights.data, us[0]!.weights.data, 'the same weights');
+  assert.equal(us[1]!.metrics, us[0]!.metrics);
+  assert.is(trainedEvents(await journalEvents(h.journal)).length, 1, 'sent again without training');
+  let s = h.summary() as ReturnType<typeof deviceSummary>;
+  assert.equal([s.unsent, s.unmerged, s.counters.trainings, s.counters.updatesSent, s.round!.sent], [0, 16, 1, 2, true]);
+  // round 2 is abandoned too: round 3 gets it again
+  await h.send({ type: 'JoinRound', round: 3, baseVersion: 0, deadline: DEADLINE, now: h.clock.now });
+  assert.equal(sentUpdates(h).map((u) => u.round), [1, 2, 3]);
+  // version 1 holds it (round 3 closed with it): round 4 on version 1 gets nothing, and no training
+  const W1 = initialWeights(LAYERS, 7);
+  await h.send({ type: 'ApplyGlobal', version: 1, hash: hashWeights(W1), weights: Buffer.from(toLittleEndianBytes(W1)).toString('base64'), threshold: null, merged: true, now: h.clock.now });
+  await h.send({ type: 'JoinRound', round: 4, baseVersion: 1, deadline: DEADLINE, now: h.clock.now });
+  assert.equal(sentUpdates(h).map((u) => u.round), [1, 2, 3]);
+  assert.is(trainedEvents(await journalEvents(h.journal)).length, 1);
+  s = h.summary() as ReturnType<typeof deviceSummary>;
+  assert.equal([s.unsent, s.unmerged, s.round!.sent], [0, 0, false]);
+  // the journal folds to the live state, resends included
+  assert.equal(deviceSummary(fold(deviceDecider(SETTINGS), await journalEvents(h.journal))), s);
+}));
+
+Live('a global model without its update (it came too late for the round): the device trains on that model for the next round, with no new reading', () => using(async (open) => {
+  const h = open(createMemoryStore());
+  await joinRound1(h);
+  for (let k = 1; k <= 4; k++) await h.score(k); // batch 4: trained and sent for round 1
+  const W1 = initialWeights(LAYERS, 7);
+  await h.send({ type: 'ApplyGlobal', version: 1, hash: hashWeights(W1), weights: Buffer.from(toLittleEndianBytes(W1)).toString('base64'), threshold: null, merged: false, now: h.clock.now });
+  await h.send({ type: 'JoinRound', round: 2, baseVersion: 1, deadline: DEADLINE, now: h.clock.now });
+  assert.equal(trainedEvents(await journalEvents(h.journal)).map((e) => [e.baseVersion, e.sentForRound, e.seen]), [[0, 1, 16], [1, 2, 16]]);
+  assert.equal(sentUpdates(h).map((u) => [u.round, u.baseVersion]), [[1, 0], [2, 1]]);
+  // version 2 holds it: nothing more
+  const W2 = initialWeights(LAYERS, 8);
+  await h.send({ type: 'ApplyGlobal', version: 2, hash: hashWeights(W2), weights: Buffer.from(toLittleEndianBytes(W2)).toString('base64'), threshold: null, merged: true, now: h.clock.now });
+  await h.send({ type: 'JoinRound', round: 3, baseVersion: 2, deadline: DEADLINE, now: h.clock.now });
+  assert.is(trainedEvents(await journalEvents(h.journal)).length, 2);
+  assert.is(sentUpdates(h).length, 2);
+  assert.is((h.summary() as ReturnType<typeof deviceSummary>).unmerged, 0);
+}));
+
 Live('a training no round took (none open) is sent at the next round joined', () => using(async (open) => {
   const h = open(createMemoryStore());
-  await h.send({ type: 'ApplyGlobal', version: 0, hash: hashWeights(W0), weights: W0_B64, threshold: null, now: h.clock.now });
+  await h.send({ type: 'ApplyGlobal', version: 0, hash: hashWeights(W0), weights: W0_B64, threshold: null, merged: false, now: h.clock.now });
   for (let k = 1; k <= 4; k++) await h.score(k);
   assert.equal(trainedEvents(await journalEvents(h.journal)).map((e) => e.sentForRound), [null], 'batch 4: trained, no round open');
   assert.is((h.summary() as ReturnType<typeof deviceSummary>).unsent, 16);
@@ -283,7 +333,7 @@ Live('a round opened on a newer model while a training runs on the old one: the 
   const W1 = initialWeights(LAYERS, 7);
   h.clock.now += 1_000;
   h.actor.tell({ type: 'ScoreBatch', readings: batch(7), modelScores: null, now: h.clock.now });
-  h.actor.tell({ type: 'ApplyGlobal', version: 1, hash: hashWeights(W1), weights: Buffer.from(toLittleEndianBytes(W1)).toString('base64'), threshold: null, now: h.clock.now });
+  h.actor.tell({ type: 'ApplyGlobal', version: 1, hash: hashWeights(W1), weights: Buffer.from(toLittleEndianBytes(W1)).toString('base64'), threshold: null, merged: true, now: h.clock.now });
   h.actor.tell({ type: 'JoinRound', round: 2, baseVersion: 1, deadline: DEADLINE, now: h.clock.now });
   await h.send({ type: 'RecordThreshold', version: -1, hash: hashWeights(W0), threshold: 0, samples: 1, now: h.clock.now });
   await h.send({ type: 'RecordThreshold', version: -1, hash: hashWeights(W0), threshold: 0, samples: 1, now: h.clock.now });
@@ -295,7 +345,7 @@ Live('a round opened on a newer model while a training runs on the old one: the 
 
 Live('training off: a global model without a threshold gets one computed on the window (no training), again every thresholdEvery readings', () => using(async (open) => {
   const h = open(createMemoryStore(), { settings: { trainEvery: 1_000_000, thresholdEvery: 8 } });
-  await h.send({ type: 'ApplyGlobal', version: 0, hash: hashWeights(W0), weights: W0_B64, threshold: null, now: h.clock.now }); // no round
+  await h.send({ type: 'ApplyGlobal', version: 0, hash: hashWeights(W0), weights: W0_B64, threshold: null, merged: false, now: h.clock.now }); // no round
   for (let k = 1; k <= 3; k++) await h.score(k);
   const calibrated = () => journalEvents(h.journal).then((es) => es.filter((e): e is Extract<DeviceEvent, { type: 'ThresholdCalibrated' }> => e.type === 'ThresholdCalibrated'));
   assert.is((await calibrated()).length, 0, 'not before the window holds minTrainSamples (16)');
@@ -359,7 +409,7 @@ Live('a global model arriving while the device trains is not replaced by the sta
   const W1 = initialWeights(LAYERS, 7);
   h.clock.now += 1_000;
   h.actor.tell({ type: 'ScoreBatch', readings: batch(4), modelScores: null, now: h.clock.now });
-  h.actor.tell({ type: 'ApplyGlobal', version: 1, hash: hashWeights(W1), weights: Buffer.from(toLittleEndianBytes(W1)).toString('base64'), threshold: null, now: h.clock.now });
+  h.actor.tell({ type: 'ApplyGlobal', version: 1, hash: hashWeights(W1), weights: Buffer.from(toLittleEndianBytes(W1)).toString('base64'), threshold: null, merged: false, now: h.clock.now });
   await h.send({ type: 'JoinRound', round: 1, baseVersion: 0, deadline: DEADLINE, now: h.clock.now });
   const types = (await journalEvents(h.journal)).map((e) => e.type);
   const applied = types.lastIndexOf('GlobalModelApplied');

@@ -63,10 +63,12 @@ const history = (values: Array<[n: number, value: number]>, o: Partial<IncomingR
 const zAnomaly = (r: IncomingReading, score: number, severity: 'warning' | 'critical'): Anomaly =>
   ({ deviceId: 'dev-1', readingId: r.readingId, ts: r.ts, score, threshold: 2.5, detector: 'zscore', modelVersion: null, severity });
 
-const applyGlobal = (version: number, threshold: number | null = null, now = NOW): DeviceCommand =>
-  ({ type: 'ApplyGlobal', version, hash: hash(String(version % 10)), weights: W, threshold, now });
-const globalApplied = (version: number, threshold: number | null = null, at = T0): DeviceEvent =>
-  ({ type: 'GlobalModelApplied', version, hash: hash(String(version % 10)), weights: W, threshold, at });
+/** `merged`: the model's lineage names this device */
+const applyGlobal = (version: number, threshold: number | null = null, now = NOW, merged = false): DeviceCommand =>
+  ({ type: 'ApplyGlobal', version, hash: hash(String(version % 10)), weights: W, threshold, merged, now });
+/** `merged` null: an event written before the field existed */
+const globalApplied = (version: number, threshold: number | null = null, at = T0, merged: boolean | null = false): DeviceEvent =>
+  ({ type: 'GlobalModelApplied', version, hash: hash(String(version % 10)), weights: W, threshold, at, ...(merged === null ? {} : { merged }) });
 const joinRound = (round: number, baseVersion: number, deadline: number, now = NOW): DeviceCommand => ({ type: 'JoinRound', round, baseVersion, deadline, now });
 const roundJoined = (round: number, baseVersion: number, deadline: number, at = T0): DeviceEvent => ({ type: 'RoundJoined', round, baseVersion, deadline, at });
 /** `seen`: the device's reading count when the training took its window */
@@ -401,6 +403,56 @@ Record('a training without a threshold keeps the previous one', () => {
 });
 
 Record.run();
+
+// ---------------------------------------------------------------------------------------------------------
+
+const Resend = suite('ResendUpdate, and what a global model holds');
+
+const resend = (round: number, baseVersion: number, h = hash('e'), now = NOW): DeviceCommand => ({ type: 'ResendUpdate', round, baseVersion, hash: h, weights: W_LOCAL, now });
+const resent = (round: number, baseVersion: number, at = NOW): DeviceEvent =>
+  ({ type: 'UpdateResent', round, baseVersion, hash: hash('e'), samples: 4, loss: 0.25, updateId: `dev-1-r${round}-v${baseVersion}`, at });
+/** 3 readings, version 2, round 4 on it; trained at 3 readings and sent for round 4 (round 4 is then abandoned) */
+const SENT4: DeviceEvent[] = [...history([[1, 1], [2, 2], [3, 3]]), globalApplied(2, 0.3), roundJoined(4, 2, DEADLINE), trained(2, 4, 'dev-1-r4-v2', T0 + 5, 3)];
+
+Resend('after round 4 was abandoned, round 5 on the same model: the update goes again, as it was, with its own updateId', () => {
+  given(decider, [...SENT4, roundJoined(5, 2, DEADLINE)])
+    .when(resend(5, 2))
+    .then([resent(5, 2)])
+    .thenState({ round: { round: 5, baseVersion: 2, deadline: DEADLINE, sent: true }, lastUpdate: { round: 5, baseVersion: 2, hash: hash('e'), samples: 4, loss: 0.25 } })
+    .thenState((s) => s.counters.updatesSent === 2 && s.counters.trainings === 1 && s.sentUpTo === 3 && s.mergedUpTo === 0 && deviceSummary(s).unmerged === 3);
+  assert.ok(isRight(DeviceEvent.decode(resent(5, 2))), 'the event decodes');
+});
+
+Resend('not to a round already sent to, another round, another base, after its deadline, or with another model', () => {
+  given(decider, SENT4).when(resend(4, 2)).then([]); // round 4 already has it
+  given(decider, [...SENT4, roundJoined(5, 2, DEADLINE)]).when(resend(6, 2)).then([]); // round 6 is not the open one
+  given(decider, [...SENT4, roundJoined(5, 2, DEADLINE)]).when(resend(5, 2, hash('f'))).then([]); // not the update the device holds
+  given(decider, [...SENT4, roundJoined(5, 2, DEADLINE)]).when(resend(5, 2, hash('e'), DEADLINE + 1)).then([]); // after the deadline
+  given(decider, [...SENT4, globalApplied(3, 0.3), roundJoined(5, 3, DEADLINE)]).when(resend(5, 3)).then([]); // trained on version 2, the model is 3
+  given(decider, [...SENT4, roundJoined(5, 2, DEADLINE), { ...trained(2, null, null, T0 + 9, 3), hash: hash('f') } as DeviceEvent]).when(resend(5, 2)).then([]); // a training since replaced the model
+  given(decider, [...SENT4, globalApplied(2, 0.3, T0 + 9, true), roundJoined(5, 2, DEADLINE)]).when(resend(5, 2)).then([]); // merged already
+});
+
+Resend('a global model whose lineage names the device holds its readings up to the last update sent; one that does not, none', () => {
+  const merged = fold(decider, [...SENT4, globalApplied(3, 0.3, T0 + 9, true)]);
+  assert.equal([merged.sentUpTo, merged.mergedUpTo, deviceSummary(merged).unmerged], [3, 3, 0]);
+  const not = fold(decider, [...SENT4, globalApplied(3, 0.3, T0 + 9, false)]);
+  assert.equal([not.sentUpTo, not.mergedUpTo, deviceSummary(not).unmerged], [3, 0, 3]);
+  given(decider, SENT4).when(applyGlobal(3, 0.3, NOW, true)).then([globalApplied(3, 0.3, NOW, true)]);
+  given(decider, [...SENT4, roundJoined(5, 2, DEADLINE)]).when(resend(5, 2)).then([resent(5, 2)]);
+  assert.is(fold(decider, [...SENT4, globalApplied(3, 0.3, T0 + 9, true), globalApplied(4, 0.3, T0 + 10, false)]).mergedUpTo, 3, 'a later model without the device takes nothing back');
+});
+
+Resend('journals and snapshots written before: an event without `merged` counts as merged; an old snapshot takes what it sent as merged', () => {
+  const old = fold(decider, [...SENT4, globalApplied(3, 0.3, T0 + 9, null)]);
+  assert.equal([old.sentUpTo, old.mergedUpTo], [3, 3]);
+  assert.ok(isRight(DeviceEvent.decode(globalApplied(3, 0.3, T0 + 9, null))), 'a journaled event without `merged` still decodes');
+  const { mergedUpTo: _m, lastUpdate: _l, ...snap } = { ...decider.initialState, seen: 10, sentUpTo: 8, sinceTraining: 2 };
+  const s = decodeDeviceState(JSON.parse(JSON.stringify(snap)));
+  assert.equal([s.sentUpTo, s.mergedUpTo, s.lastUpdate], [8, 8, null]);
+});
+
+Resend.run();
 
 // ---------------------------------------------------------------------------------------------------------
 

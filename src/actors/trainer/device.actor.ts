@@ -132,6 +132,15 @@ export function spawnDeviceActor(parent: Ref<unknown>, deps: DeviceActorDeps): D
   /** the device's model is the base of an open round it has not sent an update to */
   const roundWaiting = (s: DeviceState) => s.round !== null && !s.round.sent && s.model.version === s.round.baseVersion && clock() <= s.round.deadline;
 
+  /** the LocalModelUpdate an event sends (its outbox message) */
+  const updateMessage = (u: { updateId: string; round: number; baseVersion: number; samples: number; loss: number; at: number }, weights: string): OutboxLike => {
+    const update: LocalModelUpdate = {
+      updateId: u.updateId, clientId: settings.deviceId, round: u.round, baseVersion: u.baseVersion, sampleCount: u.samples,
+      weights: { dtype: 'float32', byteOrder: 'little', layers: deps.layers, data: weights }, metrics: { loss: u.loss }, sentAt: u.at,
+    };
+    return { topic: deps.topics.localUpdates, key: settings.deviceId, value: encodeJson(LocalModelUpdate, update) };
+  };
+
   return spawnEventSourced(parent, {
     kind: 'device',
     name: deps.actorName,
@@ -161,29 +170,36 @@ export function spawnDeviceActor(parent: Ref<unknown>, deps: DeviceActorDeps): D
           for (const a of anomaliesOf(settings.deviceId, e)) out.push({ topic: deps.topics.anomalies, key: a.deviceId, value: encodeJson(Anomaly, a) });
         }
         if (e.type === 'LocalModelTrained' && e.sentForRound !== null && c.type === 'RecordTraining') {
-          const update: LocalModelUpdate = {
-            updateId: e.updateId!, clientId: settings.deviceId, round: e.sentForRound, baseVersion: e.baseVersion, sampleCount: e.samples,
-            weights: { dtype: 'float32', byteOrder: 'little', layers: deps.layers, data: e.weights }, metrics: { loss: e.loss }, sentAt: e.at,
-          };
-          out.push({ topic: deps.topics.localUpdates, key: settings.deviceId, value: encodeJson(LocalModelUpdate, update) });
+          out.push(updateMessage({ updateId: e.updateId!, round: e.sentForRound, baseVersion: e.baseVersion, samples: e.samples, loss: e.loss, at: e.at }, e.weights));
         }
+        if (e.type === 'UpdateResent' && c.type === 'ResendUpdate') out.push(updateMessage(e, c.weights));
       }
       return out;
     },
     effects: async (ctx, events, s) => {
       for (const e of events) {
         if (e.type === 'LocalModelTrained' && e.sentForRound !== null) deps.log.debug(`${settings.deviceId}: sent update for round ${e.sentForRound} (base ${e.baseVersion}, ${e.samples} samples, loss ${e.loss.toFixed(4)})`);
+        if (e.type === 'UpdateResent') deps.log.debug(`${settings.deviceId}: sent update ${e.hash.slice(0, 12)} again, for round ${e.round} (base ${e.baseVersion}): no global model holds it yet`);
       }
       // A training pending on the device's model answers a round joined meanwhile (it is sent for it).
       if (pendingBase !== null && pendingBase === s.model.version) return;
       const fresh = events.some((e) => e.type === 'ReadingsScored') && s.sinceTraining > 0;
       // Train every N readings or every T ms.
       const trained = fresh && (s.sinceTraining >= settings.trainEvery || (s.lastTrainedAt !== null && clock() - s.lastTrainedAt >= settings.trainIntervalMs));
-      // And for an open round on the device's model, as soon as the device has readings in no update sent yet:
-      // when it joins, when the round's base model arrives, or at its next reading. Without new readings it
-      // sends nothing, so once the data stops, rounds stop moving the devices.
-      const forRound = roundWaiting(s) && s.seen > s.sentUpTo && events.some((e) => e.type === 'RoundJoined' || e.type === 'GlobalModelApplied' || (e.type === 'ReadingsScored' && e.readings.length > 0));
+      // And for an open round on the device's model (when it joins, when the round's base model arrives, or at
+      // its next reading), as long as some of its readings are in no global model: it trains when it has readings
+      // in no update sent yet, or when its last update is in no global model and it no longer holds it (a global
+      // model without it arrived since); it sends that update again, unchanged, when it still holds it (its round
+      // was abandoned and the new one is on the same model). Once a global model holds all its readings it sends
+      // nothing, so once the data stops and the last updates are merged, rounds stop moving the devices.
+      const waiting = roundWaiting(s) && events.some((e) => e.type === 'RoundJoined' || e.type === 'GlobalModelApplied' || (e.type === 'ReadingsScored' && e.readings.length > 0));
+      const unmerged = s.sentUpTo > s.mergedUpTo;
+      const held = s.lastUpdate !== null && s.lastUpdate.baseVersion === s.model.version && s.lastUpdate.hash === s.model.hash;
+      const forRound = waiting && (s.seen > s.sentUpTo || (unmerged && !held));
       if ((trained || forRound) && dueForTraining(s)) await train(ctx.tell, s);
+      else if (waiting && unmerged && held && s.round && s.model.weights && s.model.hash) {
+        ctx.tell({ type: 'ResendUpdate', round: s.round.round, baseVersion: s.round.baseVersion, hash: s.model.hash, weights: s.model.weights, now: clock() });
+      }
       // Otherwise the model's threshold is computed on the window (one scoring pass, no training) as soon as the
       // window is big enough when the model has none (a global model that came before the device's readings
       // flags nothing), and again every THRESHOLD_EVERY readings, so it follows the device's drift between trainings.

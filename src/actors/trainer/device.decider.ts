@@ -2,7 +2,8 @@
  * The device decider: scores each reading with the z-score baseline (computed here, pure and
  * deterministic) and records the model score the wiring computed; drops redelivered readings (offset at or
  * below the last one applied for its partition); applies global models; joins rounds; records local
- * trainings and, when a round is open on the same base version, sends the update (the event's outbox).
+ * trainings and, when a round is open on the same base version, sends the update (the event's outbox); sends
+ * the last update again to a newer round on the same model while no global model holds it.
  */
 import type { Decider } from '../runtime/decider';
 import { alertCounts, type Alert, type AlertModel, type DeviceCommand, type DeviceEvent, type IncomingReading, type ScoredReading } from './device.events';
@@ -94,7 +95,7 @@ export function decideDevice(settings: DeviceSettings) {
         return scoreBatch(settings, s, c);
       case 'ApplyGlobal':
         if (s.model.version !== null && c.version <= s.model.version) return [];
-        return [{ type: 'GlobalModelApplied', version: c.version, hash: c.hash, weights: c.weights, threshold: c.threshold, at: c.now }];
+        return [{ type: 'GlobalModelApplied', version: c.version, hash: c.hash, weights: c.weights, threshold: c.threshold, merged: c.merged, at: c.now }];
       case 'JoinRound':
         if (s.round && c.round <= s.round.round) return [];
         return [{ type: 'RoundJoined', round: c.round, baseVersion: c.baseVersion, deadline: c.deadline, at: c.now }];
@@ -106,6 +107,15 @@ export function decideDevice(settings: DeviceSettings) {
           type: 'LocalModelTrained', baseVersion: c.baseVersion, weights: c.weights, hash: c.hash, loss: c.loss, samples: c.samples, threshold: c.threshold,
           sentForRound: open, updateId: open === null ? null : `${settings.deviceId}-r${open}-v${c.baseVersion}`, at: c.now, seen: c.seen,
         }];
+      }
+      case 'ResendUpdate': {
+        // Only to the open round it names, not sent yet, on the model the update was trained from, while the
+        // device still holds that update (a training or a global model since makes it stale).
+        const r = s.round;
+        const u = s.lastUpdate;
+        if (!r || r.round !== c.round || r.sent || r.baseVersion !== c.baseVersion || c.now > r.deadline) return [];
+        if (!u || u.hash !== c.hash || u.baseVersion !== c.baseVersion || s.model.hash !== c.hash || s.model.version !== c.baseVersion || s.sentUpTo <= s.mergedUpTo) return [];
+        return [{ type: 'UpdateResent', round: c.round, baseVersion: c.baseVersion, hash: c.hash, samples: u.samples, loss: u.loss, updateId: `${settings.deviceId}-r${c.round}-v${c.baseVersion}`, at: c.now }];
       }
       case 'RecordThreshold':
         // Only for the model it was computed on (a newer model or a training since makes it stale).
@@ -152,7 +162,7 @@ export function evolveDevice(settings: DeviceSettings) {
         };
       }
       case 'GlobalModelApplied':
-        return { ...s, sinceThreshold: e.threshold === null ? s.sinceThreshold : 0, model: { version: e.version, hash: e.hash, weights: e.weights, source: 'global', threshold: e.threshold ?? s.model.threshold } };
+        return { ...s, mergedUpTo: e.merged === false ? s.mergedUpTo : Math.max(s.mergedUpTo, s.sentUpTo), sinceThreshold: e.threshold === null ? s.sinceThreshold : 0, model: { version: e.version, hash: e.hash, weights: e.weights, source: 'global', threshold: e.threshold ?? s.model.threshold } };
       case 'RoundJoined':
         return { ...s, round: { round: e.round, baseVersion: e.baseVersion, deadline: e.deadline, sent: false } };
       case 'LocalModelTrained': {
@@ -165,10 +175,18 @@ export function evolveDevice(settings: DeviceSettings) {
           sinceThreshold: e.threshold === null ? s.sinceThreshold : 0,
           lastTrainedAt: e.at,
           model: { version: e.baseVersion, hash: e.hash, weights: e.weights, source: 'local', threshold: e.threshold ?? s.model.threshold },
+          lastUpdate: e.sentForRound === null ? s.lastUpdate : { round: e.sentForRound, baseVersion: e.baseVersion, hash: e.hash, samples: e.samples, loss: e.loss },
           round: s.round && e.sentForRound === s.round.round ? { ...s.round, sent: true } : s.round,
           counters: { ...s.counters, trainings: s.counters.trainings + 1, updatesSent: s.counters.updatesSent + (e.sentForRound === null ? 0 : 1) },
         };
       }
+      case 'UpdateResent':
+        return {
+          ...s,
+          lastUpdate: s.lastUpdate && { ...s.lastUpdate, round: e.round },
+          round: s.round && e.round === s.round.round ? { ...s.round, sent: true } : s.round,
+          counters: { ...s.counters, updatesSent: s.counters.updatesSent + 1 },
+        };
       case 'ThresholdCalibrated':
         return { ...s, sinceThreshold: 0, model: { ...s.model, threshold: e.threshold } };
       default: {

@@ -70,7 +70,16 @@ export function alertCounts(e: ReadingsScored): { zscore: number; model: number 
   for (const a of e.alerts) if (a[1] === 0) zscore++;
   return { zscore, model: e.alerts.length - zscore };
 }
-export const GlobalModelApplied = t.type({ type: t.literal('GlobalModelApplied'), version: NonNegativeInt, hash: Sha256Hex, weights: Base64, threshold: t.union([FiniteNumber, t.null]), at: EpochMillis });
+export const GlobalModelApplied = t.intersection([
+  t.type({ type: t.literal('GlobalModelApplied'), version: NonNegativeInt, hash: Sha256Hex, weights: Base64, threshold: t.union([FiniteNumber, t.null]), at: EpochMillis }),
+  t.partial({
+    /**
+     * whether the model's lineage holds an update of this device (its readings up to the last update it sent are
+     * then in a global model); absent in events written before it existed, which count as true
+     */
+    merged: t.boolean,
+  }),
+]);
 export const RoundJoined = t.type({ type: t.literal('RoundJoined'), round: PositiveInt, baseVersion: NonNegativeInt, deadline: EpochMillis, at: EpochMillis });
 export const LocalModelTrained = t.intersection([t.type({
   type: t.literal('LocalModelTrained'),
@@ -89,10 +98,20 @@ export const LocalModelTrained = t.intersection([t.type({
   seen: NonNegativeInt,
 })]);
 
+/**
+ * The device's last update sent again, unchanged (no training), to a newer round on the same base model: the
+ * round it went to ended without a new global model (abandoned), so its readings are in no global model yet.
+ * The weights are those of the LocalModelTrained event that sent it first (`hash`); they are the outbox's, not
+ * the event's.
+ */
+export const UpdateResent = t.type({
+  type: t.literal('UpdateResent'), round: PositiveInt, baseVersion: NonNegativeInt, hash: Sha256Hex, samples: PositiveInt, loss: FiniteNumber, updateId: NonEmptyString, at: EpochMillis,
+});
+
 /** the current model's threshold computed on the device's window (one scoring pass, no training) */
 export const ThresholdCalibrated = t.type({ type: t.literal('ThresholdCalibrated'), version: NonNegativeInt, hash: Sha256Hex, threshold: FiniteNumber, samples: PositiveInt, at: EpochMillis });
 
-export const DeviceEvent = t.union([FeaturesFixed, ReadingsScored, GlobalModelApplied, RoundJoined, LocalModelTrained, ThresholdCalibrated], 'DeviceEvent');
+export const DeviceEvent = t.union([FeaturesFixed, ReadingsScored, GlobalModelApplied, RoundJoined, LocalModelTrained, UpdateResent, ThresholdCalibrated], 'DeviceEvent');
 export type DeviceEvent = t.TypeOf<typeof DeviceEvent>;
 
 export interface IncomingReading {
@@ -107,10 +126,15 @@ export interface IncomingReading {
 export type DeviceCommand =
   /** `modelScores` is filled by the wiring (enrich) from the device's current model, aligned with `readings` */
   | { type: 'ScoreBatch'; readings: IncomingReading[]; modelScores: Array<number | null> | null; now: number }
-  /** `threshold` is filled by the wiring: the new model's threshold on the device's training window */
-  | { type: 'ApplyGlobal'; version: number; hash: string; weights: string; threshold: number | null; now: number }
+  /**
+   * `threshold` is filled by the wiring: the new model's threshold on the device's training window; `merged`:
+   * the model's lineage holds an update of this device
+   */
+  | { type: 'ApplyGlobal'; version: number; hash: string; weights: string; threshold: number | null; merged: boolean; now: number }
   | { type: 'JoinRound'; round: number; baseVersion: number; deadline: number; now: number }
   /** `seen`: the device's reading count when the training took its window */
   | { type: 'RecordTraining'; baseVersion: number; weights: string; hash: string; loss: number; samples: number; threshold: number | null; seen: number; now: number }
+  /** the device's last update (`hash`, and its weights for the message) sent again to round `round` on `baseVersion` */
+  | { type: 'ResendUpdate'; round: number; baseVersion: number; hash: string; weights: string; now: number }
   /** filled by the wiring: the threshold of the model `hash` (version `version`) on `samples` window rows */
   | { type: 'RecordThreshold'; version: number; hash: string; threshold: number; samples: number; now: number };

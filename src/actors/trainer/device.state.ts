@@ -55,6 +55,15 @@ export interface DeviceState {
    * versions stop piling up, once the data stops)
    */
   sentUpTo: number;
+  /**
+   * `sentUpTo` of the last update a published global model holds (its lineage names this device): readings
+   * between the two are in an update sent to a round that ended without a new model (abandoned) or without it
+   * (too late), so they are in no global model yet; the device sends that update again, or trains for the next
+   * round, until one holds them
+   */
+  mergedUpTo: number;
+  /** the last update sent to a round: what a resend repeats (the weights are the model's while `hash` is its hash) */
+  lastUpdate: { round: number; baseVersion: number; hash: string; samples: number; loss: number } | null;
   /** readings since the model's threshold was computed */
   sinceThreshold: number;
   lastTrainedAt: number | null;
@@ -74,6 +83,8 @@ export const initialDeviceState = (deviceId: string, zscore: ZScoreConfig = ZSCO
   windowLabels: [],
   sinceTraining: 0,
   sentUpTo: 0,
+  mergedUpTo: 0,
+  lastUpdate: null,
   sinceThreshold: 0,
   lastTrainedAt: null,
   model: { version: null, hash: null, weights: null, source: null, threshold: null },
@@ -83,11 +94,13 @@ export const initialDeviceState = (deviceId: string, zscore: ZScoreConfig = ZSCO
 
 /**
  * A device state from a snapshot; snapshots written before `sinceThreshold` existed count from 0, those written
- * before `sentUpTo` existed take the readings since the last training as not sent yet.
+ * before `sentUpTo` existed take the readings since the last training as not sent yet, and those written before
+ * `mergedUpTo` existed take every update sent as merged (as the device then did).
  */
 export const decodeDeviceState = (d: unknown): DeviceState => {
   const s = d as Partial<DeviceState>;
-  return { sinceThreshold: 0, sentUpTo: (s.seen ?? 0) - (s.sinceTraining ?? 0), ...s } as DeviceState;
+  const sentUpTo = s.sentUpTo ?? (s.seen ?? 0) - (s.sinceTraining ?? 0);
+  return { sinceThreshold: 0, mergedUpTo: sentUpTo, lastUpdate: null, ...s, sentUpTo } as DeviceState;
 };
 
 export const deviceSummary = (s: DeviceState) => ({
@@ -99,6 +112,8 @@ export const deviceSummary = (s: DeviceState) => ({
   sinceTraining: s.sinceTraining,
   /** readings in no update sent to a round yet */
   unsent: s.seen - s.sentUpTo,
+  /** readings in an update sent but in no global model yet */
+  unmerged: s.sentUpTo - s.mergedUpTo,
   sinceThreshold: s.sinceThreshold,
   lastTrainedAt: s.lastTrainedAt,
   model: { version: s.model.version, hash: s.model.hash, source: s.model.source, threshold: s.model.threshold },

@@ -78,10 +78,11 @@ export async function startTrainer(deps: TrainerDeps): Promise<TrainerService> {
   let latestModel: GlobalModel | null = null;
   let latestNotice: RoundNotice | null = null;
 
-  const applyTo = (actor: DeviceActor) => {
+  const applyTo = (deviceId: string, actor: DeviceActor) => {
     const now = clock();
     const m = latestNotice && (!latestModel || latestNotice.model.version >= latestModel.version) ? latestNotice.model : latestModel;
-    if (m) actor.tell({ type: 'ApplyGlobal', version: m.version, hash: m.hash, weights: m.weights.data, threshold: null, now });
+    const merged = m !== null && m.lineage.updates.some((u) => u.clientId === deviceId);
+    if (m) actor.tell({ type: 'ApplyGlobal', version: m.version, hash: m.hash, weights: m.weights.data, threshold: null, merged, now });
     if (latestNotice) actor.tell({ type: 'JoinRound', round: latestNotice.round, baseVersion: latestNotice.baseVersion, deadline: latestNotice.deadline, now });
   };
 
@@ -98,7 +99,7 @@ export async function startTrainer(deps: TrainerDeps): Promise<TrainerService> {
       transform: config.trainer.transform, residualWindow: config.trainer.residualWindow, thresholdQuantile: config.trainer.thresholdQuantile,
     });
     devices.set(deviceId, { actor, partition });
-    applyTo(actor);
+    applyTo(deviceId, actor);
     return actor;
   };
 
@@ -147,7 +148,7 @@ export async function startTrainer(deps: TrainerDeps): Promise<TrainerService> {
       latestNotice = msg;
       counts.rounds++;
     }
-    for (const { actor } of devices.values()) applyTo(actor);
+    for (const [id, { actor }] of devices) applyTo(id, actor);
     registry.update(ingestPath, {}, { ...counts, devices: devices.size });
   }
 
