@@ -175,7 +175,7 @@ export function evolveDevice(settings: DeviceSettings) {
           sinceThreshold: e.threshold === null ? s.sinceThreshold : 0,
           lastTrainedAt: e.at,
           model: { version: e.baseVersion, hash: e.hash, weights: e.weights, source: 'local', threshold: e.threshold ?? s.model.threshold },
-          lastUpdate: e.sentForRound === null ? s.lastUpdate : { round: e.sentForRound, baseVersion: e.baseVersion, hash: e.hash, samples: e.samples, loss: e.loss },
+          lastUpdate: e.sentForRound === null ? s.lastUpdate : { baseVersion: e.baseVersion, hash: e.hash, samples: e.samples, loss: e.loss },
           round: s.round && e.sentForRound === s.round.round ? { ...s.round, sent: true } : s.round,
           counters: { ...s.counters, trainings: s.counters.trainings + 1, updatesSent: s.counters.updatesSent + (e.sentForRound === null ? 0 : 1) },
         };
@@ -183,7 +183,6 @@ export function evolveDevice(settings: DeviceSettings) {
       case 'UpdateResent':
         return {
           ...s,
-          lastUpdate: s.lastUpdate && { ...s.lastUpdate, round: e.round },
           round: s.round && e.round === s.round.round ? { ...s.round, sent: true } : s.round,
           counters: { ...s.counters, updatesSent: s.counters.updatesSent + 1 },
         };

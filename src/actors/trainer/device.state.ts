@@ -63,7 +63,7 @@ export interface DeviceState {
    */
   mergedUpTo: number;
   /** the last update sent to a round: what a resend repeats (the weights are the model's while `hash` is its hash) */
-  lastUpdate: { round: number; baseVersion: number; hash: string; samples: number; loss: number } | null;
+  lastUpdate: { baseVersion: number; hash: string; samples: number; loss: number } | null;
   /** readings since the model's threshold was computed */
   sinceThreshold: number;
   lastTrainedAt: number | null;
