@@ -35,7 +35,7 @@ export const embeddedSpec: CommandSpec = {
     { name: 'rows', type: 'int', default: 20000, description: 'rows to generate (--dataset generated)' },
     { name: 'devices', type: 'int', default: 4, description: 'devices to generate (--dataset generated)' },
     { name: 'seed', type: 'int', default: 7, description: 'generator seed (--dataset generated)' },
-    { name: 'rate', type: 'string', default: 'unlimited', description: 'readings per second in total, or "unlimited"' },
+    { name: 'rate', type: 'string', default: 'unlimited', description: 'readings per second in total, or "unlimited"', env: 'PRODUCER_RATE' },
     { name: 'inspect-port', type: 'int', description: 'port of the inspection endpoint (0 = ephemeral)', env: 'INSPECT_PORT' },
   ],
 };

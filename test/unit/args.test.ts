@@ -2,6 +2,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { formatHelp, parseArgs, type CommandSpec, type ParseResult } from '../../src/cli/args';
+import { embeddedSpec } from '../../src/cli/embedded';
 
 const replay: CommandSpec = {
   name: 'flead replay',
@@ -258,3 +259,17 @@ Help('required positionals show in angle brackets, variadic with ...', () => {
 });
 
 Help.run();
+
+// ---------------------------------------------------------------------------------------------------------
+
+const Specs = suite('the commands\' own options');
+
+Specs('flead embedded: --rate, else PRODUCER_RATE (as every service reads it), else unlimited', () => {
+  const rate = (argv: string[], env: Record<string, string> = {}) => values(parseArgs(embeddedSpec, argv, env))['rate'];
+  assert.is(rate([]), 'unlimited');
+  assert.is(rate([], { PRODUCER_RATE: '50' }), '50');
+  assert.is(rate(['--rate', '1000'], { PRODUCER_RATE: '50' }), '1000');
+  assert.match(formatHelp(embeddedSpec), /--rate <value> +readings per second in total, or "unlimited" \(default: unlimited; env: PRODUCER_RATE\)/);
+});
+
+Specs.run();
