@@ -62,11 +62,13 @@ test('a then b, ROUND_MIN_UPDATES=2: a resends its update to each round until b 
 
     // a's readings: a trains once and sends for the open round; b has nothing, so that round is abandoned
     await trainerInfra.bus.publish(config.topics.readings, Array.from({ length: 40 }, (_, i) => reading('a', i)));
-    await waitFor('a to send its update to a second round (the first abandoned)', async () => ((devices()['a']?.counters.updatesSent ?? 0) >= 2 ? true : undefined), 60_000);
+    // (its 40 readings come in one batch here; were they split, it would train once more for the second part)
+    const resent = (d: Device | undefined) => d !== undefined && d.unsent === 0 && d.counters.updatesSent > d.counters.trainings;
+    await waitFor('a to send its update again, untrained, to a round after an abandoned one', async () => (resent(devices()['a']) ? true : undefined), 60_000);
     assert.ok(rounds().some((r) => r.status === 'abandoned'), `a round was abandoned: ${JSON.stringify(rounds())}`);
     assert.equal(versions().map((v) => v.version), [0], 'no version beyond 0 yet');
     const a = devices()['a']!;
-    assert.equal([a.seen, a.unsent, a.unmerged, a.counters.trainings], [40, 0, 40, 1], 'sent again, not trained again');
+    assert.equal([a.seen, a.unsent, a.unmerged], [40, 0, 40], 'every reading in an update sent, none in a global model');
 
     // b's readings, later: b's update and a's (again) meet in one round
     await trainerInfra.bus.publish(config.topics.readings, Array.from({ length: 40 }, (_, i) => reading('b', i)));
@@ -75,7 +77,7 @@ test('a then b, ROUND_MIN_UPDATES=2: a resends its update to each round until b 
     await waitFor('both devices to hold version 1', async () => (Object.values(devices()).every((d) => d.model.version === 1) ? true : undefined), 30_000);
     const settled = devices();
     for (const id of ['a', 'b']) assert.equal([settled[id]!.unsent, settled[id]!.unmerged], [0, 0], `${id}: every reading is in version 1`);
-    assert.is(settled['a']!.counters.trainings, 1, 'a never trained again');
+    assert.is(settled['a']!.counters.trainings, a.counters.trainings, 'a never trained again');
 
     // the data has stopped and every reading is in a model: rounds go on (and are abandoned), nothing is sent
     const roundsBefore = rounds().length;
