@@ -80,9 +80,8 @@ test('a then b, ROUND_MIN_UPDATES=2: a resends its update to each round until b 
     assert.is(settled['a']!.counters.trainings, a.counters.trainings, 'a never trained again');
 
     // the data has stopped and every reading is in a model: rounds go on (and are abandoned), nothing is sent
-    const roundsBefore = rounds().length;
     await sleep(DEADLINE_MS + 1_000);
-    assert.ok(rounds().length > roundsBefore || rounds().at(-1)!.status === 'collecting', 'rounds still run');
+    assert.ok(rounds().some((r) => r.baseVersion === 1), `a round opened on version 1 (the devices had one to send to): ${JSON.stringify(rounds())}`);
     const later = devices();
     for (const id of ['a', 'b']) assert.is(later[id]!.counters.updatesSent, settled[id]!.counters.updatesSent, `${id} sent nothing more`);
     assert.equal(versions().map((v) => v.version), [0, 1]);

@@ -141,6 +141,10 @@ async function journalEvents(j: Journal): Promise<DeviceEvent[]> {
 }
 const trainedEvents = (es: readonly DeviceEvent[]) => es.filter((e): e is Extract<DeviceEvent, { type: 'LocalModelTrained' }> => e.type === 'LocalModelTrained');
 
+/** the LocalModelUpdates relayed so far, decoded */
+const sentUpdates = (h: Harness): LocalModelUpdate[] =>
+  h.relayed.filter((m) => m.topic === TOPICS.localUpdates).map((m) => decodeJson(LocalModelUpdate, m.value)).map((d) => { if (!isRight(d)) throw new Error(`an update does not decode: ${JSON.stringify(d.left)}`); return d.right; });
+
 /** Global version 0 applied, round 1 joined on it. */
 async function joinRound1(h: Harness): Promise<void> {
   await h.send({ type: 'ApplyGlobal', version: 0, hash: hashWeights(W0), weights: W0_B64, threshold: null, merged: false, now: h.clock.now });
@@ -227,7 +231,7 @@ Live('once its readings are in a sent update, the device does not train for the 
   const h = open(createMemoryStore());
   await joinRound1(h);
   for (let k = 1; k <= 4; k++) await h.score(k);
-  const updates = () => h.relayed.filter((m) => m.topic === TOPICS.localUpdates).map((m) => decodeJson(LocalModelUpdate, m.value)).map((d) => (isRight(d) ? d.right.round : null));
+  const updates = () => sentUpdates(h).map((u) => u.round);
   assert.equal(updates(), [1], 'batch 4 (16 readings): trained and sent for round 1');
   // the data stops; version 1 is published with the device's update and round 2 opens on it
   const W1 = initialWeights(LAYERS, 7);
@@ -245,10 +249,6 @@ Live('once its readings are in a sent update, the device does not train for the 
   s = h.summary() as ReturnType<typeof deviceSummary>;
   assert.equal([s.unsent, s.round!.sent], [0, true]);
 }));
-
-/** the LocalModelUpdates relayed so far, decoded */
-const sentUpdates = (h: Harness): LocalModelUpdate[] =>
-  h.relayed.filter((m) => m.topic === TOPICS.localUpdates).map((m) => decodeJson(LocalModelUpdate, m.value)).map((d) => { if (!isRight(d)) throw new Error(`an update does not decode: ${JSON.stringify(d.left)}`); return d.right; });
 
 Live('an update whose round was abandoned goes again, unchanged and without training, to each next round on the same model, until a global model holds it', () => using(async (open) => {
   const h = open(createMemoryStore());
@@ -339,8 +339,7 @@ Live('a round opened on a newer model while a training runs on the old one: the 
   await h.send({ type: 'RecordThreshold', version: -1, hash: hashWeights(W0), threshold: 0, samples: 1, now: h.clock.now });
   const trained = trainedEvents(await journalEvents(h.journal));
   assert.equal(trained.map((e) => [e.baseVersion, e.sentForRound, e.seen]), [[0, 1, 16], [1, 2, 28]], 'the training on version 0 is discarded; one on version 1 is sent for round 2');
-  const rounds = h.relayed.filter((m) => m.topic === TOPICS.localUpdates).map((m) => decodeJson(LocalModelUpdate, m.value)).map((d) => (isRight(d) ? d.right.round : null));
-  assert.equal(rounds, [1, 2]);
+  assert.equal(sentUpdates(h).map((u) => u.round), [1, 2]);
 }));
 
 Live('training off: a global model without a threshold gets one computed on the window (no training), again every thresholdEvery readings', () => using(async (open) => {

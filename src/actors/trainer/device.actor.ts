@@ -12,7 +12,7 @@ import { fromLittleEndianBytes, hashWeights, toLittleEndianBytes, type LayerShap
 import { decodeOrThrow } from '../runtime/decode';
 import { spawnEventSourced, type ActorWiring, type EventSourcedRef } from '../runtime/event-sourced';
 import type { OutboxLike, Ref } from '../runtime/nact';
-import { deviceDecider, toRecord, toVector } from './device.decider';
+import { deviceDecider, holdsUnmergedUpdate, toRecord, toVector } from './device.decider';
 import { residuals } from './residuals';
 import { anomaliesOf, DeviceEvent, type DeviceCommand } from './device.events';
 import { decodeDeviceState, deviceKeyPrefix, deviceSummary, type DeviceSettings, type DeviceState } from './device.state';
@@ -193,11 +193,10 @@ export function spawnDeviceActor(parent: Ref<unknown>, deps: DeviceActorDeps): D
       // was abandoned and the new one is on the same model). Once a global model holds all its readings it sends
       // nothing, so once the data stops and the last updates are merged, rounds stop moving the devices.
       const waiting = roundWaiting(s) && events.some((e) => e.type === 'RoundJoined' || e.type === 'GlobalModelApplied' || (e.type === 'ReadingsScored' && e.readings.length > 0));
-      const unmerged = s.sentUpTo > s.mergedUpTo;
-      const held = s.lastUpdate !== null && s.lastUpdate.baseVersion === s.model.version && s.lastUpdate.hash === s.model.hash;
-      const forRound = waiting && (s.seen > s.sentUpTo || (unmerged && !held));
+      const resend = holdsUnmergedUpdate(s);
+      const forRound = waiting && (s.seen > s.sentUpTo || (s.sentUpTo > s.mergedUpTo && !resend));
       if ((trained || forRound) && dueForTraining(s)) await train(ctx.tell, s);
-      else if (waiting && unmerged && held && s.round && s.model.weights && s.model.hash) {
+      else if (waiting && resend && s.round && s.model.weights && s.model.hash) {
         ctx.tell({ type: 'ResendUpdate', round: s.round.round, baseVersion: s.round.baseVersion, hash: s.model.hash, weights: s.model.weights, now: clock() });
       }
       // Otherwise the model's threshold is computed on the window (one scoring pass, no training) as soon as the

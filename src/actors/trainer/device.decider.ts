@@ -88,6 +88,13 @@ function scoreBatch(settings: DeviceSettings, state: DeviceState, c: Extract<Dev
   return events;
 }
 
+/**
+ * The device's last update is in no global model yet and the device still holds it (its model is that update):
+ * it may send it again, unchanged, to a round on that model.
+ */
+export const holdsUnmergedUpdate = (s: DeviceState): boolean =>
+  s.sentUpTo > s.mergedUpTo && s.lastUpdate !== null && s.lastUpdate.baseVersion === s.model.version && s.lastUpdate.hash === s.model.hash;
+
 export function decideDevice(settings: DeviceSettings) {
   return (c: DeviceCommand, s: DeviceState): DeviceEvent[] => {
     switch (c.type) {
@@ -112,9 +119,9 @@ export function decideDevice(settings: DeviceSettings) {
         // Only to the open round it names, not sent yet, on the model the update was trained from, while the
         // device still holds that update (a training or a global model since makes it stale).
         const r = s.round;
-        const u = s.lastUpdate;
         if (!r || r.round !== c.round || r.sent || r.baseVersion !== c.baseVersion || c.now > r.deadline) return [];
-        if (!u || u.hash !== c.hash || u.baseVersion !== c.baseVersion || s.model.hash !== c.hash || s.model.version !== c.baseVersion || s.sentUpTo <= s.mergedUpTo) return [];
+        if (!holdsUnmergedUpdate(s) || s.model.hash !== c.hash || s.model.version !== c.baseVersion) return [];
+        const u = s.lastUpdate!;
         return [{ type: 'UpdateResent', round: c.round, baseVersion: c.baseVersion, hash: c.hash, samples: u.samples, loss: u.loss, updateId: `${settings.deviceId}-r${c.round}-v${c.baseVersion}`, at: c.now }];
       }
       case 'RecordThreshold':

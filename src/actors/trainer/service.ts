@@ -81,8 +81,8 @@ export async function startTrainer(deps: TrainerDeps): Promise<TrainerService> {
   const applyTo = (deviceId: string, actor: DeviceActor) => {
     const now = clock();
     const m = latestNotice && (!latestModel || latestNotice.model.version >= latestModel.version) ? latestNotice.model : latestModel;
-    const merged = m !== null && m.lineage.updates.some((u) => u.clientId === deviceId);
-    if (m) actor.tell({ type: 'ApplyGlobal', version: m.version, hash: m.hash, weights: m.weights.data, threshold: null, merged, now });
+    // merged: the model's lineage names this device (its last update is in it)
+    if (m) actor.tell({ type: 'ApplyGlobal', version: m.version, hash: m.hash, weights: m.weights.data, threshold: null, merged: m.lineage.updates.some((u) => u.clientId === deviceId), now });
     if (latestNotice) actor.tell({ type: 'JoinRound', round: latestNotice.round, baseVersion: latestNotice.baseVersion, deadline: latestNotice.deadline, now });
   };
 
