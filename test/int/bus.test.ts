@@ -10,7 +10,7 @@ import * as assert from 'uvu/assert';
 import { createKafkaBus } from '../../src/infra/bus/kafka-bus';
 import { createMemoryBus } from '../../src/infra/bus/memory-bus';
 import type { Bus, BusMessage } from '../../src/infra/bus/port';
-import { brokersFromEnv } from '../../src/infra/kafka/client';
+import { brokersFromEnv, createKafka } from '../../src/infra/kafka/client';
 import { InfraError } from '../../src/infra/errors';
 import { busContract } from './bus.contract';
 
@@ -88,6 +88,64 @@ kafkaOnly('an unreachable broker: publish and subscribe reject with kind unavail
   }
   const closed = await rejection(bus.publish('anything', [{ key: 'k', value: 'v' }]));
   assert.is(closed.kind, 'closed');
+});
+
+type Assigned = ReadonlyArray<{ topic: string; partition: number }>;
+const partitionsOf = (a: Assigned | undefined, topic: string) => (a ?? []).filter((x) => x.topic === topic).map((x) => x.partition).sort((x, y) => x - y);
+
+async function until<T>(what: string, probe: () => T | undefined, ms = 30_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = probe();
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** two members' latest assignments once they split the topic's 6 partitions between them */
+const split = (a: Assigned | undefined, b: Assigned | undefined, topic: string) => {
+  const pa = partitionsOf(a, topic); const pb = partitionsOf(b, topic);
+  const all = [...pa, ...pb].sort((x, y) => x - y);
+  return pa.length > 0 && pb.length > 0 && all.join() === '0,1,2,3,4,5' ? [pa, pb] : undefined;
+};
+
+kafkaOnly('a group of two splits 6 partitions into [0,1,2] and [3,4,5], whatever order the broker lists them in (Kafka 3.9 and 4.x differ)', async () => {
+  const bus = createKafkaBus({ brokers, clientId: 'bus-assign' });
+  const topic = `bus-assign-${Date.now()}-${process.pid}`;
+  const groupId = `${topic}-g`;
+  try {
+    await bus.ensureTopics([{ topic, partitions: 6 }]);
+    let a: Assigned | undefined; let b: Assigned | undefined;
+    const sa = await bus.subscribe({ groupId, topics: [topic], eachBatch: async () => undefined, onAssignment: (x) => { a = x; } });
+    const sb = await bus.subscribe({ groupId, topics: [topic], eachBatch: async () => undefined, onAssignment: (x) => { b = x; } });
+    const [pa, pb] = await until('the two members to split the partitions', () => split(a, b, topic));
+    assert.equal([pa, pb].map((p) => p.join()).sort(), ['0,1,2', '3,4,5']);
+    await Promise.all([sa.stop(), sb.stop()]);
+  } finally {
+    await bus.close();
+  }
+});
+
+kafkaOnly('a member of an older FLEAD (kafkajs round robin only) still joins the group: both get partitions', async () => {
+  const bus = createKafkaBus({ brokers, clientId: 'bus-assign-mixed' });
+  const topic = `bus-assign-mixed-${Date.now()}-${process.pid}`;
+  const groupId = `${topic}-g`;
+  const old = createKafka({ brokers, clientId: 'bus-assign-old' }).consumer({ groupId, sessionTimeout: 10_000, heartbeatInterval: 1_000, maxWaitTimeInMs: 500 });
+  try {
+    await bus.ensureTopics([{ topic, partitions: 6 }]);
+    let a: Assigned | undefined; let b: Assigned | undefined;
+    old.on(old.events.GROUP_JOIN, (e) => { b = Object.entries(e.payload.memberAssignment).flatMap(([t, ps]) => ps.map((partition) => ({ topic: t, partition }))); });
+    await old.connect();
+    await old.subscribe({ topics: [topic], fromBeginning: true });
+    await old.run({ eachBatch: async () => undefined });
+    const sa = await bus.subscribe({ groupId, topics: [topic], eachBatch: async () => undefined, onAssignment: (x) => { a = x; } });
+    await until('the new and the old member to split the partitions', () => split(a, b, topic));
+    await sa.stop();
+  } finally {
+    await old.disconnect();
+    await bus.close();
+  }
 });
 
 kafkaOnly.run();

@@ -4,7 +4,8 @@
  * - publish: one idempotent producer (acks=all, one request in flight, Java-compatible murmur2 partitioner),
  *   connected on first use. Errors become InfraError: 'too-large' (not retriable) when the broker refuses a
  *   message over its `message.max.bytes`; 'unavailable' (retriable) when the broker cannot be reached.
- * - subscribe: one kafkajs consumer per subscription (a member of `groupId`). Each batch is one partition's
+ * - subscribe: one kafkajs consumer per subscription (a member of `groupId`; partitions in sorted contiguous
+ *   ranges, the same on every broker version: ../kafka/assigner.ts). Each batch is one partition's
  *   messages; its offset is resolved and committed only after the handler resolves. A handler that throws
  *   leaves the batch uncommitted: kafkajs fetches it again (and restarts the consumer when its retries run
  *   out). `subscribe` resolves once the member joined the group and fixed its start offsets, so with
@@ -14,9 +15,10 @@
  *   when it aborted. That is what makes the outbox exactly-once on Kafka: this adapter does not deduplicate
  *   by `flead-outbox-id` (the memory bus does, for the embedded journal's relay).
  */
-import { KeyedPartitioner, type Admin, type Consumer, type EachBatchPayload, type IHeaders, type Producer } from '../kafka/kafkajs';
+import { KeyedPartitioner, PartitionAssigners, type Admin, type Consumer, type EachBatchPayload, type IHeaders, type Producer } from '../kafka/kafkajs';
 import { InfraError } from '../errors';
 import { createKafka, kafkaDefaults } from '../kafka/client';
+import { SortedRangeAssigner } from '../kafka/assigner';
 import type { Bus, BusMessage, OutgoingMessage, SubscribeOptions, Subscription } from './port';
 
 export interface KafkaBusOptions {
@@ -104,6 +106,8 @@ export function createKafkaBus(opts: KafkaBusOptions): Bus {
       heartbeatInterval: kafkaBusDefaults.heartbeatIntervalMs,
       maxWaitTimeInMs: kafkaBusDefaults.maxWaitTimeMs,
       readUncommitted: false, // read_committed (the kafkajs default, spelled out): see the file comment
+      // the same assignment on every broker version (see assigner.ts); round robin for members of an older FLEAD
+      partitionAssigners: [SortedRangeAssigner, PartitionAssigners.roundRobin],
     });
     consumers.add(consumer);
     let failures = 0;
