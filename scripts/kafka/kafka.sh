@@ -11,7 +11,9 @@
 #   FLEAD_KAFKA_HOME=<repo>/.kafka   jars, data and logs (git-ignored)
 #   FLEAD_KAFKA_PORT=9092            client listener on 127.0.0.1
 #   FLEAD_KAFKA_CONTROLLER_PORT=9093 KRaft controller listener on 127.0.0.1
-#   FLEAD_KAFKA_VERSION=3.9.1        org.apache.kafka:kafka_2.13 version resolved with Maven
+#   FLEAD_KAFKA_VERSION=3.9.1        org.apache.kafka:kafka_2.13 version resolved with Maven (the 4.x line runs
+#                                    too: 4.1.1 and 4.4.0 measured, README "Running the services"); each version
+#                                    keeps its own data directory (a newer broker's storage does not go back)
 #   FLEAD_KAFKA_HEAP=-Xms256m -Xmx1g
 #   FLEAD_KAFKA_CPUS=                (empty: all) CPU list for the broker, through taskset (e.g. 1): benchmarks
 #                                    with the broker on cores of its own
@@ -26,7 +28,7 @@ version=${FLEAD_KAFKA_VERSION:-3.9.1}
 heap=${FLEAD_KAFKA_HEAP:--Xms256m -Xmx1g}
 cpus=${FLEAD_KAFKA_CPUS:-}
 libs=$home/libs-$version
-data=$home/data
+data=$home/data-$version
 logs=$home/logs
 pidfile=$home/kafka.pid
 conf=$home/server.properties
@@ -108,6 +110,16 @@ log4j.appender.file.layout.ConversionPattern=[%d] %p %m (%c)%n
 log4j.logger.kafka=INFO
 log4j.logger.org.apache.kafka=INFO
 EOF
+  # Kafka 4.x also carries log4j 2 (its logging goes through slf4j to the file above): warnings to stdout.log
+  cat > "$home/log4j2.properties" <<EOF
+status = error
+appender.out.type = Console
+appender.out.name = out
+appender.out.layout.type = PatternLayout
+appender.out.layout.pattern = [%d] %p %m (%c)%n
+rootLogger.level = warn
+rootLogger.appenderRef.out.ref = out
+EOF
   : > "$logs/server.log"
   pin=()
   if [ -n "$cpus" ]; then
@@ -116,6 +128,7 @@ EOF
   fi
   # shellcheck disable=SC2086
   nohup "${pin[@]}" java $heap -XX:+UseG1GC -Djava.awt.headless=true -Dlog4j.configuration="file:$home/log4j.properties" \
+    -Dlog4j2.configurationFile="$home/log4j2.properties" \
     -cp "$cp" kafka.Kafka "$conf" >"$logs/stdout.log" 2>&1 &
   echo $! > "$pidfile"
   log "started pid $(cat "$pidfile"), waiting for 127.0.0.1:$port"
