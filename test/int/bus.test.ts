@@ -13,6 +13,7 @@ import type { Bus, BusMessage } from '../../src/infra/bus/port';
 import { brokersFromEnv, createKafka } from '../../src/infra/kafka/client';
 import { InfraError } from '../../src/infra/errors';
 import { busContract } from './bus.contract';
+import { waitFor } from '../support/procs';
 
 const brokers = brokersFromEnv();
 
@@ -93,16 +94,6 @@ kafkaOnly('an unreachable broker: publish and subscribe reject with kind unavail
 type Assigned = ReadonlyArray<{ topic: string; partition: number }>;
 const partitionsOf = (a: Assigned | undefined, topic: string) => (a ?? []).filter((x) => x.topic === topic).map((x) => x.partition).sort((x, y) => x - y);
 
-async function until<T>(what: string, probe: () => T | undefined, ms = 30_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = probe();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 /** two members' latest assignments once they split the topic's 6 partitions between them */
 const split = (a: Assigned | undefined, b: Assigned | undefined, topic: string) => {
   const pa = partitionsOf(a, topic); const pb = partitionsOf(b, topic);
@@ -119,7 +110,7 @@ kafkaOnly('a group of two splits 6 partitions into [0,1,2] and [3,4,5], whatever
     let a: Assigned | undefined; let b: Assigned | undefined;
     const sa = await bus.subscribe({ groupId, topics: [topic], eachBatch: async () => undefined, onAssignment: (x) => { a = x; } });
     const sb = await bus.subscribe({ groupId, topics: [topic], eachBatch: async () => undefined, onAssignment: (x) => { b = x; } });
-    const [pa, pb] = await until('the two members to split the partitions', () => split(a, b, topic));
+    const [pa, pb] = await waitFor('the two members to split the partitions', async () => split(a, b, topic), 30_000, 50);
     assert.equal([pa, pb].map((p) => p.join()).sort(), ['0,1,2', '3,4,5']);
     await Promise.all([sa.stop(), sb.stop()]);
   } finally {
@@ -140,7 +131,7 @@ kafkaOnly('a member of an older FLEAD (kafkajs round robin only) still joins the
     await old.subscribe({ topics: [topic], fromBeginning: true });
     await old.run({ eachBatch: async () => undefined });
     const sa = await bus.subscribe({ groupId, topics: [topic], eachBatch: async () => undefined, onAssignment: (x) => { a = x; } });
-    await until('the new and the old member to split the partitions', () => split(a, b, topic));
+    await waitFor('the new and the old member to split the partitions', async () => split(a, b, topic), 30_000, 50);
     await sa.stop();
   } finally {
     await old.disconnect();
