@@ -25,7 +25,7 @@ import { Consumer as PConsumer, MessagesStreamModes, Producer as PProducer, type
 import type { Kafka } from 'kafkajs';
 import { brokerList, brokersFromEnv, createKafka } from '../src/infra/kafka/client';
 import { kafkaJournalDefaults } from '../src/infra/journal/kafka-journal';
-import { createTopic, deleteTopicsWithPrefix, rawExactlyOnceChain, wsnMessages, type Message } from './lib/kafka';
+import { createTopic, rawPartitions, deleteTopicsWithPrefix, rawExactlyOnceChain, wsnMessages, type Message } from './lib/kafka';
 
 const RUNS = 3;
 const BATCH = 500;
@@ -174,7 +174,7 @@ export async function run(print: (line: string) => void): Promise<void> {
   const n = messages.length;
   const best = { kafkajs: { raw: Infinity, eos: Infinity, chain: Infinity }, platformatic: { raw: Infinity, eos: Infinity, chain: Infinity } };
   let k = 0;
-  const topic = async () => { const t = `${prefix}${k++}`; await createTopic(kafka, t, 6); return t; };
+  const topic = async () => { const t = `${prefix}${k++}`; await createTopic(kafka, t, rawPartitions()); return t; };
   try {
     for (let r = 0; r < RUNS; r++) {
       for (const mode of ['raw', 'eos'] as const) {

@@ -99,7 +99,7 @@ import { encodeJson } from '../src/protocols/codec';
 import { GlobalModel } from '../src/protocols/models';
 import { Anomaly, SensorReading } from '../src/protocols/readings';
 import { encodeWeights, hashWeights } from '../src/protocols/weights';
-import { createTopic, deleteTopicsWithPrefix, rawExactlyOnceChain, rawPlainChain, wsnMessages, wsnRepeated, type Message } from './lib/kafka';
+import { createTopic, rawPartitions, deleteTopicsWithPrefix, rawExactlyOnceChain, rawPlainChain, wsnMessages, wsnRepeated, type Message } from './lib/kafka';
 import { gcFunction } from './lib/support';
 
 const MiB = 1024 * 1024;
@@ -199,7 +199,7 @@ async function joinedConsumer(kafka: Kafka, topic: string, onBatch: (values: Buf
  */
 async function rawThroughput(kafka: Kafka, prefix: string, messages: readonly Message[], batch: number, exactlyOnce = false): Promise<number> {
   const topic = `${prefix}raw-throughput-${randomBytes(3).toString('hex')}`;
-  await createTopic(kafka, topic, 6);
+  await createTopic(kafka, topic, rawPartitions());
   let seen = 0;
   let doneAt = 0;
   let finished!: () => void;
@@ -236,7 +236,7 @@ async function rawThroughput(kafka: Kafka, prefix: string, messages: readonly Me
 /** Raw kafkajs: send the messages paced at `rate`/s (each send awaited); per-message send → consume latency, ms. */
 async function rawLatencies(kafka: Kafka, prefix: string, messages: readonly Message[], rate: number): Promise<number[]> {
   const topic = `${prefix}raw-latency-${randomBytes(3).toString('hex')}`;
-  await createTopic(kafka, topic, 6);
+  await createTopic(kafka, topic, rawPartitions());
   const sentAt = new Float64Array(messages.length);
   const latencies: number[] = [];
   let finished!: () => void;

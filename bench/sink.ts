@@ -41,6 +41,7 @@ import { createSinkStore, type SinkStore } from '../src/infra/db/sink-store';
 import { silentLogger } from '../src/infra/log';
 import { encodeJson } from '../src/protocols/codec';
 import { SensorReading } from '../src/protocols/readings';
+import { dataTopics } from '../src/protocols/topics';
 
 const readingsOf = (n: number): SensorReading[] => Array.from({ length: n }, (_, i) => ({
   deviceId: `dev-${i % 8}`, readingId: `dev-${i % 8}/${i}`, ts: 1_718_000_000_000 + i * 10, features: { temperature: 20 + (i % 17) / 4, humidity: 40 + (i % 11) / 3 }, label: i % 97 === 0 ? 1 : 0,
@@ -61,7 +62,7 @@ async function measure(name: string, n: number, readings: readonly SensorReading
 }, print: (line: string) => void): Promise<void> {
   const { config, bus, store: inner } = deps;
   const copyMs1 = await deps.timeCopy();
-  await bus.ensureTopics([{ topic: config.topics.readings, partitions: 6 }]);
+  await bus.ensureTopics(dataTopics(config.topics, config.readingsPartitions, ['readings']));
   for (let i = 0; i < n; i += 2000) {
     await bus.publish(config.topics.readings, readings.slice(i, i + 2000).map((r) => ({ key: r.deviceId, value: encodeJson(SensorReading, r) })));
   }

@@ -12,6 +12,7 @@ export const defaults = {
   FLEAD_PROFILE: 'local',
   KAFKA_BROKERS: '127.0.0.1:9092',
   FLEAD_TOPIC_PREFIX: '',
+  READINGS_PARTITIONS: '12',
   FLEAD_DATA_DIR: './data',
   MODELS_DIR: './models',
   INSPECT_HOST: '127.0.0.1',
@@ -57,6 +58,8 @@ export interface Config {
   kafkaBrokers: string;
   topics: TopicSet;
   topicPrefix: string;
+  /** partitions of the readings topic when it is created (READINGS_PARTITIONS) */
+  readingsPartitions: number;
   dataDir: string;
   modelsDir: string;
   inspect: { host: string; port: number };
@@ -103,6 +106,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 
   const profile = take(oneOf(e, 'FLEAD_PROFILE', ['local', 'embedded'] as const), 'local');
   const port = take(int(e, 'INSPECT_PORT', 0, 65535), 0);
+  const readingsPartitions = take(int(e, 'READINGS_PARTITIONS', 1, 10_000), 12);
   const quorumR = int(e, 'ROUND_QUORUM', 1);
   const minUpdatesR = int(e, 'ROUND_MIN_UPDATES', 1);
   const quorum = take(quorumR, 1);
@@ -164,6 +168,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     kafkaBrokers: get('KAFKA_BROKERS'),
     topics: topicNames(prefix),
     topicPrefix: prefix,
+    readingsPartitions,
     dataDir: get('FLEAD_DATA_DIR'),
     modelsDir: get('MODELS_DIR'),
     inspect: { host: get('INSPECT_HOST'), port },

@@ -10,6 +10,7 @@ import { kafkaJournalDefaults } from '../../src/infra/journal/kafka-journal';
 import { collectRows, isBadRow, openDataset, toSensorReading, type DatasetAdapter } from '../../src/infra/datasets';
 import { encodeJson } from '../../src/protocols/codec';
 import { SensorReading } from '../../src/protocols/readings';
+import { loadConfig } from '../../src/config';
 
 /** One message of `edge-iiot-stream`, as the producer sends it. */
 export interface Message { key: string; value: string }
@@ -37,6 +38,16 @@ export function wsnRepeated(times = 1): DatasetAdapter {
 export async function wsnMessages(times = 1): Promise<Message[]> {
   const { rows } = await collectRows(wsnRepeated(times));
   return rows.map((r) => ({ key: r.deviceId, value: encodeJson(SensorReading, toSensorReading(r, 'producer')) }));
+}
+
+/**
+ * Partitions of every raw topic: as many as the pipeline's readings topic (READINGS_PARTITIONS, default 12), so
+ * the baselines spread the same keys over the same partitions as the pipeline does.
+ */
+export function rawPartitions(): number {
+  const c = loadConfig();
+  if (c._tag === 'Left') throw new Error(c.left);
+  return c.right.readingsPartitions;
 }
 
 export async function createTopic(kafka: Kafka, topic: string, partitions: number): Promise<void> {
@@ -114,8 +125,8 @@ async function driveChain(what: string, messages: readonly Message[], batch: num
 export async function rawExactlyOnceChain(kafka: Kafka, prefix: string, messages: readonly Message[], batch: number): Promise<number> {
   const suffix = randomBytes(3).toString('hex');
   const [a, b] = [`${prefix}raw-chain-a-${suffix}`, `${prefix}raw-chain-b-${suffix}`];
-  await createTopic(kafka, a, 6);
-  await createTopic(kafka, b, 6);
+  await createTopic(kafka, a, rawPartitions());
+  await createTopic(kafka, b, rawPartitions());
   const transactional = (id: string) =>
     kafka.producer({ idempotent: true, maxInFlightRequests: 1, transactionalId: id, retry: { ...kafkaJournalDefaults.transactionRetry } });
   const [first, second] = [transactional(`${a}-tx`), transactional(`${b}-tx`)];
@@ -174,8 +185,8 @@ export async function rawExactlyOnceChain(kafka: Kafka, prefix: string, messages
 export async function rawPlainChain(kafka: Kafka, prefix: string, messages: readonly Message[], batch: number, reencode: boolean): Promise<number> {
   const suffix = randomBytes(3).toString('hex');
   const [a, b] = [`${prefix}plain-chain-a-${suffix}`, `${prefix}plain-chain-b-${suffix}`];
-  await createTopic(kafka, a, 6);
-  await createTopic(kafka, b, 6);
+  await createTopic(kafka, a, rawPartitions());
+  await createTopic(kafka, b, rawPartitions());
   const [first, second] = [kafka.producer(), kafka.producer()];
   await first.connect();
   await second.connect();

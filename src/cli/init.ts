@@ -122,7 +122,7 @@ export async function runInitTopics(values: Record<string, unknown>, config: Con
   let delay: number = retryDefaults.firstDelayMs;
   for (;;) {
     try {
-      const topics = await initTopics(config.kafkaBrokers, config.topics);
+      const topics = await initTopics(config.kafkaBrokers, config.topics, config.readingsPartitions);
       const created = topics.filter((t) => t.created).length;
       for (const t of topics) log.info(`${t.topic}: ${t.partitions} partition(s)${t.created ? ' (created)' : ''}`);
       process.stdout.write(`flead init topics: ${topics.length} topics on ${config.kafkaBrokers}, ${created} created, ${topics.length - created} already there\n`);

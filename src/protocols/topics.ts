@@ -1,4 +1,4 @@
-/** Topic names (the seed's names are kept) and their default partitions. */
+/** Topic names (the seed's names are kept), with the data topics' partitions below. */
 export const Topics = {
   readings: 'edge-iiot-stream',
   anomalies: 'anomalies',
@@ -15,3 +15,18 @@ export type TopicName = (typeof Topics)[keyof typeof Topics];
 export type TopicSet = { -readonly [K in keyof typeof Topics]: string };
 export const topicNames = (prefix = ''): TopicSet =>
   Object.fromEntries(Object.entries(Topics).map(([k, v]) => [k, `${prefix}${v}`])) as TopicSet;
+
+/**
+ * Partitions of the data topics, as `flead init topics` and every service create them (a topic that exists is
+ * left alone). The readings topic's count is READINGS_PARTITIONS: the most trainers a group can keep busy, and
+ * 12 (the default) splits evenly over 1, 2, 3, 4, 6 or 12 of them. Models and round notices keep one partition:
+ * they stay in order.
+ */
+export const dataTopicPartitions = (readings: number) => ({ readings, anomalies: 3, localUpdates: 3, globalModels: 1, analytics: 1, deadLetters: 1 });
+export type DataTopic = keyof ReturnType<typeof dataTopicPartitions>;
+
+/** The named data topics with their partitions (for Bus.ensureTopics). */
+export const dataTopics = (t: TopicSet, readingsPartitions: number, which: readonly DataTopic[]): Array<{ topic: string; partitions: number }> => {
+  const p = dataTopicPartitions(readingsPartitions);
+  return which.map((k) => ({ topic: t[k], partitions: p[k] }));
+};

@@ -6,9 +6,9 @@
  * counted twice across the move) and its counters continue from where the killed process left them.
  *
  * Data: `--dataset generated --rows 12000 --devices 12` (Edge-IIoTset-shaped rows, 61 features each once the
- * one-hot vocabulary is learnt, which the producer's planning pass does); its devices hash to partitions 0, 2, 3
- * and 4 of 6, so with two group members both own devices (the WSN data's 4 motes hash to partitions 1 and 5,
- * which one member would get together). The stream is slowed per device so the kill lands mid-stream and
+ * one-hot vocabulary is learnt, which the producer's planning pass does); its devices hash to partitions 3, 4, 6,
+ * 8, 9 and 10 of the readings topic's 12 (READINGS_PARTITIONS), so with two group members (ranges 0-5 and 6-11)
+ * both own devices whichever member gets which range. The stream is slowed per device so the kill lands mid-stream and
  * readings of every moved device are still coming after the takeover (so t2 is seen scoring them). At the end,
  * with the aggregator stopped, `flead replay --compare` rebuilds every device from the journal both processes
  * wrote and finds it equal to t2's live state. Last, a third trainer joins after the stream: the devices of the

@@ -10,12 +10,27 @@ test('creates the 9 topics with their partitions, then finds them all there', as
   const first = await runFlead(['init', 'topics'], env);
   assert.is(first.code, 0, first.stderr);
   assert.match(first.stdout, /9 topics on .*, 9 created, 0 already there/);
-  assert.match(first.stderr, /edge-iiot-stream: 6 partition\(s\) \(created\)/);
+  assert.match(first.stderr, /edge-iiot-stream: 12 partition\(s\) \(created\)/, 'READINGS_PARTITIONS defaults to 12');
   assert.match(first.stderr, /global-model-updates: 1 partition\(s\) \(created\)/);
   assert.match(first.stderr, /flead-journal: 6 partition\(s\) \(created\)/);
   const second = await runFlead(['init', 'topics'], env);
   assert.is(second.code, 0, second.stderr);
   assert.match(second.stdout, /9 topics on .*, 0 created, 9 already there/);
+  // an existing topic is left alone: asking for another count later changes nothing
+  const third = await runFlead(['init', 'topics'], { ...env, READINGS_PARTITIONS: '4' });
+  assert.is(third.code, 0, third.stderr);
+  assert.match(third.stderr, /edge-iiot-stream: 12 partition\(s\)\n/);
+});
+
+test('READINGS_PARTITIONS sets the readings topic\'s partitions when it is created; a bad value exits 2 with a sentence', async () => {
+  const env = { KAFKA_BROKERS: brokers, FLEAD_TOPIC_PREFIX: `int-topics4-${Date.now().toString(36)}-`, READINGS_PARTITIONS: '4' };
+  const r = await runFlead(['init', 'topics'], env);
+  assert.is(r.code, 0, r.stderr);
+  assert.match(r.stderr, /edge-iiot-stream: 4 partition\(s\) \(created\)/);
+  assert.match(r.stderr, /anomalies: 3 partition\(s\) \(created\)/);
+  const bad = await runFlead(['init', 'topics'], { ...env, READINGS_PARTITIONS: '0' });
+  assert.is(bad.code, 2, bad.stderr);
+  assert.match(bad.stderr, /READINGS_PARTITIONS/);
 });
 
 test('an unreachable broker ends with exit 1 and a sentence naming it', async () => {

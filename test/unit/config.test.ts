@@ -29,6 +29,7 @@ Defaults('an empty environment gives the documented defaults', () => {
       analytics: 'analytics-results', deadLetters: 'flead-dead-letters', journal: 'flead-journal', snapshots: 'flead-snapshots',
     },
     topicPrefix: '',
+    readingsPartitions: 12,
     dataDir: './data',
     modelsDir: './models',
     inspect: { host: '127.0.0.1', port: 8090 },
@@ -85,6 +86,8 @@ const badInts: Array<[keyof typeof defaults, string, string]> = [
   ['MAX_UPDATE_BYTES', '4MB', 'MAX_UPDATE_BYTES must be an integer ≥ 1, got "4MB"'],
   ['MODEL_SEED', 'abc', 'MODEL_SEED must be an integer ≥ 0, got "abc"'],
   ['SNAPSHOT_EVERY', '0', 'SNAPSHOT_EVERY must be an integer ≥ 1, got "0"'],
+  ['READINGS_PARTITIONS', '0', 'READINGS_PARTITIONS must be an integer ≥ 1 and ≤ 10000, got "0"'],
+  ['READINGS_PARTITIONS', 'many', 'READINGS_PARTITIONS must be an integer ≥ 1 and ≤ 10000, got "many"'],
 ];
 for (const [name, value, sentence] of badInts) {
   Bad(`${name}=${value} is refused with a sentence naming it`, () => {

@@ -19,6 +19,7 @@ import { TokenBucket } from './rate-limit';
 import { spawnSourceActor, type SourceActor } from './source.actor';
 import type { SourceState } from './source.decider';
 import { planSources } from './sources';
+import { dataTopics } from '../../protocols/topics';
 
 export interface ProducerService {
   registry: ActorRegistry;
@@ -48,10 +49,7 @@ export async function startProducer(deps: ProducerDeps): Promise<ProducerService
   const service = deps.service ?? 'producer';
   const clock = deps.clock ?? Date.now;
   const { registry, supervisionLog, system } = startServiceRuntime(service, journal, log);
-  await bus.ensureTopics([
-    { topic: config.topics.readings, partitions: 6 },
-    { topic: config.topics.deadLetters, partitions: 1 },
-  ]);
+  await bus.ensureTopics(dataTopics(config.topics, config.readingsPartitions, ['readings', 'deadLetters']));
   const sources = await planSources(deps.adapter);
   const total = sources.reduce((n, s) => n + s.total, 0);
   log.info(`dataset ${deps.adapter.name}: ${sources.length} sources, ${total} records; rate ${config.producer.rate} msg/s in total, ${config.producer.deviceRate} per device, batches of ${config.producer.batchSize}`);

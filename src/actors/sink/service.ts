@@ -28,6 +28,7 @@ import type { Config } from '../../config';
 import { ActorRegistry } from '../runtime/registry';
 import { rowOf, sinkTopics } from './rows';
 import { backoffDelay, type SinkSettings } from './settings';
+import { dataTopics } from '../../protocols/topics';
 
 export interface SinkDeps {
   config: Config;
@@ -199,13 +200,7 @@ export async function startSink(deps: SinkDeps): Promise<SinkService> {
   let subscription: Subscription | undefined;
   const wanted = sinkTopics(topics, settings.roundEvents);
   const ready = (async () => {
-    await bus.ensureTopics([
-      { topic: topics.readings, partitions: 6 },
-      { topic: topics.anomalies, partitions: 3 },
-      { topic: topics.localUpdates, partitions: 3 },
-      { topic: topics.globalModels, partitions: 1 },
-      { topic: topics.deadLetters, partitions: 1 },
-    ]);
+    await bus.ensureTopics(dataTopics(topics, config.readingsPartitions, ['readings', 'anomalies', 'localUpdates', 'globalModels', 'deadLetters']));
     await loadPositions();
     subscription = await bus.subscribe({
       groupId,

@@ -5,30 +5,31 @@
 import { createKafka } from './client';
 import { ensureTopics as ensureJournalTopics } from '../journal/kafka-admin';
 import { kafkaJournalDefaults } from '../journal/kafka-journal';
-import type { TopicSet } from '../../protocols/topics';
+import { dataTopicPartitions, type TopicSet } from '../../protocols/topics';
 
 export interface TopicPlan { topic: string; partitions: number; config: Record<string, string> }
 
 /** The data topics (journal topics are created by the journal's own helper). */
-export function topicPlan(t: TopicSet): TopicPlan[] {
+export function topicPlan(t: TopicSet, readingsPartitions: number): TopicPlan[] {
+  const p = dataTopicPartitions(readingsPartitions);
   return [
-    { topic: t.readings, partitions: 6, config: {} },
-    { topic: t.anomalies, partitions: 3, config: {} },
-    { topic: t.localUpdates, partitions: 3, config: {} },
-    // one partition: round notices and models stay in order
-    { topic: t.globalModels, partitions: 1, config: {} },
-    { topic: t.analytics, partitions: 1, config: {} },
-    { topic: t.deadLetters, partitions: 1, config: { 'retention.ms': '-1' } },
+    { topic: t.readings, partitions: p.readings, config: {} },
+    { topic: t.anomalies, partitions: p.anomalies, config: {} },
+    { topic: t.localUpdates, partitions: p.localUpdates, config: {} },
+    { topic: t.globalModels, partitions: p.globalModels, config: {} },
+    { topic: t.analytics, partitions: p.analytics, config: {} },
+    { topic: t.deadLetters, partitions: p.deadLetters, config: { 'retention.ms': '-1' } },
   ];
 }
 
 /** Create what is missing; returns every topic with its partition count as the broker reports it. */
-export async function initTopics(brokers: string, t: TopicSet): Promise<Array<{ topic: string; partitions: number; created: boolean }>> {
+export async function initTopics(brokers: string, t: TopicSet, readingsPartitions: number): Promise<Array<{ topic: string; partitions: number; created: boolean }>> {
   const admin = createKafka({ brokers, clientId: 'flead-init-topics' }).admin();
   await admin.connect();
   try {
     const before = new Set(await admin.listTopics());
-    const missing = topicPlan(t).filter((p) => !before.has(p.topic));
+    const plan = topicPlan(t, readingsPartitions);
+    const missing = plan.filter((p) => !before.has(p.topic));
     if (missing.length) {
       try {
         await admin.createTopics({
@@ -41,7 +42,7 @@ export async function initTopics(brokers: string, t: TopicSet): Promise<Array<{ 
       }
     }
     await ensureJournalTopics(admin, t.journal, t.snapshots, `${t.journal}-index`, kafkaJournalDefaults.partitions);
-    const names = [...topicPlan(t).map((p) => p.topic), t.journal, t.snapshots, `${t.journal}-index`];
+    const names = [...plan.map((p) => p.topic), t.journal, t.snapshots, `${t.journal}-index`];
     const meta = await admin.fetchTopicMetadata({ topics: names });
     return meta.topics.map((m) => ({ topic: m.name, partitions: m.partitions.length, created: !before.has(m.name) }))
       .sort((a, b) => names.indexOf(a.topic) - names.indexOf(b.topic));
