@@ -49,9 +49,10 @@ test.before(async () => {
 });
 
 test.after(async () => {
-  await svc.stop();
-  await http.close();
-  await infra.close();
+  // each may be missing when test.before failed: then its error, not this hook's, is the one reported
+  await svc?.stop();
+  await http?.close();
+  await infra?.close();
 });
 
 test('every rejection reason is recorded; three good updates close round 1 on quorum', async () => {
