@@ -10,6 +10,7 @@ import { kafkaJournalDefaults } from '../../src/infra/journal/kafka-journal';
 import { collectRows, isBadRow, openDataset, toSensorReading, type DatasetAdapter } from '../../src/infra/datasets';
 import { encodeJson } from '../../src/protocols/codec';
 import { SensorReading } from '../../src/protocols/readings';
+import { isLeft } from 'fp-ts/Either';
 import { loadConfig } from '../../src/config';
 
 /** One message of `edge-iiot-stream`, as the producer sends it. */
@@ -46,7 +47,7 @@ export async function wsnMessages(times = 1): Promise<Message[]> {
  */
 export function rawPartitions(): number {
   const c = loadConfig();
-  if (c._tag === 'Left') throw new Error(c.left);
+  if (isLeft(c)) throw new Error(c.left);
   return c.right.readingsPartitions;
 }
 

@@ -25,6 +25,9 @@ export const topicNames = (prefix = ''): TopicSet =>
 export const dataTopicPartitions = (readings: number) => ({ readings, anomalies: 3, localUpdates: 3, globalModels: 1, analytics: 1, deadLetters: 1 });
 export type DataTopic = keyof ReturnType<typeof dataTopicPartitions>;
 
+/** The data topics the federated loop's services (trainer, sink) read or write. */
+export const loopTopics: readonly DataTopic[] = ['readings', 'anomalies', 'localUpdates', 'globalModels', 'deadLetters'];
+
 /** The named data topics with their partitions (for Bus.ensureTopics). */
 export const dataTopics = (t: TopicSet, readingsPartitions: number, which: readonly DataTopic[]): Array<{ topic: string; partitions: number }> => {
   const p = dataTopicPartitions(readingsPartitions);

@@ -33,7 +33,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { createPool, type PgSettings } from '../../src/infra/db/pg';
 import { topicNames } from '../../src/protocols/topics';
-import { defaults } from '../../src/config';
 import { freePort, getJson, startFlead, waitFor, type Proc } from '../support/procs';
 import { dependsOn, readCompose, serviceCommand, serviceEnv, startWaves, type ComposeService } from '../support/compose';
 
@@ -157,11 +156,13 @@ test('services start in depends_on order and become healthy; models published, r
     assert.is(trainers.length, 2);
 
     // ── both trainers get partitions of the readings topic (disjoint, together all of them) ───────────────
+    // as many as init-topics was told to create (compose: ${READINGS_PARTITIONS:-12})
+    const readingsPartitions = Number(serviceEnv(compose.services['init-topics']!, composeVars).READINGS_PARTITIONS);
     const assignment = await waitFor('both trainers assigned partitions', async () => {
       const a = trainers.map((t) => lastAssignment(t.log, topics.readings));
       if (a.some((x) => !x || x.length === 0)) return undefined;
       const all = a.flat();
-      return new Set(all).size === all.length && all.length === Number(defaults.READINGS_PARTITIONS) ? a : undefined;
+      return new Set(all).size === all.length && all.length === readingsPartitions ? a : undefined;
     }, 60_000, 250);
     console.log(`partitions of ${topics.readings}: ${trainers.map((t, i) => `${t.name} [${assignment[i]!.join(', ')}]`).join('; ')}`);
 

@@ -28,7 +28,7 @@ import type { Config } from '../../config';
 import { ActorRegistry } from '../runtime/registry';
 import { rowOf, sinkTopics } from './rows';
 import { backoffDelay, type SinkSettings } from './settings';
-import { dataTopics } from '../../protocols/topics';
+import { dataTopics, loopTopics } from '../../protocols/topics';
 
 export interface SinkDeps {
   config: Config;
@@ -200,7 +200,7 @@ export async function startSink(deps: SinkDeps): Promise<SinkService> {
   let subscription: Subscription | undefined;
   const wanted = sinkTopics(topics, settings.roundEvents);
   const ready = (async () => {
-    await bus.ensureTopics(dataTopics(topics, config.readingsPartitions, ['readings', 'anomalies', 'localUpdates', 'globalModels', 'deadLetters']));
+    await bus.ensureTopics(dataTopics(topics, config.readingsPartitions, loopTopics));
     await loadPositions();
     subscription = await bus.subscribe({
       groupId,

@@ -25,7 +25,7 @@ import type { IncomingReading } from './device.events';
 import { deviceActorName, deviceKeyPrefix, deviceSettings, type DeviceState } from './device.state';
 import { partitionForKey } from '../../infra/bus/partitioner';
 import { ModelPool } from './model-pool';
-import { dataTopics } from '../../protocols/topics';
+import { dataTopics, loopTopics } from '../../protocols/topics';
 
 export interface TrainerService {
   registry: ActorRegistry;
@@ -67,7 +67,7 @@ export async function startTrainer(deps: TrainerDeps): Promise<TrainerService> {
   const pool = new ModelPool(config.model.spec, config.model.seed);
   const runtime = await pool.init();
   log.info(`TensorFlow.js backend: ${runtime.backend} (simd ${runtime.simd}, threads ${runtime.threads})`);
-  await bus.ensureTopics(dataTopics(config.topics, config.readingsPartitions, ['readings', 'anomalies', 'localUpdates', 'globalModels', 'deadLetters']));
+  await bus.ensureTopics(dataTopics(config.topics, config.readingsPartitions, loopTopics));
 
   const devices = new Map<string, { actor: DeviceActor; partition: number }>();
   let latestModel: GlobalModel | null = null;

@@ -5,21 +5,15 @@
 import { createKafka } from './client';
 import { ensureTopics as ensureJournalTopics } from '../journal/kafka-admin';
 import { kafkaJournalDefaults } from '../journal/kafka-journal';
-import { dataTopicPartitions, type TopicSet } from '../../protocols/topics';
+import { dataTopicPartitions, dataTopics, type DataTopic, type TopicSet } from '../../protocols/topics';
 
 export interface TopicPlan { topic: string; partitions: number; config: Record<string, string> }
 
 /** The data topics (journal topics are created by the journal's own helper). */
 export function topicPlan(t: TopicSet, readingsPartitions: number): TopicPlan[] {
-  const p = dataTopicPartitions(readingsPartitions);
-  return [
-    { topic: t.readings, partitions: p.readings, config: {} },
-    { topic: t.anomalies, partitions: p.anomalies, config: {} },
-    { topic: t.localUpdates, partitions: p.localUpdates, config: {} },
-    { topic: t.globalModels, partitions: p.globalModels, config: {} },
-    { topic: t.analytics, partitions: p.analytics, config: {} },
-    { topic: t.deadLetters, partitions: p.deadLetters, config: { 'retention.ms': '-1' } },
-  ];
+  const all = Object.keys(dataTopicPartitions(readingsPartitions)) as DataTopic[];
+  // dead letters are kept for good (retention.ms -1)
+  return dataTopics(t, readingsPartitions, all).map((d): TopicPlan => ({ ...d, config: d.topic === t.deadLetters ? { 'retention.ms': '-1' } : {} }));
 }
 
 /** Create what is missing; returns every topic with its partition count as the broker reports it. */
