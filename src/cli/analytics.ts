@@ -18,6 +18,8 @@ import { createLogger, type Logger } from '../infra/log';
 import { dbTarget, openDb } from '../infra/db/open';
 import { createAnalyticsStore, ensureAnalyticsSchema, type AnalyticsStore } from '../infra/db/analytics-store';
 import type { Bus } from '../infra/bus/port';
+import { ensureTopicsWarned } from '../infra/bus/ensure-topics';
+import { dataTopics } from '../protocols/topics';
 import { createKafkaBus } from '../infra/bus/kafka-bus';
 import { createMemoryBus } from '../infra/bus/memory-bus';
 import { startInspectionServer } from '../infra/http/inspection-server';
@@ -84,7 +86,7 @@ export async function runAnalytics(values: Record<string, unknown>, config: Conf
   }
   const bus = settings.publish ? openBus(config) : null;
   try {
-    if (bus) await bus.ensureTopics([{ topic: config.topics.analytics, partitions: 1 }]);
+    if (bus) await ensureTopicsWarned(bus, dataTopics(config.topics, config.readingsPartitions, ['analytics']), log);
     if (action === 'run') return await runOnce(jobs, settings, store, bus, config, log);
     return await serve(settings, store, bus, config, log);
   } catch (e) {

@@ -15,7 +15,8 @@ import { createPgDb, describePg, ensureDatabase, isConnectionFailure, pgSettings
 import { embeddedDbDir, openEmbeddedDb } from '../infra/db/open';
 import { migrate, type MigrateResult } from '../infra/db/migrations';
 import { runInitGrafana } from './grafana-init';
-import { initTopics } from '../infra/kafka/topics';
+import { initTopics, topicPlan } from '../infra/kafka/topics';
+import { partitionsKept } from '../protocols/topics';
 
 /** Targets `flead init` knows. */
 export const initTargets = ['db', 'topics', 'grafana'] as const;
@@ -125,6 +126,7 @@ export async function runInitTopics(values: Record<string, unknown>, config: Con
       const topics = await initTopics(config.kafkaBrokers, config.topics, config.readingsPartitions);
       const created = topics.filter((t) => t.created).length;
       for (const t of topics) log.info(`${t.topic}: ${t.partitions} partition(s)${t.created ? ' (created)' : ''}`);
+      for (const sentence of partitionsKept(topicPlan(config.topics, config.readingsPartitions), topics)) log.warn(sentence);
       process.stdout.write(`flead init topics: ${topics.length} topics on ${config.kafkaBrokers}, ${created} created, ${topics.length - created} already there\n`);
       return 0;
     } catch (e) {

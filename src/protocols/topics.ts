@@ -33,3 +33,18 @@ export const dataTopics = (t: TopicSet, readingsPartitions: number, which: reado
   const p = dataTopicPartitions(readingsPartitions);
   return which.map((k) => ({ topic: t[k], partitions: p[k] }));
 };
+
+/**
+ * A sentence for each topic that exists with other partitions than asked for (it keeps them), none when all
+ * match. Kafka cannot remove partitions, and adding some would send a device's later readings to another
+ * partition, and so maybe another trainer, than its earlier ones while those may still be unscored.
+ */
+export const partitionsKept = (
+  asked: ReadonlyArray<{ topic: string; partitions: number }>,
+  got: ReadonlyArray<{ topic: string; partitions: number }>,
+): string[] => asked.flatMap((a) => {
+  const has = got.find((g) => g.topic === a.topic)?.partitions;
+  return has === undefined || has === a.partitions ? [] : [
+    `${a.topic} has ${has} partition(s), not the ${a.partitions} asked for: a topic that exists keeps its partitions (delete it, or the compose volumes, to create it with ${a.partitions})`,
+  ];
+});

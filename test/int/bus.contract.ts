@@ -126,7 +126,11 @@ export function busContract(name: string, make: () => Promise<BusUnderTest>, fea
     const topic = uniq('count');
     assert.is(await bus.partitionCount(topic), null);
     assert.is(await bus.partitionCount(topic), null, 'asking did not create it');
-    await bus.ensureTopics([{ topic, partitions: 5 }]);
+    assert.equal(await bus.ensureTopics([{ topic, partitions: 5 }]), [{ topic, partitions: 5 }]);
+    assert.is(await bus.partitionCount(topic), 5);
+    // an existing topic keeps its count, and ensureTopics says so: the count it has, not the one asked for
+    const other = uniq('count-new');
+    assert.equal(await bus.ensureTopics([{ topic, partitions: 8 }, { topic: other, partitions: 2 }]), [{ topic, partitions: 5 }, { topic: other, partitions: 2 }]);
     assert.is(await bus.partitionCount(topic), 5);
     // what a trainer relies on to find the devices of its partitions without a reading from them
     const keys = [...keysN(12), 'mote-1', 'mote-2', 'device-7', 'é-ü-设备'];

@@ -20,6 +20,8 @@ test('creates the 9 topics with their partitions, then finds them all there', as
   const third = await runFlead(['init', 'topics'], { ...env, READINGS_PARTITIONS: '4' });
   assert.is(third.code, 0, third.stderr);
   assert.match(third.stderr, /edge-iiot-stream: 12 partition\(s\)\n/);
+  assert.match(third.stderr, /warn +init-topics: [^\n]*edge-iiot-stream has 12 partition\(s\), not the 4 asked for: a topic that exists keeps its partitions/);
+  assert.not.match(second.stderr + third.stderr, /anomalies has/, 'only the topic whose count differs is named');
 });
 
 test('READINGS_PARTITIONS sets the readings topic\'s partitions when it is created; a bad value exits 2 with a sentence', async () => {

@@ -49,14 +49,17 @@ test('a then b, ROUND_MIN_UPDATES=2: a resends its update to each round until b 
   const config = c.right;
   const aggInfra = await openInfra(config, 'aggregator');
   const trainerInfra = await openInfra(config, 'trainer');
-  const aggregator = await startAggregator({ config, ...aggInfra, log: silentLogger });
-  const trainer = await startTrainer({ config, journal: trainerInfra.journal, bus: trainerInfra.bus, log: silentLogger, instanceId: 'int' });
+  // started inside the try below, so that a failed start still stops what started (else the process lingers)
+  let aggregator!: Awaited<ReturnType<typeof startAggregator>>;
+  let trainer!: Awaited<ReturnType<typeof startTrainer>>;
   const route = <T>(routes: ReadonlyArray<{ pattern: string; handler: (p: Record<string, string>, q: URLSearchParams) => unknown }>, pattern: string): T =>
     routes.find((r) => r.pattern === pattern)!.handler({}, new URLSearchParams()) as T;
   const devices = (): Record<string, Device> => Object.fromEntries(route<Device[]>(trainer.routes, '/devices').map((d) => [d.deviceId, d]));
   const versions = () => route<Models | null>(aggregator.routes, '/models')?.versions ?? [];
   const rounds = () => route<Rounds | null>(aggregator.routes, '/rounds')?.rounds ?? [];
   try {
+    aggregator = await startAggregator({ config, ...aggInfra, log: silentLogger });
+    trainer = await startTrainer({ config, journal: trainerInfra.journal, bus: trainerInfra.bus, log: silentLogger, instanceId: 'int' });
     await trainer.ready;
     await waitFor('the trainer to hold global version 0', async () => (route<{ latestGlobalVersion: number | null }>(trainer.routes, '/health').latestGlobalVersion === 0 ? true : undefined), 60_000);
 
@@ -86,8 +89,8 @@ test('a then b, ROUND_MIN_UPDATES=2: a resends its update to each round until b 
     for (const id of ['a', 'b']) assert.is(later[id]!.counters.updatesSent, settled[id]!.counters.updatesSent, `${id} sent nothing more`);
     assert.equal(versions().map((v) => v.version), [0, 1]);
   } finally {
-    await trainer.stop();
-    await aggregator.stop();
+    await trainer?.stop();
+    await aggregator?.stop();
     await trainerInfra.close();
     await aggInfra.close();
     rmSync(models, { recursive: true, force: true });

@@ -6,6 +6,8 @@
 import { family, type Sample } from '../../infra/http/metrics';
 import { actorRoutes, startServiceRuntime } from '../runtime/service-runtime';
 import type { Bus, BusMessage, Subscription } from '../../infra/bus/port';
+import { ensureTopicsWarned } from '../../infra/bus/ensure-topics';
+import { dataTopics } from '../../protocols/topics';
 import { decodeOrDeadLetter, deadLetter } from '../../infra/bus/dead-letter';
 import type { InspectionRoute } from '../../infra/http/inspection-server';
 import type { Journal } from '../../infra/journal/port';
@@ -113,11 +115,7 @@ export async function startAggregator(deps: AggregatorDeps): Promise<AggregatorS
 
   let subscription: Subscription | undefined;
   const ready = (async () => {
-    await bus.ensureTopics([
-      { topic: config.topics.localUpdates, partitions: 3 },
-      { topic: config.topics.globalModels, partitions: 1 },
-      { topic: config.topics.deadLetters, partitions: 1 },
-    ]);
+    await ensureTopicsWarned(bus, dataTopics(config.topics, config.readingsPartitions, ['localUpdates', 'globalModels', 'deadLetters']), log);
     subscription = await bus.subscribe({
       groupId: `${config.topicPrefix}flead-aggregator`,
       topics: [config.topics.localUpdates],

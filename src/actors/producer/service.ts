@@ -7,6 +7,7 @@
 import { family, type Sample } from '../../infra/http/metrics';
 import { actorRoutes, startServiceRuntime } from '../runtime/service-runtime';
 import type { Bus } from '../../infra/bus/port';
+import { ensureTopicsWarned } from '../../infra/bus/ensure-topics';
 import type { DatasetAdapter } from '../../infra/datasets/adapter';
 import type { InspectionRoute } from '../../infra/http/inspection-server';
 import type { Journal } from '../../infra/journal/port';
@@ -49,7 +50,7 @@ export async function startProducer(deps: ProducerDeps): Promise<ProducerService
   const service = deps.service ?? 'producer';
   const clock = deps.clock ?? Date.now;
   const { registry, supervisionLog, system } = startServiceRuntime(service, journal, log);
-  await bus.ensureTopics(dataTopics(config.topics, config.readingsPartitions, ['readings', 'deadLetters']));
+  await ensureTopicsWarned(bus, dataTopics(config.topics, config.readingsPartitions, ['readings', 'deadLetters']), log);
   const sources = await planSources(deps.adapter);
   const total = sources.reduce((n, s) => n + s.total, 0);
   log.info(`dataset ${deps.adapter.name}: ${sources.length} sources, ${total} records; rate ${config.producer.rate} msg/s in total, ${config.producer.deviceRate} per device, batches of ${config.producer.batchSize}`);

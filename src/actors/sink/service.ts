@@ -19,6 +19,7 @@
 import { family, type Sample } from '../../infra/http/metrics';
 import { actorRoutes } from '../runtime/service-runtime';
 import type { Bus, BusMessage, Subscription } from '../../infra/bus/port';
+import { ensureTopicsWarned } from '../../infra/bus/ensure-topics';
 import { deadLetter } from '../../infra/bus/dead-letter';
 import { InfraError } from '../../infra/errors';
 import type { InspectionRoute } from '../../infra/http/inspection-server';
@@ -200,7 +201,7 @@ export async function startSink(deps: SinkDeps): Promise<SinkService> {
   let subscription: Subscription | undefined;
   const wanted = sinkTopics(topics, settings.roundEvents);
   const ready = (async () => {
-    await bus.ensureTopics(dataTopics(topics, config.readingsPartitions, loopTopics));
+    await ensureTopicsWarned(bus, dataTopics(topics, config.readingsPartitions, loopTopics), log);
     await loadPositions();
     subscription = await bus.subscribe({
       groupId,

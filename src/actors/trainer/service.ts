@@ -9,6 +9,7 @@ import { actorRoutes, startServiceRuntime } from '../runtime/service-runtime';
 import os from 'node:os';
 import { isLeft } from 'fp-ts/Either';
 import type { Bus, BusMessage, Subscription } from '../../infra/bus/port';
+import { ensureTopicsWarned } from '../../infra/bus/ensure-topics';
 import { deadLetter, decodeOrDeadLetter } from '../../infra/bus/dead-letter';
 import type { InspectionRoute } from '../../infra/http/inspection-server';
 import type { Journal } from '../../infra/journal/port';
@@ -67,7 +68,7 @@ export async function startTrainer(deps: TrainerDeps): Promise<TrainerService> {
   const pool = new ModelPool(config.model.spec, config.model.seed);
   const runtime = await pool.init();
   log.info(`TensorFlow.js backend: ${runtime.backend} (simd ${runtime.simd}, threads ${runtime.threads})`);
-  await bus.ensureTopics(dataTopics(config.topics, config.readingsPartitions, loopTopics));
+  await ensureTopicsWarned(bus, dataTopics(config.topics, config.readingsPartitions, loopTopics), log);
 
   const devices = new Map<string, { actor: DeviceActor; partition: number }>();
   let latestModel: GlobalModel | null = null;

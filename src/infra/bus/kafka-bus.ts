@@ -19,7 +19,8 @@ import { KeyedPartitioner, PartitionAssigners, type Admin, type Consumer, type E
 import { InfraError } from '../errors';
 import { createKafka, kafkaDefaults } from '../kafka/client';
 import { SortedRangeAssigner } from '../kafka/assigner';
-import type { Bus, BusMessage, OutgoingMessage, SubscribeOptions, Subscription } from './port';
+import { createTopicsSettled } from '../kafka/create-topics';
+import type { Bus, BusMessage, OutgoingMessage, SubscribeOptions, Subscription, TopicPartitions } from './port';
 
 export interface KafkaBusOptions {
   brokers: string;
@@ -203,18 +204,14 @@ export function createKafkaBus(opts: KafkaBusOptions): Bus {
     }
   }
 
-  async function ensureTopics(topics: ReadonlyArray<{ topic: string; partitions: number; compacted?: boolean }>) {
+  async function ensureTopics(topics: ReadonlyArray<{ topic: string; partitions: number; compacted?: boolean }>): Promise<TopicPartitions> {
     checkOpen('ensureTopics');
-    if (topics.length === 0) return;
-    // kafkajs returns false (no error) when every failure is TOPIC_ALREADY_EXISTS; the others are created.
-    await withAdmin(`creating topics ${topics.map((t) => t.topic).join(', ')}`, (admin) => admin.createTopics({
-      waitForLeaders: true,
-      topics: topics.map((t) => ({
-        topic: t.topic,
-        numPartitions: t.partitions,
-        configEntries: t.compacted ? [{ name: 'cleanup.policy', value: 'compact' }] : [],
-      })),
-    }));
+    if (topics.length === 0) return [];
+    return withAdmin(`creating topics ${topics.map((t) => t.topic).join(', ')}`, (admin) => createTopicsSettled(admin, topics.map((t) => ({
+      topic: t.topic,
+      numPartitions: t.partitions,
+      configEntries: t.compacted ? [{ name: 'cleanup.policy', value: 'compact' }] : [],
+    }))));
   }
 
   async function partitionCount(topic: string): Promise<number | null> {

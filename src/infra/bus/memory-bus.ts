@@ -22,7 +22,7 @@
 import { InfraError } from '../errors';
 import { outboxIdHeader } from '../journal/port';
 import { stripUndefined } from '../objects';
-import type { Bus, BusMessage, OutgoingMessage, SubscribeOptions, Subscription } from './port';
+import type { Bus, BusMessage, OutgoingMessage, SubscribeOptions, Subscription, TopicPartitions } from './port';
 import { DiskStore, tpKey, type Stored, type TopicState } from './memory-bus-disk';
 import { partitionForKey } from './partitioner';
 
@@ -307,9 +307,10 @@ export function createMemoryBus(opts: MemoryBusOptions = {}): Bus {
     };
   }
 
-  async function ensureTopics(list: ReadonlyArray<{ topic: string; partitions: number; compacted?: boolean }>) {
+  async function ensureTopics(list: ReadonlyArray<{ topic: string; partitions: number; compacted?: boolean }>): Promise<TopicPartitions> {
     checkOpen('ensureTopics');
     for (const t of list) if (!topics.has(t.topic)) createTopic(t.topic, t.partitions, t.compacted ?? false);
+    return list.map((t) => ({ topic: t.topic, partitions: topics.get(t.topic)!.partitions.length }));
   }
 
   async function partitionCount(topic: string): Promise<number | null> {

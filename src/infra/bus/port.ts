@@ -39,12 +39,18 @@ export interface Subscription {
   stop(): Promise<void>;
 }
 
+/** Topics with their partition counts. */
+export type TopicPartitions = ReadonlyArray<{ topic: string; partitions: number }>;
+
 export interface Bus {
   readonly describe: string;
   publish(topic: string, messages: readonly OutgoingMessage[]): Promise<void>;
   subscribe(options: SubscribeOptions): Promise<Subscription>;
-  /** Create topics that do not exist yet; existing ones are left alone. */
-  ensureTopics(topics: ReadonlyArray<{ topic: string; partitions: number; compacted?: boolean }>): Promise<void>;
+  /**
+   * Create topics that do not exist yet; existing ones are left alone. Resolves to each listed topic's partition
+   * count as it now is: an existing topic keeps its own, whatever was asked (see `partitionsKept`).
+   */
+  ensureTopics(topics: ReadonlyArray<{ topic: string; partitions: number; compacted?: boolean }>): Promise<TopicPartitions>;
   /** How many partitions a topic has; null when it does not exist (asking never creates it). */
   partitionCount(topic: string): Promise<number | null>;
   close(): Promise<void>;

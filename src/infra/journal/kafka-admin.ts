@@ -1,5 +1,6 @@
 /** Kafka helpers of the journal engine (see `kafka-journal.ts`): its topics, and telling a fenced producer. */
 import type { Admin } from 'kafkajs';
+import { createTopicsSettled } from '../kafka/create-topics';
 
 const fencingTypes = new Set(['INVALID_PRODUCER_EPOCH', 'PRODUCER_FENCED', 'INVALID_PRODUCER_ID_MAPPING']);
 
@@ -12,21 +13,12 @@ export function isFencing(e: unknown, depth = 0): boolean {
   return [x.cause, x.originalError, ...(Array.isArray(x.errors) ? x.errors : [])].some((c) => isFencing(c, depth + 1));
 }
 
-/** Creates the journal, snapshot and index topics when missing. */
+/** Creates the journal, snapshot and index topics when missing, and waits until the broker serves them. */
 export async function ensureTopics(admin: Admin, journal: string, snapshots: string, index: string, partitions: number): Promise<void> {
-  const existing = new Set(await admin.listTopics());
   const compact = [{ name: 'cleanup.policy', value: 'compact' }];
-  const wanted = [
+  await createTopicsSettled(admin, [
     { topic: journal, numPartitions: partitions, configEntries: [{ name: 'retention.ms', value: '-1' }, { name: 'retention.bytes', value: '-1' }] },
     { topic: snapshots, numPartitions: 1, configEntries: compact },
     { topic: index, numPartitions: 1, configEntries: compact },
-  ].filter((t) => !existing.has(t.topic));
-  if (wanted.length === 0) return;
-  try {
-    await admin.createTopics({ topics: wanted, waitForLeaders: true });
-  } catch (e) {
-    // another engine may have created them at the same moment
-    const already = (e as { errors?: { type?: string }[] }).errors?.every((x) => x.type === 'TOPIC_ALREADY_EXISTS');
-    if (!already) throw e;
-  }
+  ]);
 }

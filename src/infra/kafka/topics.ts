@@ -3,6 +3,7 @@
  * missing (existing topics are left alone). The journal topics get the journal engine's own settings.
  */
 import { createKafka } from './client';
+import { createTopicsSettled } from './create-topics';
 import { ensureTopics as ensureJournalTopics } from '../journal/kafka-admin';
 import { kafkaJournalDefaults } from '../journal/kafka-journal';
 import { dataTopicPartitions, dataTopics, type DataTopic, type TopicSet } from '../../protocols/topics';
@@ -23,18 +24,7 @@ export async function initTopics(brokers: string, t: TopicSet, readingsPartition
   try {
     const before = new Set(await admin.listTopics());
     const plan = topicPlan(t, readingsPartitions);
-    const missing = plan.filter((p) => !before.has(p.topic));
-    if (missing.length) {
-      try {
-        await admin.createTopics({
-          waitForLeaders: true,
-          topics: missing.map((p) => ({ topic: p.topic, numPartitions: p.partitions, configEntries: Object.entries(p.config).map(([name, value]) => ({ name, value })) })),
-        });
-      } catch (e) {
-        const already = (e as { errors?: { type?: string }[] }).errors?.every((x) => x.type === 'TOPIC_ALREADY_EXISTS');
-        if (!already) throw e;
-      }
-    }
+    await createTopicsSettled(admin, plan.map((p) => ({ topic: p.topic, numPartitions: p.partitions, configEntries: Object.entries(p.config).map(([name, value]) => ({ name, value })) })));
     await ensureJournalTopics(admin, t.journal, t.snapshots, `${t.journal}-index`, kafkaJournalDefaults.partitions);
     const names = [...plan.map((p) => p.topic), t.journal, t.snapshots, `${t.journal}-index`];
     const meta = await admin.fetchTopicMetadata({ topics: names });
