@@ -37,19 +37,22 @@ test('2,000 generated rows with quirks + 3 bad rows: 2,000 readings and 3 dead l
   const config = c.right;
   const infra = await openInfra(config, 'producer');
   const adapter = openDataset('edge-iiotset', { path: file, devices: 3 });
-  const producer = await startProducer({ config, adapter, journal: infra.journal, bus: infra.bus, log: silentLogger, tty: null });
   const readings = new Set<string>();
   const letters: DeadLetter[] = [];
-  const sub = await infra.bus.subscribe({
-    groupId: `${prefix}check`, topics: [config.topics.readings, config.topics.deadLetters], fromBeginning: true,
-    eachBatch: async (ms) => {
-      for (const m of ms) {
-        if (m.topic === config.topics.readings) { const r = decodeJson(SensorReading, m.value); if (!isLeft(r)) readings.add(r.right.readingId); }
-        else { const d = decodeJson(DeadLetter, m.value); if (!isLeft(d)) letters.push(d.right); }
-      }
-    },
-  });
+  let producer: Awaited<ReturnType<typeof startProducer>> | undefined;
+  let sub: { stop(): Promise<void> } | undefined;
   try {
+    // started inside the try: a failed start still closes the infrastructure (else the process lingers)
+    producer = await startProducer({ config, adapter, journal: infra.journal, bus: infra.bus, log: silentLogger, tty: null });
+    sub = await infra.bus.subscribe({
+      groupId: `${prefix}check`, topics: [config.topics.readings, config.topics.deadLetters], fromBeginning: true,
+      eachBatch: async (ms) => {
+        for (const m of ms) {
+          if (m.topic === config.topics.readings) { const r = decodeJson(SensorReading, m.value); if (!isLeft(r)) readings.add(r.right.readingId); }
+          else { const d = decodeJson(DeadLetter, m.value); if (!isLeft(d)) letters.push(d.right); }
+        }
+      },
+    });
     await producer.done;
     const p = producer.progress();
     await waitFor('all messages consumed', async () => (readings.size === p.published && letters.length === p.bad ? true : undefined), 60_000);
@@ -66,8 +69,8 @@ test('2,000 generated rows with quirks + 3 bad rows: 2,000 readings and 3 dead l
     assert.match(mine[1]!.reason, /tcp\.len/);
     assert.match(mine[2]!.reason, /label|Attack/);
   } finally {
-    await sub.stop();
-    await producer.stop();
+    await sub?.stop();
+    await producer?.stop();
     await infra.close();
   }
 });

@@ -31,10 +31,12 @@ test('3 bad readings → 3 dead letters with reasons; 300 readings of 400 featur
   if (isLeft(c)) throw new Error(c.left);
   const config = c.right;
   const infra = await openInfra(config, 'trainer');
-  const trainer = await startTrainer({ config, journal: infra.journal, bus: infra.bus, log: silentLogger, instanceId: 'int' });
   const letters: DeadLetter[] = [];
   let sub: { stop(): Promise<void> } | undefined;
+  let trainer: Awaited<ReturnType<typeof startTrainer>> | undefined;
   try {
+    // started inside the try: a failed start still closes the infrastructure (else the process lingers)
+    trainer = await startTrainer({ config, journal: infra.journal, bus: infra.bus, log: silentLogger, instanceId: 'int' });
     await trainer.ready;
     sub = await infra.bus.subscribe({
       groupId: `${prefix}check`, topics: [config.topics.deadLetters], fromBeginning: true,
@@ -78,7 +80,7 @@ test('3 bad readings → 3 dead letters with reasons; 300 readings of 400 featur
     assert.ok(events >= 10, `${events} ReadingsScored events for 300 readings of ~11 KiB`);
   } finally {
     await sub?.stop();
-    await trainer.stop();
+    await trainer?.stop();
     await infra.close();
   }
 });
