@@ -4,13 +4,13 @@
  */
 import { createKafka } from './client';
 import { createTopicsSettled } from './create-topics';
-import { ensureTopics as ensureJournalTopics } from '../journal/kafka-admin';
+import { journalTopics } from '../journal/kafka-admin';
 import { kafkaJournalDefaults } from '../journal/kafka-journal';
 import { dataTopicPartitions, dataTopics, type DataTopic, type TopicSet } from '../../protocols/topics';
 
 export interface TopicPlan { topic: string; partitions: number; config: Record<string, string> }
 
-/** The data topics (journal topics are created by the journal's own helper). */
+/** The data topics (the journal topics and their settings come from the journal's own `journalTopics`). */
 export function topicPlan(t: TopicSet, readingsPartitions: number): TopicPlan[] {
   const all = Object.keys(dataTopicPartitions(readingsPartitions)) as DataTopic[];
   // dead letters are kept for good (retention.ms -1)
@@ -23,13 +23,9 @@ export async function initTopics(brokers: string, t: TopicSet, readingsPartition
   await admin.connect();
   try {
     const before = new Set(await admin.listTopics());
-    const plan = topicPlan(t, readingsPartitions);
-    await createTopicsSettled(admin, plan.map((p) => ({ topic: p.topic, numPartitions: p.partitions, configEntries: Object.entries(p.config).map(([name, value]) => ({ name, value })) })));
-    await ensureJournalTopics(admin, t.journal, t.snapshots, `${t.journal}-index`, kafkaJournalDefaults.partitions);
-    const names = [...plan.map((p) => p.topic), t.journal, t.snapshots, `${t.journal}-index`];
-    const meta = await admin.fetchTopicMetadata({ topics: names });
-    return meta.topics.map((m) => ({ topic: m.name, partitions: m.partitions.length, created: !before.has(m.name) }))
-      .sort((a, b) => names.indexOf(a.topic) - names.indexOf(b.topic));
+    const data = topicPlan(t, readingsPartitions).map((p) => ({ topic: p.topic, numPartitions: p.partitions, configEntries: Object.entries(p.config).map(([name, value]) => ({ name, value })) }));
+    const counts = await createTopicsSettled(admin, [...data, ...journalTopics(t.journal, t.snapshots, `${t.journal}-index`, kafkaJournalDefaults.partitions)]);
+    return counts.map((c) => ({ ...c, created: !before.has(c.topic) }));
   } finally {
     await admin.disconnect();
   }
