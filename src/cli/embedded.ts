@@ -4,15 +4,13 @@ import type { CommandSpec } from './args';
 import { loadConfig, type Config } from '../config';
 import { createLogger } from '../infra/log';
 import { openInfra } from '../infra/profile';
-import { startInspectionServer, type InspectionRoute } from '../infra/http/inspection-server';
+import { startInspectionServer } from '../infra/http/inspection-server';
 import { startAggregator } from '../actors/aggregator/service';
 import { startProducer } from '../actors/producer/service';
 import { startTrainer } from '../actors/trainer/service';
 import { startLiveEvaluation } from '../actors/evaluation/live';
 import type { RoundState } from '../actors/aggregator/round.state';
-import type { ActorRegistry } from '../actors/runtime/registry';
-import { serviceMetrics } from '../actors/runtime/service-runtime';
-import type { Sample } from '../infra/http/metrics';
+import { mergedRoutes } from '../actors/runtime/service-runtime';
 import { datasetFor } from './producer';
 import { embeddedDbDir, openEmbeddedDb } from '../infra/db/open';
 import { createSinkStore } from '../infra/db/sink-store';
@@ -39,19 +37,6 @@ export const embeddedSpec: CommandSpec = {
     { name: 'inspect-port', type: 'int', description: 'port of the inspection endpoint (0 = ephemeral)', env: 'INSPECT_PORT' },
   ],
 };
-
-/** One inspection endpoint over several services in one process. */
-function mergedRoutes(services: Array<{ routes: InspectionRoute[]; registry: ActorRegistry; metrics(): Sample[] }>, health: () => unknown): InspectionRoute[] {
-  const seen = new Set<string>(['/health', '/actors', '/actors/*path', '/supervision', '/metrics']);
-  const routes: InspectionRoute[] = [
-    { pattern: '/health', handler: health },
-    { pattern: '/actors', handler: () => services.flatMap((s) => s.registry.list()) },
-    { pattern: '/actors/*path', handler: (p) => services.map((s) => s.registry.get(p.path!)).find((x) => x), notFound: (p) => `no actor at path ${p.path}` },
-    { pattern: '/metrics', handler: () => serviceMetrics(services.map((s) => s.registry), () => services.flatMap((s) => s.metrics())) },
-  ];
-  for (const s of services) for (const r of s.routes) if (!seen.has(r.pattern)) { seen.add(r.pattern); routes.push(r); }
-  return routes;
-}
 
 const pct = (x: number) => x.toFixed(3);
 
@@ -111,7 +96,7 @@ export async function runEmbedded(values: Record<string, unknown>, envConfig: Co
   const health = () => ({ status: 'ok', profile: 'embedded', producer: producer.progress(), devices: trainer.devices().length, version: roundState()?.version ?? null });
   const http = await startInspectionServer({ host: config.inspect.host, port: config.inspect.port, routes: mergedRoutes([aggregator, trainer, producer, sink], health), log });
   await Promise.all([aggregator.ready, trainer.ready, sink.ready]);
-  log.info(`inspection endpoint ${http.url} (GET /health /metrics /actors /rounds /models /devices /sources /sink /sink/rows); Ctrl-C stops, a second run resumes`);
+  log.info(`inspection endpoint ${http.url} (GET /health /metrics /actors /supervision /rounds /models /devices /sources /sink /sink/rows); Ctrl-C stops, a second run resumes`);
 
   let interrupted = false;
   const onSignal = () => { interrupted = true; };

@@ -10,7 +10,7 @@ import type { Logger } from '../../infra/log';
 import { nactEngine } from './journal-engine';
 import { startSystem, type SystemRef } from './nact';
 import { ActorRegistry } from './registry';
-import { journalSupervisionLog, type SupervisionLog } from './supervision-log';
+import { journalSupervisionLog, type SupervisionEvent, type SupervisionLog } from './supervision-log';
 
 export interface ServiceRuntime {
   registry: ActorRegistry;
@@ -67,4 +67,32 @@ export function actorRoutes(registry: ActorRegistry, supervisionLog?: Supervisio
   ];
   if (supervisionLog) routes.push({ pattern: '/supervision', handler: () => supervisionLog.recent() });
   return routes;
+}
+
+/** What one service in a process offers the merged endpoint: its routes, actors and own counters. */
+export interface RoutedService { routes: InspectionRoute[]; registry: ActorRegistry; metrics(): Sample[] }
+
+/**
+ * One inspection endpoint over several services in one process (the embedded profile): /health as given;
+ * /actors, /actors/{path}, /metrics and /supervision over every service (supervision decisions in time order);
+ * every other path from the first service that has it.
+ */
+export function mergedRoutes(services: readonly RoutedService[], health: () => unknown): InspectionRoute[] {
+  const merged: InspectionRoute[] = [
+    { pattern: '/health', handler: health },
+    { pattern: '/actors', handler: () => services.flatMap((s) => s.registry.list()) },
+    { pattern: '/actors/*path', handler: (p) => services.map((s) => s.registry.get(p.path!)).find((x) => x), notFound: (p) => `no actor at path ${p.path}` },
+    { pattern: '/metrics', handler: () => serviceMetrics(services.map((s) => s.registry), () => services.flatMap((s) => s.metrics())) },
+    {
+      pattern: '/supervision',
+      handler: async (p, q) => {
+        const logs = services.flatMap((s) => s.routes.filter((r) => r.pattern === '/supervision'));
+        const events = (await Promise.all(logs.map((r) => r.handler(p, q)))).flat() as SupervisionEvent[];
+        return events.sort((a, b) => a.at - b.at);
+      },
+    },
+  ];
+  const seen = new Set(merged.map((r) => r.pattern));
+  for (const s of services) for (const r of s.routes) if (!seen.has(r.pattern)) { seen.add(r.pattern); merged.push(r); }
+  return merged;
 }
