@@ -110,6 +110,16 @@ S('a trailing slash is the same path', async () => {
   assert.equal((await fetchJson(`${server.url}/actors/`)).body, Object.keys(actors), '/actors/ is /actors, not an empty *path');
 });
 
+S('repeated slashes are one (a base URL ending in "/" + "/devices"); the query stays the query', async () => {
+  const r = await raw('GET', '//health');
+  assert.is(r.status, 200, r.text);
+  assert.is(r.text, '{\n  "status": "ok"\n}\n');
+  assert.equal(JSON.parse((await raw('GET', '//actors//?prefix=trainer//x')).text), [], 'the query is not collapsed');
+  assert.equal(JSON.parse((await raw('GET', '//actors?prefix=trainer')).text), ['trainer/client-1']);
+  assert.equal(JSON.parse((await raw('GET', '/actors//aggregator%2Fround')).text), { state: 'Collecting', seq: 7 });
+  assert.equal(JSON.parse((await raw('GET', '///x')).text), { error: 'no such path /x; known: /health, /actors, /actors/*path, /models/:version, /models/:version/lineage/:client, /boom, /flaky, /circular, /nothing, /metrics' });
+});
+
 S('unknown path: 404 listing the known patterns', async () => {
   const r = await fetchJson(`${server.url}/x`);
   assert.is(r.status, 404);

@@ -117,6 +117,19 @@ function match(compiled: CompiledRoute, path: string): Record<string, string> | 
   return parts.length === segments.length ? params : undefined;
 }
 
+/**
+ * The request target's path (repeated slashes collapsed, so `$URL/` + `/devices` still finds /devices) and query.
+ * Not `new URL(target, base)` alone: it reads an origin-form `//devices` as a host name and leaves the path "/".
+ */
+function requestUrl(target: string): URL {
+  if (!target.startsWith('/')) return new URL(target, 'http://inspection.invalid'); // absolute-form
+  const url = new URL('http://inspection.invalid');
+  const q = target.indexOf('?');
+  url.pathname = (q < 0 ? target : target.slice(0, q)).replace(/\/{2,}/g, '/');
+  if (q >= 0) url.search = target.slice(q);
+  return url;
+}
+
 /** "no actor at path aggregator/round-9", "no model with version 7", "nothing at /health". */
 function defaultNotFound(compiled: CompiledRoute, params: Record<string, string>, path: string): string {
   const dynamic = compiled.segments.findIndex((s) => typeof s !== 'string');
@@ -163,7 +176,7 @@ export async function startInspectionServer(opts: InspectionServerOptions): Prom
       req.resume(); // drain any request body
       return send(req, res, 405, { error: `method ${method} not allowed: the inspection endpoint is read-only` }, { Allow: ALLOW });
     }
-    const url = new URL(req.url ?? '/', 'http://inspection.invalid');
+    const url = requestUrl(req.url ?? '/');
     let found: { compiled: CompiledRoute; params: Record<string, string> } | undefined;
     try {
       for (const c of compiled) {
