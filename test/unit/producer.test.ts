@@ -1,7 +1,7 @@
 /** Producer pieces without I/O: the token bucket and the source decider. */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { TokenBucket } from '../../src/actors/producer/rate-limit';
+import { rateText, TokenBucket } from '../../src/actors/producer/rate-limit';
 import { planSources } from '../../src/actors/producer/sources';
 import { isBadRow } from '../../src/infra/datasets/adapter';
 import { openDataset } from '../../src/infra/datasets';
@@ -37,6 +37,10 @@ Bucket('unlimited never waits; a non-positive rate is refused', () => {
   const b = new TokenBucket(Infinity);
   for (let i = 0; i < 1000; i++) assert.is(b.reserve(), 0);
   assert.throws(() => new TokenBucket(0), /rate must be positive/);
+});
+
+Bucket('a rate as the logs say it: msg/s, or unlimited (not "Infinity")', () => {
+  assert.equal([rateText(500), rateText(2.5), rateText(Infinity)], ['500 msg/s', '2.5 msg/s', 'unlimited']);
 });
 
 Bucket.run();

@@ -23,3 +23,6 @@ export class TokenBucket {
     return this.tokens >= 0 ? 0 : Math.ceil((-this.tokens * 1000) / this.ratePerSec);
   }
 }
+
+/** A rate as the logs say it: "500 msg/s", or "unlimited" for Infinity. */
+export const rateText = (ratePerSec: number): string => (ratePerSec === Infinity ? 'unlimited' : `${ratePerSec} msg/s`);

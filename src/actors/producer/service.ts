@@ -16,7 +16,7 @@ import type { Config } from '../../config';
 import { stopWhenIdle } from '../runtime/nact';
 import { ActorRegistry } from '../runtime/registry';
 import { restartWithBackoff } from '../runtime/supervision';
-import { TokenBucket } from './rate-limit';
+import { rateText, TokenBucket } from './rate-limit';
 import { spawnSourceActor, type SourceActor } from './source.actor';
 import type { SourceState } from './source.decider';
 import { planSources } from './sources';
@@ -53,7 +53,7 @@ export async function startProducer(deps: ProducerDeps): Promise<ProducerService
   await ensureTopicsWarned(bus, dataTopics(config.topics, config.readingsPartitions, ['readings', 'deadLetters']), log);
   const sources = await planSources(deps.adapter);
   const total = sources.reduce((n, s) => n + s.total, 0);
-  log.info(`dataset ${deps.adapter.name}: ${sources.length} sources, ${total} records; rate ${config.producer.rate} msg/s in total, ${config.producer.deviceRate} per device, batches of ${config.producer.batchSize}`);
+  log.info(`dataset ${deps.adapter.name}: ${sources.length} sources, ${total} records; rate ${rateText(config.producer.rate)} in total, ${rateText(config.producer.deviceRate)} per device, batches of ${config.producer.batchSize}`);
 
   const totalBucket = new TokenBucket(config.producer.rate, undefined, clock);
   const deviceBuckets = new Map<string, TokenBucket>();
