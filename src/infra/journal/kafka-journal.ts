@@ -43,9 +43,9 @@
  * first use and kept up to date by this engine's own appends (one writer per key is the deployment's job).
  */
 import { randomBytes } from 'node:crypto';
-import { KeyedPartitioner, type Admin, type Consumer, type Kafka, type PartitionMetadata, type Producer, type Transaction } from '../kafka/kafkajs';
+import { KeyedPartitioner, type Admin, type Kafka, type PartitionMetadata, type Producer, type Transaction } from '../kafka/kafkajs';
 import { InfraError } from '../errors';
-import { createKafka } from '../kafka/client';
+import { createKafka, kafkaDefaults } from '../kafka/client';
 import { SnapshotEnvelope, type JournalEnvelope } from '../../protocols/journal';
 import type { Journal } from './port';
 import { ReadFilter, buildEnvelopes, closedError, decodeEnvelope, encodeEnvelope, encodeSnapshot, stampOutbox, type FaultHook } from './shared';
@@ -161,7 +161,6 @@ export async function createKafkaJournal(opts: KafkaJournalOptions): Promise<Kaf
 
   const admin: Admin = kafka.admin();
   let producer: Producer | undefined;
-  let consumer: Consumer | undefined;
   const unavailable = (what: string, e: unknown): InfraError =>
     e instanceof InfraError ? e : new InfraError('unavailable', `journal ${describe}: ${what} failed (${(e as Error).message})`, true, e);
 
@@ -188,18 +187,20 @@ export async function createKafkaJournal(opts: KafkaJournalOptions): Promise<Kaf
     const first = await producer.transaction(); // InitProducerId: fences an older engine with our writerId now
     await first.abort();
 
-    consumer = kafka.consumer({
-      groupId: `flead-journal-reader-${opts.writerId}-${randomBytes(6).toString('hex')}`,
-      maxWaitTimeInMs: 50,
-      maxBytesPerPartition: 8 << 20,
-      maxBytes: 64 << 20,
-      allowAutoTopicCreation: false,
-    });
-    await consumer.connect();
-    scanner = new PartitionScanner(consumer, partitions, opts.readTimeoutMs ?? kafkaJournalDefaults.readTimeoutMs, kafkaJournalDefaults.scanHighWater);
+    // a fresh group per consumer (it owns every partition); the scanner rebuilds it after a crash
+    const newConsumer = () =>
+      kafka.consumer({
+        groupId: `flead-journal-reader-${opts.writerId}-${randomBytes(6).toString('hex')}`,
+        maxWaitTimeInMs: 50,
+        maxBytesPerPartition: 8 << 20,
+        maxBytes: 64 << 20,
+        allowAutoTopicCreation: false,
+        retry: { ...kafkaDefaults.retry, restartOnFailure: async () => false },
+      });
+    scanner = new PartitionScanner(newConsumer, partitions, opts.readTimeoutMs ?? kafkaJournalDefaults.readTimeoutMs, kafkaJournalDefaults.scanHighWater);
     await scanner.start();
   } catch (e) {
-    await Promise.allSettled([admin.disconnect(), producer?.disconnect(), consumer?.disconnect()]);
+    await Promise.allSettled([admin.disconnect(), producer?.disconnect()]);
     throw unavailable('start', e);
   }
 
@@ -219,7 +220,7 @@ export async function createKafkaJournal(opts: KafkaJournalOptions): Promise<Kaf
   try {
     await Promise.all([cache.refreshIndex(), cache.refreshSnapshots()]);
   } catch (e) {
-    await Promise.allSettled([admin.disconnect(), producer.disconnect(), consumer.disconnect()]);
+    await Promise.allSettled([admin.disconnect(), producer.disconnect(), scanner.close(closedError(describe))]);
     throw unavailable('loading the index and snapshots', e);
   }
 
@@ -474,7 +475,7 @@ export async function createKafkaJournal(opts: KafkaJournalOptions): Promise<Kaf
       closed = true;
       scanner.abort(closedError(describe));
       await queue.idle();
-      await Promise.allSettled([consumer!.disconnect(), producer!.disconnect(), admin.disconnect()]);
+      await Promise.allSettled([scanner.close(closedError(describe)), producer!.disconnect(), admin.disconnect()]);
     },
   };
   return journal;
