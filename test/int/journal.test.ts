@@ -21,6 +21,7 @@ import { createKafkaJournal, type KafkaJournalOptions, type TransactionReport } 
 import { createMemoryJournal, createMemoryStore, type FaultHook, type FaultPoint } from '../../src/infra/journal/memory-journal';
 import { outboxIdHeader, type Journal, type OutboxMessage, type OutboxRelay } from '../../src/infra/journal/port';
 import { InfraError } from '../../src/infra/errors';
+import { KafkaJSProtocolError } from 'kafkajs';
 import { journalContract, published, readAll, type JournalHarness } from './journal.contract';
 
 /** A one-shot fault: `arm(point)` makes the next pass through that point throw. */
@@ -523,6 +524,31 @@ group('a fenced engine rejects every append of its group with fenced', async () 
     }
   } finally {
     await old.close();
+  }
+});
+
+group('a transaction failing with OUT_OF_ORDER_SEQUENCE_NUMBER (as after a broker restart): the next one runs on a new producer and lands', async () => {
+  // kafkajs's error, as its broker connection raises it; thrown just before the commit, where a real one surfaces
+  const outOfOrder = new KafkaJSProtocolError({ message: 'The broker received an out of order sequence number', type: 'OUT_OF_ORDER_SEQUENCE_NUMBER', code: 45, retriable: false } as never);
+  let throwNext: Error | undefined;
+  const { j } = await openGroup({ fault: (p) => { if (p === 'before-commit' && throwNext) { const e = throwNext; throwNext = undefined; throw e; } } });
+  try {
+    const key = gkey('out-of-order');
+    await j.append(key, 1, [gev(1)]);
+    assert.is(j.stats().producers, 1);
+    throwNext = new Error('an ordinary failure');
+    assert.is((await settle([j.append(key, 2, [gev(2)])]))[0]?.constructor, InfraError);
+    await j.append(key, 2, [gev(2)]);
+    assert.is(j.stats().producers, 1, 'an aborted transaction keeps its producer');
+    throwNext = outOfOrder;
+    const [failed] = await settle([j.append(key, 3, [gev(3)])]);
+    assert.is((failed as InfraError).kind, 'unavailable');
+    assert.match(failed!.message, /out of order sequence number/);
+    await j.append(key, 3, [gev(3)]);
+    assert.is(j.stats().producers, 2, 'a new producer after the sequence error');
+    assert.equal(await seqsOf(j, key), [1, 2, 3]);
+  } finally {
+    await j.close();
   }
 });
 

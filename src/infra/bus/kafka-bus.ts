@@ -2,8 +2,9 @@
  * The Kafka adapter of the Bus port (kafkajs stays behind this file and `../kafka/client.ts`).
  *
  * - publish: one idempotent producer (acks=all, one request in flight, Java-compatible murmur2 partitioner),
- *   connected on first use. Errors become InfraError: 'too-large' (not retriable) when the broker refuses a
- *   message over its `message.max.bytes`; 'unavailable' (retriable) when the broker cannot be reached.
+ *   connected on first use, and made again after the broker answered that its sequence numbers are out of
+ *   step (../kafka/producer-errors.ts). Errors become InfraError: 'too-large' (not retriable) when the broker
+ *   refuses a message over its `message.max.bytes`; 'unavailable' (retriable) when it cannot be reached.
  * - subscribe: one kafkajs consumer per subscription (a member of `groupId`; partitions in sorted contiguous
  *   ranges, the same on every broker version: ../kafka/assigner.ts). Each batch is one partition's
  *   messages; its offset is resolved and committed only after the handler resolves. A handler that throws
@@ -20,6 +21,7 @@ import { InfraError } from '../errors';
 import { createKafka, kafkaDefaults } from '../kafka/client';
 import { SortedRangeAssigner } from '../kafka/assigner';
 import { createTopicsSettled } from '../kafka/create-topics';
+import { needsNewProducer } from '../kafka/producer-errors';
 import type { Bus, BusMessage, OutgoingMessage, SubscribeOptions, Subscription, TopicPartitions } from './port';
 
 export interface KafkaBusOptions {
@@ -85,14 +87,21 @@ export function createKafkaBus(opts: KafkaBusOptions): Bus {
   async function publish(topic: string, messages: readonly OutgoingMessage[]): Promise<void> {
     checkOpen(`publish to ${topic}`);
     if (messages.length === 0) return;
+    let used: Promise<Producer> | undefined;
     try {
-      const p = await getProducer();
+      used = getProducer();
+      const p = await used;
       await p.send({
         topic,
         acks: -1,
         messages: messages.map((m) => ({ key: m.key, value: m.value, headers: m.headers ?? {} })),
       });
     } catch (e) {
+      // out of step with the broker (e.g. after it restarted): the next publish gets a new producer
+      if (needsNewProducer(e) && used && producer === used) {
+        producer = null;
+        void used.then((p) => p.disconnect()).catch(() => undefined);
+      }
       const largest = Math.max(...messages.map((m) => Buffer.byteLength(m.value)));
       throw toInfraError(e, `publish of ${messages.length} message(s) to ${topic} (largest ${largest} bytes)`);
     }

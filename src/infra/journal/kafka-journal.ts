@@ -52,7 +52,8 @@ import { ReadFilter, buildEnvelopes, closedError, decodeEnvelope, encodeEnvelope
 import { PartitionScanner } from './kafka-scanner';
 import { KeyCache, type Position, type SnapshotRecord } from './kafka-key-cache';
 import { describeGroup, groupRecords, GroupQueue, planAppends, sendChunked, type GroupOp, type OutRecord, type PreparedAppend } from './kafka-group-commit';
-import { ensureTopics, isFencing } from './kafka-admin';
+import { ensureTopics } from './kafka-admin';
+import { isFencing, needsNewProducer } from '../kafka/producer-errors';
 
 export interface KafkaJournalOptions {
   /** comma-separated host:port list */
@@ -102,6 +103,8 @@ export interface KafkaJournalStats {
   events: number;
   /** most appends in one transaction */
   largestGroup: number;
+  /** transactional producers made: 1, plus one after each failure that left the last one unusable */
+  producers: number;
 }
 
 /** The Kafka engine: a Journal, plus its write statistics. */
@@ -209,7 +212,7 @@ export async function createKafkaJournal(opts: KafkaJournalOptions): Promise<Kaf
   let closed = false;
   let fenced: InfraError | undefined;
   let producerBroken = false;
-  const stats: KafkaJournalStats = { transactions: 0, committed: 0, failed: 0, appends: 0, snapshots: 0, events: 0, largestGroup: 0 };
+  const stats: KafkaJournalStats = { transactions: 0, committed: 0, failed: 0, appends: 0, snapshots: 0, events: 0, largestGroup: 0, producers: 1 };
 
   // The partition of a key's first event is what the producer's partitioner would pick (we set it explicitly,
   // to know every record's offset in a produce response); later events go where the index says.
@@ -229,6 +232,7 @@ export async function createKafkaJournal(opts: KafkaJournalOptions): Promise<Kaf
     if (producerBroken) {
       await producer!.disconnect().catch(() => undefined);
       producer = newProducer();
+      stats.producers += 1;
       try {
         await producer.connect();
         producerBroken = false;
@@ -245,6 +249,7 @@ export async function createKafkaJournal(opts: KafkaJournalOptions): Promise<Kaf
     } catch (e) {
       if (txn) await txn.abort().catch(() => (producerBroken = !isFencing(e)));
       else producerBroken = !isFencing(e);
+      if (needsNewProducer(e) && !isFencing(e)) producerBroken = true;
       if (isFencing(e)) {
         fenced = new InfraError('fenced', `journal ${describe}: another engine with writer id ${opts.writerId} has taken over (${what} rejected)`, false, e);
         throw fenced;
