@@ -221,6 +221,31 @@ export function busContract(name: string, make: () => Promise<BusUnderTest>, fea
     assertPerKeyOrder(handled, keys, 10);
   });
 
+  s('a handler error marked not retriable, or a TypeError, also gets its batch again (the member goes on)', async () => {
+    const topic = uniq('throw-hard');
+    await bus.ensureTopics([{ topic, partitions: 1 }]);
+    const keys = keysN(2);
+    await bus.publish(topic, keyed(keys, 5));
+    const handled: BusMessage[] = [];
+    const errors = [new InfraError('conflict', 'test: a non-retriable infrastructure error', false), new TypeError('test: a bug in a handler')];
+    let thrown = 0;
+    const sub = await bus.subscribe({
+      groupId: uniq('throw-hard-g'),
+      topics: [topic],
+      eachBatch: async (batch) => {
+        if (thrown < errors.length && batch.some((m) => text(m) === `${keys[0]}#3`)) throw errors[thrown++]!;
+        handled.push(...batch);
+      },
+    });
+    subs.push(sub);
+    await waitFor(() => handled.length >= 10, '10 handled messages', 60_000);
+    await sleep(200);
+    assert.is(thrown, 2, 'the handler threw both errors');
+    assert.is(new Set(handled.map(idOf)).size, 10);
+    assert.is(handled.length, 10, 'each message handled once');
+    assertPerKeyOrder(handled, keys, 5);
+  });
+
   s('commit after the handler: a stopped member hands over exactly after its last committed batch', async () => {
     const topic = uniq('resume');
     const groupId = uniq('resume-g');

@@ -9,8 +9,9 @@
  *   ranges, the same on every broker version: ../kafka/assigner.ts). Each batch is one partition's
  *   messages; its offset is resolved and committed only after the handler resolves. A handler that throws
  *   leaves the batch uncommitted: kafkajs fetches it again (and restarts the consumer when its retries run
- *   out). `subscribe` resolves once the member joined the group and fixed its start offsets, so with
- *   `fromBeginning: false` every message published after it resolves is seen.
+ *   out; after a crash kafkajs does not restart, such as a handler error marked not retriable, the bus runs
+ *   the consumer again itself). `subscribe` resolves once the member joined the group and fixed its start
+ *   offsets, so with `fromBeginning: false` every message published after it resolves is seen.
  * - Consumers read with isolation read_committed, so messages the Kafka journal sent in an append's
  *   transaction (its outbox, see journal/port.ts) are seen only once that transaction committed, and never
  *   when it aborted. That is what makes the outbox exactly-once on Kafka: this adapter does not deduplicate
@@ -46,6 +47,8 @@ export const kafkaBusDefaults = {
   partitionsConsumedConcurrently: 8,
   /** longest wait in `subscribe` for the group join and the first fetch */
   readyTimeoutMs: 30_000,
+  /** wait before running a consumer again that kafkajs will not restart (a crash on a non-retriable error) */
+  restartDelayMs: 2_000,
 } as const;
 
 const defaultLog = (line: string): void => {
@@ -133,9 +136,18 @@ export function createKafkaBus(opts: KafkaBusOptions): Bus {
       markReady = resolve;
     });
     consumer.on(consumer.events.FETCH, () => markReady());
+    // kafkajs restarts a consumer after a retriable crash only; after any other (a handler that threw an error
+    // marked not retriable, or a TypeError) the member would stay stopped for good: run it again here, so the
+    // batch comes back as for any throwing handler (see the file comment)
+    let stopping: Promise<void> | null = null;
     consumer.on(consumer.events.CRASH, (e) => {
-      log(`kafka-bus: group ${groupId} consumer crashed (${e.payload.error.message}); ${e.payload.restart ? 'restarting' : 'not restarting'}`);
-      if (!e.payload.restart) markReady();
+      const restart = e.payload.restart || stopping !== null || closed ? e.payload.restart : 'by the bus';
+      log(`kafka-bus: group ${groupId} consumer crashed (${e.payload.error.message}); ${restart === true ? 'kafkajs restarts it' : restart ? `running it again in ${kafkaBusDefaults.restartDelayMs} ms` : 'stopped'}`);
+      if (restart !== 'by the bus') return;
+      setTimeout(() => {
+        if (stopping || closed) return;
+        consumer.run(runOptions).catch((err: unknown) => log(`kafka-bus: group ${groupId}: running the consumer again failed (${(err as Error).message})`));
+      }, kafkaBusDefaults.restartDelayMs).unref();
     });
 
     const handle = async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }: EachBatchPayload) => {
@@ -172,11 +184,12 @@ export function createKafkaBus(opts: KafkaBusOptions): Bus {
       });
     };
 
+    const runOptions = { autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: kafkaBusDefaults.partitionsConsumedConcurrently, eachBatch: handle };
     let timer: NodeJS.Timeout | undefined;
     try {
       await consumer.connect();
       await consumer.subscribe({ topics: [...topics], fromBeginning: options.fromBeginning ?? true });
-      await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: kafkaBusDefaults.partitionsConsumedConcurrently, eachBatch: handle });
+      await consumer.run(runOptions);
       await Promise.race([
         ready,
         new Promise<void>((resolve) => {
@@ -191,7 +204,6 @@ export function createKafkaBus(opts: KafkaBusOptions): Bus {
       clearTimeout(timer);
     }
 
-    let stopping: Promise<void> | null = null;
     return {
       stop: () => {
         stopping ??= consumer.disconnect().finally(() => consumers.delete(consumer));
