@@ -17,7 +17,7 @@ export const aggregatorSpec: CommandSpec = {
 
 export async function runAggregator(_values: Record<string, unknown>, config: Config): Promise<number> {
   const log = createLogger('aggregator', config.logLevel);
-  const infra = await openInfra(config, 'aggregator');
+  const infra = await openInfra(config, 'aggregator', log);
   log.info(`journal: ${infra.journal.describe}; bus: ${infra.bus.describe}; models: ${infra.store.dir}`);
   let fatal: string | undefined;
   const svc = await startAggregator({ config, ...infra, log, onFatal: (r) => { fatal = r; process.kill(process.pid, 'SIGTERM'); } });

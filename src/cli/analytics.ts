@@ -84,7 +84,7 @@ export async function runAnalytics(values: Record<string, unknown>, config: Conf
     process.stderr.write(`flead analytics: ${(e as Error).message}\n`);
     return 1;
   }
-  const bus = settings.publish ? openBus(config) : null;
+  const bus = settings.publish ? openBus(config, log) : null;
   try {
     if (bus) await ensureTopicsWarned(bus, dataTopics(config.topics, config.readingsPartitions, ['analytics']), log);
     if (action === 'run') return await runOnce(jobs, settings, store, bus, config, log);
@@ -98,10 +98,10 @@ export async function runAnalytics(values: Record<string, unknown>, config: Conf
   }
 }
 
-function openBus(config: Config): Bus {
+function openBus(config: Config, log: Logger): Bus {
   return config.profile === 'embedded'
     ? createMemoryBus({ dir: path.join(config.dataDir, 'bus') })
-    : createKafkaBus({ brokers: config.kafkaBrokers, clientId: 'flead-analytics' });
+    : createKafkaBus({ brokers: config.kafkaBrokers, clientId: 'flead-analytics', log: (l) => log.warn(l) });
 }
 
 async function runOnce(jobs: readonly AnalyticsJob[], settings: AnalyticsSettings, store: AnalyticsStore, bus: Bus | null, config: Config, log: Logger): Promise<number> {

@@ -47,7 +47,7 @@ export function datasetFor(config: Config, values: Record<string, unknown>): Dat
 export async function runProducer(values: Record<string, unknown>, config: Config): Promise<number> {
   const log = createLogger('producer', config.logLevel);
   const adapter = datasetFor(config, values);
-  const infra = await openInfra(config, 'producer');
+  const infra = await openInfra(config, 'producer', log);
   log.info(`journal: ${infra.journal.describe}; bus: ${infra.bus.describe}`);
   const svc = await startProducer({ config, adapter, journal: infra.journal, bus: infra.bus, log });
   const http = await startInspectionServer({ host: config.inspect.host, port: config.inspect.port, routes: svc.routes, log });

@@ -20,7 +20,7 @@ export const trainerSpec: CommandSpec = {
 export async function runTrainer(values: Record<string, unknown>, config: Config): Promise<number> {
   const instanceId = (values.id as string | undefined) ?? `${os.hostname()}-${process.pid}`;
   const log = createLogger(`trainer[${instanceId}]`, config.logLevel);
-  const infra = await openInfra(config, `trainer-${instanceId}`);
+  const infra = await openInfra(config, `trainer-${instanceId}`, log);
   log.info(`journal: ${infra.journal.describe}; bus: ${infra.bus.describe}`);
   const svc = await startTrainer({ config, journal: infra.journal, bus: infra.bus, log, instanceId });
   const http = await startInspectionServer({ host: config.inspect.host, port: config.inspect.port, routes: svc.routes, log });

@@ -15,6 +15,7 @@ import type { Journal, OutboxRelay } from './journal/port';
 import { createFileJournal } from './journal/file-journal';
 import { createKafkaJournal } from './journal/kafka-journal';
 import { createModelStore, type ModelStore } from './model-store';
+import type { Logger } from './log';
 
 export interface Infra {
   journal: Journal;
@@ -40,7 +41,8 @@ export function relayToBus(bus: Bus): OutboxRelay {
   };
 }
 
-export async function openInfra(config: Config, service: string): Promise<Infra> {
+/** `log`: where the Kafka bus's operational lines (consumer crashes, handler failures) go, as warnings. */
+export async function openInfra(config: Config, service: string, log?: Logger): Promise<Infra> {
   const store = await createModelStore(config.modelsDir);
   if (config.profile === 'embedded') {
     const bus = createMemoryBus({ dir: path.join(config.dataDir, 'bus') });
@@ -60,6 +62,6 @@ export async function openInfra(config: Config, service: string): Promise<Infra>
     snapshotTopic: config.topics.snapshots,
     ...(process.env.FLEAD_TRACE_TXN ? { onTransaction: (t: { appends: number; snapshots: number; events: number; outbox: number; ms: number }) => process.stderr.write(`txn ${service} appends=${t.appends} snaps=${t.snapshots} events=${t.events} outbox=${t.outbox} ms=${t.ms}\n`) } : {}),
   });
-  const bus = createKafkaBus({ brokers: config.kafkaBrokers, clientId: `flead-${service}` });
+  const bus = createKafkaBus({ brokers: config.kafkaBrokers, clientId: `flead-${service}`, ...(log ? { log: (l: string) => log.warn(l) } : {}) });
   return { journal, bus, store, close: async () => { await bus.close(); await journal.close(); } };
 }
