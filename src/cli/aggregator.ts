@@ -4,7 +4,7 @@ import { createLogger } from '../infra/log';
 import { openInfra } from '../infra/profile';
 import { startInspectionServer } from '../infra/http/inspection-server';
 import { startAggregator } from '../actors/aggregator/service';
-import { untilSignal } from './signals';
+import { untilStopped } from './signals';
 
 export const aggregatorSpec: CommandSpec = {
   name: 'flead aggregator',
@@ -24,11 +24,11 @@ export async function runAggregator(_values: Record<string, unknown>, config: Co
   const http = await startInspectionServer({ host: config.inspect.host, port: config.inspect.port, routes: svc.routes, log });
   await svc.ready;
   log.info(`inspection endpoint ${http.url} (GET /health /metrics /actors /rounds /models)`);
-  const signal = await untilSignal();
-  log.info(`${signal}: stopping`);
+  const stopped = await untilStopped(infra.fenced);
+  log[stopped.level](stopped.line);
   await svc.stop();
   await http.close();
   await infra.close();
   if (fatal) { log.error(`stopped after an escalated failure: ${fatal}`); return 1; }
-  return 0;
+  return stopped.code;
 }

@@ -5,7 +5,7 @@ import { openInfra } from '../infra/profile';
 import { startInspectionServer } from '../infra/http/inspection-server';
 import { openDataset, type DatasetAdapter } from '../infra/datasets';
 import { startProducer } from '../actors/producer/service';
-import { untilSignal } from './signals';
+import { untilStopped } from './signals';
 
 export const producerSpec: CommandSpec = {
   name: 'flead producer',
@@ -52,10 +52,10 @@ export async function runProducer(values: Record<string, unknown>, config: Confi
   const svc = await startProducer({ config, adapter, journal: infra.journal, bus: infra.bus, log });
   const http = await startInspectionServer({ host: config.inspect.host, port: config.inspect.port, routes: svc.routes, log });
   log.info(`inspection endpoint ${http.url} (GET /health /metrics /actors /sources)`);
-  const signal = values['exit-when-done'] ? await Promise.race([untilSignal(), svc.done.then(() => 'done' as const)]) : await untilSignal();
-  log.info(signal === 'done' ? 'every row published: stopping' : `${signal}: stopping`);
+  const stopped = await untilStopped(infra.fenced, values['exit-when-done'] ? svc.done.then(() => 'done' as const) : undefined);
+  log[stopped.level](stopped.line);
   await svc.stop();
   await http.close();
   await infra.close();
-  return 0;
+  return stopped.code;
 }

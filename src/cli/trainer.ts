@@ -4,7 +4,7 @@ import { createLogger } from '../infra/log';
 import { openInfra } from '../infra/profile';
 import { startInspectionServer } from '../infra/http/inspection-server';
 import { startTrainer } from '../actors/trainer/service';
-import { untilSignal } from './signals';
+import { untilStopped } from './signals';
 import os from 'node:os';
 
 export const trainerSpec: CommandSpec = {
@@ -26,10 +26,10 @@ export async function runTrainer(values: Record<string, unknown>, config: Config
   const http = await startInspectionServer({ host: config.inspect.host, port: config.inspect.port, routes: svc.routes, log });
   await svc.ready;
   log.info(`inspection endpoint ${http.url} (GET /health /metrics /actors /devices)`);
-  const signal = await untilSignal();
-  log.info(`${signal}: stopping`);
+  const stopped = await untilStopped(infra.fenced);
+  log[stopped.level](stopped.line);
   await svc.stop();
   await http.close();
   await infra.close();
-  return 0;
+  return stopped.code;
 }

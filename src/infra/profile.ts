@@ -16,11 +16,17 @@ import { createFileJournal } from './journal/file-journal';
 import { createKafkaJournal } from './journal/kafka-journal';
 import { createModelStore, type ModelStore } from './model-store';
 import type { Logger } from './log';
+import type { InfraError } from './errors';
 
 export interface Infra {
   journal: Journal;
   bus: Bus;
   store: ModelStore;
+  /**
+   * Resolves when another process took over this service's journal writer id (Kafka: the same writerId, e.g.
+   * two trainers started with one --id): this one can write nothing more and should stop. Never, embedded.
+   */
+  fenced: Promise<InfraError>;
   close(): Promise<void>;
 }
 
@@ -53,9 +59,12 @@ export async function openInfra(config: Config, service: string, log?: Logger): 
       await bus.close();
       throw e;
     }
-    return { journal, bus, store, close: async () => { await journal.close(); await bus.close(); } };
+    return { journal, bus, store, fenced: new Promise<never>(() => undefined), close: async () => { await journal.close(); await bus.close(); } };
   }
+  let onFenced!: (e: InfraError) => void;
+  const fenced = new Promise<InfraError>((resolve) => (onFenced = resolve));
   const journal = await createKafkaJournal({
+    onFenced,
     brokers: config.kafkaBrokers,
     writerId: `${config.topicPrefix}${service}`,
     journalTopic: config.topics.journal,
@@ -63,5 +72,5 @@ export async function openInfra(config: Config, service: string, log?: Logger): 
     ...(process.env.FLEAD_TRACE_TXN ? { onTransaction: (t: { appends: number; snapshots: number; events: number; outbox: number; ms: number }) => process.stderr.write(`txn ${service} appends=${t.appends} snaps=${t.snapshots} events=${t.events} outbox=${t.outbox} ms=${t.ms}\n`) } : {}),
   });
   const bus = createKafkaBus({ brokers: config.kafkaBrokers, clientId: `flead-${service}`, ...(log ? { log: (l: string) => log.warn(l) } : {}) });
-  return { journal, bus, store, close: async () => { await bus.close(); await journal.close(); } };
+  return { journal, bus, store, fenced, close: async () => { await bus.close(); await journal.close(); } };
 }

@@ -507,9 +507,10 @@ group('outbox messages of a grouped transaction are all published, exactly once,
   }
 });
 
-group('a fenced engine rejects every append of its group with fenced', async () => {
+group('a fenced engine rejects every append of its group with fenced, and says so once through onFenced', async () => {
   const writerId = `group-${run}-${++writers}`;
-  const old = await createKafkaJournal({ brokers: brokersFromEnv(), writerId, ...gTopics });
+  const told: InfraError[] = [];
+  const old = await createKafkaJournal({ brokers: brokersFromEnv(), writerId, ...gTopics, onFenced: (e) => told.push(e) });
   try {
     const keys = Array.from({ length: 10 }, (_, i) => gkey(`fenced-${i}`));
     await Promise.all(keys.map((k) => old.append(k, 1, [gev(1)])));
@@ -517,6 +518,9 @@ group('a fenced engine rejects every append of its group with fenced', async () 
     try {
       const errors = await settle(keys.map((k) => old.append(k, 2, [gev(2)])));
       assert.equal(errors.map((e) => (e as InfraError).kind), keys.map(() => 'fenced'));
+      await settle([old.append(keys[0]!, 2, [gev(2)])]);
+      assert.equal(told.map((e) => e.kind), ['fenced'], 'onFenced once, however many appends it rejects');
+      assert.match(told[0]!.message, new RegExp(`another engine with writer id ${writerId} has taken over`));
       await Promise.all(keys.map((k) => next.append(k, 2, [gev(2, { who: 'next' })])));
       assert.equal(await Promise.all(keys.map((k) => seqsOf(next, k))), keys.map(() => [1, 2]));
     } finally {

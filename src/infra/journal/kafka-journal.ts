@@ -75,6 +75,8 @@ export interface KafkaJournalOptions {
   groupCommit?: boolean | { maxAppends?: number; maxBytes?: number };
   /** called after every write transaction (committed or failed): metrics, tests */
   onTransaction?: (report: TransactionReport) => void;
+  /** called once, when this engine learns that another one with its writerId took over (every write fails from then on) */
+  onFenced?: (error: InfraError) => void;
   /** test hook, see FaultHook: called once per transaction (a group), so one armed fault fails a whole group */
   fault?: FaultHook;
 }
@@ -251,7 +253,10 @@ export async function createKafkaJournal(opts: KafkaJournalOptions): Promise<Kaf
       else producerBroken = !isFencing(e);
       if (needsNewProducer(e) && !isFencing(e)) producerBroken = true;
       if (isFencing(e)) {
-        fenced = new InfraError('fenced', `journal ${describe}: another engine with writer id ${opts.writerId} has taken over (${what} rejected)`, false, e);
+        if (!fenced) {
+          fenced = new InfraError('fenced', `journal ${describe}: another engine with writer id ${opts.writerId} has taken over (${what} rejected)`, false, e);
+          opts.onFenced?.(fenced);
+        }
         throw fenced;
       }
       throw unavailable(what, e);
