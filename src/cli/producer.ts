@@ -52,7 +52,7 @@ export async function runProducer(values: Record<string, unknown>, config: Confi
   const svc = await startProducer({ config, adapter, journal: infra.journal, bus: infra.bus, log });
   const http = await startInspectionServer({ host: config.inspect.host, port: config.inspect.port, routes: svc.routes, log });
   log.info(`inspection endpoint ${http.url} (GET /health /metrics /actors /sources)`);
-  const stopped = await untilStopped(infra.fenced, values['exit-when-done'] ? svc.done.then(() => 'done' as const) : undefined);
+  const stopped = await untilStopped(infra.fenced, values['exit-when-done'] ? svc.done.then(() => 'every row published: stopping') : undefined);
   log[stopped.level](stopped.line);
   await svc.stop();
   await http.close();

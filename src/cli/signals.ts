@@ -6,13 +6,15 @@ export const untilSignal = (): Promise<NodeJS.Signals> =>
     process.on('SIGTERM', on);
   });
 
+export interface Stopped { line: string; code: number; level: 'info' | 'error' }
+
 /**
- * The first SIGINT/SIGTERM, or the service's journal fenced by another process with the same writer id (it can
- * write nothing more): what stopped it, as a log line and an exit code (0 for a signal, 1 when fenced).
+ * What stops a service: the first SIGINT/SIGTERM (exit 0), its journal fenced by another process with the same
+ * writer id, which leaves it nothing to write (exit 1), or `done` resolving with its own stop line (exit 0).
  */
-export async function untilStopped(fenced: Promise<{ message: string }>, more: Promise<'done'> = new Promise(() => undefined)): Promise<{ line: string; code: number; level: 'info' | 'error' }> {
-  const why = await Promise.race([untilSignal(), fenced, more]);
-  if (why === 'done') return { line: 'every row published: stopping', code: 0, level: 'info' };
-  if (typeof why === 'string') return { line: `${why}: stopping`, code: 0, level: 'info' };
-  return { line: `${why.message}: another process runs with this service's writer id (FLEAD_TOPIC_PREFIX, service and --id); stopping`, code: 1, level: 'error' };
-}
+export const untilStopped = (fenced: Promise<{ message: string }>, done: Promise<string> = new Promise(() => undefined)): Promise<Stopped> =>
+  Promise.race([
+    untilSignal().then((s): Stopped => ({ line: `${s}: stopping`, code: 0, level: 'info' })),
+    done.then((line): Stopped => ({ line, code: 0, level: 'info' })),
+    fenced.then((e): Stopped => ({ line: `${e.message}: another process runs with this service's writer id (FLEAD_TOPIC_PREFIX, service and --id); stopping`, code: 1, level: 'error' })),
+  ]);

@@ -11,7 +11,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { topicNames } from '../../src/protocols/topics';
-import { freePort, getJson, startFlead, waitFor, type Proc } from '../support/procs';
+import { exitedWithin, freePort, getJson, startFlead, waitFor, type Proc } from '../support/procs';
 import { readAllReadings } from '../support/readings';
 import { privateBroker, type PrivateBroker } from '../support/broker';
 
@@ -49,9 +49,7 @@ test('producer and trainer go on after the broker is stopped for 25 s and starte
   broker.start();
 
   const t0 = Date.now();
-  let hung: NodeJS.Timeout | undefined;
-  const exit = await Promise.race([producer.exited, new Promise<'hung'>((r) => { hung = setTimeout(() => r('hung'), 180_000); })]);
-  clearTimeout(hung);
+  const exit = await exitedWithin(producer, 180_000);
   assert.equal(exit, { code: 0, signal: null }, `the producer finishes the data after the outage (stopped at ${atStop} published; log ${producerLog})`);
   const tExit = Date.now() - t0;
   type DeviceView = { deviceId: string; seen: number };

@@ -33,7 +33,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createPool, type PgSettings } from '../../src/infra/db/pg';
 import { topicNames } from '../../src/protocols/topics';
-import { freePort, getJson, startFlead, waitFor, type Proc } from '../support/procs';
+import { exitedWithin, freePort, getJson, startFlead, waitFor, type Proc } from '../support/procs';
 import { dependsOn, readCompose, serviceCommand, serviceEnv, startWaves, type ComposeService } from '../support/compose';
 
 const brokers = process.env.KAFKA_BROKERS ?? '127.0.0.1:9092';
@@ -130,10 +130,8 @@ test('services start in depends_on order and become healthy; models published, r
       for (const { svc, name, running } of started) {
         if (svc.restart === 'no') {
           for (const r of running) {
-            let timer: NodeJS.Timeout | undefined;
-            const exit = await Promise.race([r.proc.exited, new Promise<'timeout'>((res) => { timer = setTimeout(() => res('timeout'), 90_000); })]);
-            clearTimeout(timer);
-            assert.ok(exit !== 'timeout' && exit.code === 0, `${r.name} exits 0 (service_completed_successfully), got ${JSON.stringify(exit)} (log ${r.log})`);
+            const exit = await exitedWithin(r.proc, 90_000);
+            assert.ok(exit !== 'running' && exit.code === 0, `${r.name} exits 0 (service_completed_successfully), got ${JSON.stringify(exit)} (log ${r.log})`);
           }
           state.set(name, 'completed');
         } else {

@@ -8,7 +8,7 @@ import * as assert from 'uvu/assert';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort, getJson, startFlead, waitFor, type Proc } from '../support/procs';
+import { exitedWithin, freePort, getJson, startFlead, waitFor, type Proc } from '../support/procs';
 
 const brokers = process.env.KAFKA_BROKERS ?? '127.0.0.1:9092';
 const test = suite('same writer id (separate processes, real Kafka)');
@@ -33,9 +33,7 @@ test('a second trainer with the same --id: the first stops with exit 1 and the r
   const log2 = path.join(tmp, 'second.log');
   procs.push(startFlead(['trainer', '--id', 'same'], { ...common, INSPECT_PORT: String(p2) }, log2));
 
-  let hung: NodeJS.Timeout | undefined;
-  const exit = await Promise.race([first.exited, new Promise<'running'>((r) => { hung = setTimeout(() => r('running'), 90_000); })]);
-  clearTimeout(hung);
+  const exit = await exitedWithin(first, 90_000);
   assert.equal(exit, { code: 1, signal: null }, `the fenced trainer stops by itself with exit 1 (log ${log1})`);
   assert.match(readFileSync(log1, 'utf8'), new RegExp(`error +trainer\\[same\\]: journal .*writer ${prefix}trainer-same\\): another engine with writer id ${prefix}trainer-same has taken over .*: another process runs with this service's writer id`));
 

@@ -32,6 +32,16 @@ export function startFlead(args: string[], env: Record<string, string>, logFile:
   return { child, logFile, exited };
 }
 
+/** The process's exit, or 'running' when it has not exited within `ms` (the timer is cleared either way). */
+export async function exitedWithin(proc: Proc, ms: number): Promise<{ code: number | null; signal: NodeJS.Signals | null } | 'running'> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([proc.exited, new Promise<'running'>((r) => { timer = setTimeout(() => r('running'), ms); })]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 export async function runFlead(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const child = spawn(process.execPath, [fleadBin, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], cwd: repoRoot });
   let stdout = ''; let stderr = '';

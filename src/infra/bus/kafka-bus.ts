@@ -141,9 +141,9 @@ export function createKafkaBus(opts: KafkaBusOptions): Bus {
     // batch comes back as for any throwing handler (see the file comment)
     let stopping: Promise<void> | null = null;
     consumer.on(consumer.events.CRASH, (e) => {
-      const restart = e.payload.restart || stopping !== null || closed ? e.payload.restart : 'by the bus';
-      log(`kafka-bus: group ${groupId} consumer crashed (${e.payload.error.message}); ${restart === true ? 'kafkajs restarts it' : restart ? `running it again in ${kafkaBusDefaults.restartDelayMs} ms` : 'stopped'}`);
-      if (restart !== 'by the bus') return;
+      const byBus = !e.payload.restart && stopping === null && !closed;
+      log(`kafka-bus: group ${groupId} consumer crashed (${e.payload.error.message}); ${e.payload.restart ? 'kafkajs restarts it' : byBus ? `running it again in ${kafkaBusDefaults.restartDelayMs} ms` : 'stopped'}`);
+      if (!byBus) return;
       setTimeout(() => {
         if (stopping || closed) return;
         consumer.run(runOptions).catch((err: unknown) => log(`kafka-bus: group ${groupId}: running the consumer again failed (${(err as Error).message})`));

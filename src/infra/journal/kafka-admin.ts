@@ -1,6 +1,5 @@
 /** Kafka helpers of the journal engine (see `kafka-journal.ts`): its topics. */
-import type { Admin, ITopicConfig } from 'kafkajs';
-import { createTopicsSettled } from '../kafka/create-topics';
+import type { ITopicConfig } from 'kafkajs';
 
 /** The journal, snapshot and index topics with their partitions and settings. */
 export function journalTopics(journal: string, snapshots: string, index: string, partitions: number): ITopicConfig[] {
@@ -10,9 +9,4 @@ export function journalTopics(journal: string, snapshots: string, index: string,
     { topic: snapshots, numPartitions: 1, configEntries: compact },
     { topic: index, numPartitions: 1, configEntries: compact },
   ];
-}
-
-/** Creates the journal, snapshot and index topics when missing, and waits until the broker serves them. */
-export async function ensureTopics(admin: Admin, journal: string, snapshots: string, index: string, partitions: number): Promise<void> {
-  await createTopicsSettled(admin, journalTopics(journal, snapshots, index, partitions));
 }

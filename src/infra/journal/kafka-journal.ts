@@ -52,7 +52,8 @@ import { ReadFilter, buildEnvelopes, closedError, decodeEnvelope, encodeEnvelope
 import { PartitionScanner } from './kafka-scanner';
 import { KeyCache, type Position, type SnapshotRecord } from './kafka-key-cache';
 import { describeGroup, groupRecords, GroupQueue, planAppends, sendChunked, type GroupOp, type OutRecord, type PreparedAppend } from './kafka-group-commit';
-import { ensureTopics } from './kafka-admin';
+import { journalTopics } from './kafka-admin';
+import { createTopicsSettled } from '../kafka/create-topics';
 import { isFencing, needsNewProducer } from '../kafka/producer-errors';
 
 export interface KafkaJournalOptions {
@@ -183,7 +184,7 @@ export async function createKafkaJournal(opts: KafkaJournalOptions): Promise<Kaf
   let scanner: PartitionScanner;
   try {
     await admin.connect();
-    await ensureTopics(admin, journalTopic, snapshotTopic, indexTopic, opts.partitions ?? kafkaJournalDefaults.partitions);
+    await createTopicsSettled(admin, journalTopics(journalTopic, snapshotTopic, indexTopic, opts.partitions ?? kafkaJournalDefaults.partitions));
     const meta = await admin.fetchTopicMetadata({ topics: [journalTopic, snapshotTopic, indexTopic] });
     for (const t of meta.topics) partitions.set(t.name, t.partitions.map((p) => p.partitionId).sort((a, b) => a - b));
 
@@ -249,10 +250,12 @@ export async function createKafkaJournal(opts: KafkaJournalOptions): Promise<Kaf
       fault('before-commit');
       await txn.commit();
     } catch (e) {
-      if (txn) await txn.abort().catch(() => (producerBroken = !isFencing(e)));
-      else producerBroken = !isFencing(e);
-      if (needsNewProducer(e) && !isFencing(e)) producerBroken = true;
-      if (isFencing(e)) {
+      const fencing = isFencing(e);
+      // a failed abort, no transaction, or a producer out of step with the broker: the next one is made anew
+      if (txn) await txn.abort().catch(() => (producerBroken = !fencing));
+      else producerBroken = !fencing;
+      if (needsNewProducer(e) && !fencing) producerBroken = true;
+      if (fencing) {
         if (!fenced) {
           fenced = new InfraError('fenced', `journal ${describe}: another engine with writer id ${opts.writerId} has taken over (${what} rejected)`, false, e);
           opts.onFenced?.(fenced);

@@ -164,10 +164,7 @@ export class PartitionScanner {
   /** The consumer is broken: every running scan fails with `error`; the next scan builds a new consumer. */
   private fail(error: Error): void {
     this.broken = error;
-    for (const s of this.scans.values()) {
-      s.error = error;
-      s.wake?.();
-    }
+    this.abort(error);
   }
 
   private progress(s: ScanState, next: number): void {
@@ -206,8 +203,7 @@ export class PartitionScanner {
           continue;
         }
         if (s.next >= s.until) return;
-        if (s.error) throw s.error;
-        if (this.broken) throw this.broken;
+        if (s.error) throw s.error; // a crash or a throwing consumer call also lands here (fail → abort)
         const idle = Date.now() - s.progressAt;
         if (idle >= this.timeoutMs) {
           throw new InfraError('unavailable', `journal read of ${topic}/${partition} made no progress for ${idle} ms (at offset ${s.next}, until ${until})`, true);
