@@ -12,6 +12,7 @@ import { startLiveEvaluation } from '../actors/evaluation/live';
 import type { RoundState } from '../actors/aggregator/round.state';
 import { mergedRoutes } from '../actors/runtime/service-runtime';
 import { datasetFor } from './producer';
+import { claimRunDirs, runFile, runIdentity } from './embedded-run';
 import { embeddedDbDir, openEmbeddedDb } from '../infra/db/open';
 import { createSinkStore } from '../infra/db/sink-store';
 import { createAnalyticsStore } from '../infra/db/analytics-store';
@@ -74,6 +75,9 @@ export async function runEmbedded(values: Record<string, unknown>, envConfig: Co
   const config = decoded.right;
   const log = createLogger('embedded', config.logLevel);
   const adapter = datasetFor(config, values);
+  const claimed = await claimRunDirs(config, runIdentity(config, values), `npx flead ${process.argv.slice(2).join(' ')}`);
+  if (!claimed.ok) { process.stderr.write(`flead embedded: ${claimed.reason}\n`); return 2; }
+  if (claimed.recorded === 'new') log.info(`recorded this run (data set ${adapter.name}, model ${config.model.spec.kind}) in ${config.dataDir}/${runFile} and ${config.modelsDir}/${runFile}: a later run on these directories must have the same settings`);
   // the database first: its lock (one process at a time) then guards the journal and bus under the same directory
   let db: SqlDb;
   try {

@@ -3,7 +3,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import os from 'node:os';
 import path from 'node:path';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { runFlead, startEmbedded, waitFor } from '../support/procs';
 
 const Help = suite('flead help and argument errors');
@@ -84,7 +84,7 @@ Help.run();
 const Embedded = suite('flead embedded (npm start): the whole loop without Kafka, resumable from its journal');
 
 Embedded('Ctrl-C stops a run cleanly; the next run resumes from the journal and finishes the WSN data; replay agrees', async () => {
-  const { env, log, first } = startEmbedded('embedded', ['--rate', '1000']);
+  const { dir, env, log, first } = startEmbedded('embedded', ['--rate', '1000']);
   await waitFor('the first run streaming', async () => (/round 1: opened/.test(readFileSync(log, 'utf8')) ? true : undefined), 60_000, 100);
   await new Promise((r) => setTimeout(r, 2000));
   first.child.kill('SIGINT');
@@ -138,6 +138,15 @@ Embedded('Ctrl-C stops a run cleanly; the next run resumes from the journal and 
   const unknown = await runFlead(['replay', '--service', 'producer', '--actor', 'mote-9'], { ...env, FLEAD_PROFILE: 'embedded' });
   assert.is(unknown.code, 1);
   assert.match(unknown.stderr, /no events of producer\/source\/mote-9 .*; producer actors with events: mote-1, mote-2, mote-3, mote-4/);
+  // another data set on the same directories is refused before anything is opened: they stay the WSN run's
+  const listing = () => readdirSync(dir, { recursive: true, encoding: 'utf8' }).sort().map((f) => { const st = statSync(path.join(dir, f)); return `${f} ${st.size} ${st.mtimeMs}`; });
+  const before = listing();
+  const other = await runFlead(['embedded', '--dataset', 'generated', '--inspect-port', '0'], env);
+  assert.is(other.code, 2, other.stderr);
+  assert.match(other.stderr, /^flead embedded: \S+data \(journal, bus and database\) and \S+models \(global models\) hold another run \(data set: "wsn" recorded, "generated" asked\): .* FLEAD_DATA_DIR=\S+data-generated MODELS_DIR=\S+models-generated npx flead embedded --dataset generated --inspect-port 0 /);
+  assert.equal(listing(), before, 'nothing written by the refused run');
+  const again = await runFlead(['replay', '--service', 'trainer'], { ...env, FLEAD_PROFILE: 'embedded' });
+  assert.is((JSON.parse(again.stdout) as { actors: Array<{ state: { seen: number } }> }).actors.reduce((n, a) => n + a.state.seen, 0), 18_914);
 });
 
 Embedded.run();
