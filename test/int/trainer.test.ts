@@ -17,6 +17,10 @@ import { silentLogger } from '../../src/infra/log';
 import { decodeJson, encodeJson } from '../../src/protocols/codec';
 import { DeadLetter } from '../../src/protocols/dead-letter';
 import { SensorReading } from '../../src/protocols/readings';
+import { GlobalModel } from '../../src/protocols/models';
+import { encodeWeights, hashWeights, type LayerShape } from '../../src/protocols/weights';
+import { initialWeights } from '../../src/actors/aggregator/initial-model';
+import { modelLayers } from '../../src/actors/trainer/model';
 import { waitFor } from '../support/procs';
 
 const test = suite('trainer: bad readings become dead letters; wide readings are scored; the service keeps going');
@@ -25,12 +29,17 @@ const T0 = 1_700_000_000_000;
 const reading = (deviceId: string, i: number, features: Record<string, number>): string =>
   encodeJson(SensorReading, { deviceId, readingId: `${deviceId}-${i}`, ts: T0 + i, features, source: 'test' });
 
-test('3 bad readings → 3 dead letters with reasons; 300 readings of 400 features and 60 plain ones are all scored', async () => {
-  const prefix = `int-trainer-${Date.now().toString(36)}-`;
+async function openLocal(tag: string) {
+  const prefix = `int-trainer-${tag}-${Date.now().toString(36)}-`;
   const c = loadConfig(process.env, { FLEAD_PROFILE: 'local', FLEAD_TOPIC_PREFIX: prefix, MODELS_DIR: mkdtempSync(path.join(os.tmpdir(), 'flead-trainer-int-')), LOG_LEVEL: 'warn' });
   if (isLeft(c)) throw new Error(c.left);
-  const config = c.right;
-  const infra = await openInfra(config, 'trainer');
+  return { prefix, config: c.right, infra: await openInfra(c.right, 'trainer') };
+}
+type Health = { status: string; problems: string[]; latestGlobalVersion: number | null };
+const healthOf = (trainer: Awaited<ReturnType<typeof startTrainer>>) => trainer.routes.find((r) => r.pattern === '/health')!.handler({}, new URLSearchParams()) as Health;
+
+test('3 bad readings → 3 dead letters with reasons; 300 readings of 400 features and 60 plain ones are all scored', async () => {
+  const { prefix, config, infra } = await openLocal('bad');
   const letters: DeadLetter[] = [];
   let sub: { stop(): Promise<void> } | undefined;
   let trainer: Awaited<ReturnType<typeof startTrainer>> | undefined;
@@ -66,7 +75,7 @@ test('3 bad readings → 3 dead letters with reasons; 300 readings of 400 featur
     assert.match(byOffset.map((l) => l.reason).join('\n'), /SensorReading/);
     assert.match(byOffset.map((l) => l.reason).join('\n'), new RegExp(`reading of ${Buffer.byteLength(huge)} bytes: a trainer takes readings of at most ${MAX_READING_BYTES} bytes`));
     for (const l of letters) assert.equal([l.service, l.source.topic], ['trainer', config.topics.readings]);
-    const health = trainer.routes.find((r) => r.pattern === '/health')!.handler({}, new URLSearchParams()) as { status: string; problems: string[] };
+    const health = healthOf(trainer);
     assert.equal([health.status, health.problems], ['ok', []]);
     // the wide device's readings are in its journal in full, over several events
     let events = 0;
@@ -80,6 +89,33 @@ test('3 bad readings → 3 dead letters with reasons; 300 readings of 400 featur
     assert.ok(events >= 10, `${events} ReadingsScored events for 300 readings of ~11 KiB`);
   } finally {
     await sub?.stop();
+    await trainer?.stop();
+    await infra.close();
+  }
+});
+
+test('a global model whose layers do not fit MODEL_SPEC is ignored and shown on /health until one that fits arrives', async () => {
+  const { config, infra } = await openLocal('misfit');
+  let trainer: Awaited<ReturnType<typeof startTrainer>> | undefined;
+  const model = (version: number, layers: LayerShape[]): string => {
+    const weights = initialWeights(layers, version);
+    return encodeJson(GlobalModel, {
+      kind: 'global-model', version, hash: hashWeights(weights), weights: encodeWeights(layers, weights), createdAt: T0,
+      lineage: { parentVersion: version - 1, round: version, strategy: { name: 'fedavg', trimRatio: null }, updates: [] },
+    });
+  };
+  try {
+    trainer = await startTrainer({ config, journal: infra.journal, bus: infra.bus, log: silentLogger, instanceId: 'int' });
+    await trainer.ready;
+    const other = modelLayers({ kind: 'autoencoder', inputs: 3, hidden: [4] });
+    await infra.bus.publish(config.topics.globalModels, [{ key: 'global', value: model(1, other) }]);
+    const h = await waitFor('health degraded', async () => { const x = healthOf(trainer!); return x.status === 'degraded' ? x : undefined; }, 60_000);
+    assert.equal(h.problems, [`global model v1 ignored: its layers (${other.map((l) => `${l.name} ${l.shape.join('x')}`).join(', ')}) do not match this trainer's MODEL_SPEC (${config.model.layers.map((l) => `${l.name} ${l.shape.join('x')}`).join(', ')}); the aggregator and the trainers must share MODEL_SPEC`]);
+    assert.is(h.latestGlobalVersion, null, 'not applied');
+    await infra.bus.publish(config.topics.globalModels, [{ key: 'global', value: model(2, config.model.layers) }]);
+    const ok = await waitFor('health ok again', async () => { const x = healthOf(trainer!); return x.status === 'ok' ? x : undefined; }, 60_000);
+    assert.equal([ok.problems, ok.latestGlobalVersion], [[], 2]);
+  } finally {
     await trainer?.stop();
     await infra.close();
   }

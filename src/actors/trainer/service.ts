@@ -56,8 +56,10 @@ export interface TrainerDeps {
  */
 export const MAX_READING_BYTES = 64 * 1024;
 
-const sameLayers = (a: ReadonlyArray<{ name: string; shape: readonly number[] }>, b: ReadonlyArray<{ name: string; shape: readonly number[] }>) =>
-  a.length === b.length && a.every((l, i) => l.name === b[i]!.name && l.shape.join('x') === b[i]!.shape.join('x'));
+type Layers = ReadonlyArray<{ name: string; shape: readonly number[] }>;
+/** "dense_1 2x8, dense_1_bias 8, …" */
+const layersText = (ls: Layers) => ls.map((l) => `${l.name} ${l.shape.join('x')}`).join(', ');
+const sameLayers = (a: Layers, b: Layers) => layersText(a) === layersText(b);
 
 export async function startTrainer(deps: TrainerDeps): Promise<TrainerService> {
   const { config, journal, bus, log } = deps;
@@ -73,6 +75,8 @@ export async function startTrainer(deps: TrainerDeps): Promise<TrainerService> {
   const devices = new Map<string, { actor: DeviceActor; partition: number }>();
   let latestModel: GlobalModel | null = null;
   let latestNotice: RoundNotice | null = null;
+  /** the last global model ignored for its layers, until one that fits arrives: a problem on /health */
+  let misfit: string | null = null;
 
   const applyTo = (deviceId: string, actor: DeviceActor) => {
     const now = clock();
@@ -132,9 +136,13 @@ export async function startTrainer(deps: TrainerDeps): Promise<TrainerService> {
     const msg = d.right;
     const model = msg.kind === 'global-model' ? msg : msg.model;
     if (!sameLayers(model.weights.layers, config.model.layers)) {
-      log.error(`global model v${model.version} has layers that do not match MODEL_SPEC; ignoring it`);
+      const was = misfit;
+      misfit = `global model v${model.version} ignored: its layers (${layersText(model.weights.layers)}) do not match this trainer's MODEL_SPEC (${layersText(config.model.layers)}); the aggregator and the trainers must share MODEL_SPEC`;
+      if (was === null) log.error(misfit); else log.debug(misfit);
       return;
     }
+    if (misfit !== null) log.info(`global model v${model.version} fits MODEL_SPEC again`);
+    misfit = null;
     if (msg.kind === 'global-model') {
       if (latestModel && msg.version <= latestModel.version) return;
       latestModel = msg;
@@ -241,7 +249,8 @@ export async function startTrainer(deps: TrainerDeps): Promise<TrainerService> {
   const routes: InspectionRoute[] = [
     { pattern: '/health', handler: () => {
       const bad = registry.list().filter((a) => a.status === 'crashed' || a.status === 'stopped');
-      return { status: bad.length ? 'degraded' : 'ok', service, instance, profile: config.profile, journal: journal.describe, bus: bus.describe, tf: { backend: runtime.backend, simd: runtime.simd, threads: runtime.threads }, devices: devices.size, latestGlobalVersion: latestModel?.version ?? latestNotice?.baseVersion ?? null, latestRound: latestNotice?.round ?? null, problems: bad.map((a) => `${a.path} is ${a.status}`) };
+      const problems = [...bad.map((a) => `${a.path} is ${a.status}`), ...(misfit === null ? [] : [misfit])];
+      return { status: problems.length ? 'degraded' : 'ok', service, instance, profile: config.profile, journal: journal.describe, bus: bus.describe, tf: { backend: runtime.backend, simd: runtime.simd, threads: runtime.threads }, devices: devices.size, latestGlobalVersion: latestModel?.version ?? latestNotice?.baseVersion ?? null, latestRound: latestNotice?.round ?? null, problems };
     } },
     ...actorRoutes(registry, supervisionLog, () => metrics()),
     { pattern: '/devices', handler: () => [...devices.keys()].sort().map((id) => state(id)) },
