@@ -8,6 +8,7 @@ import { startInspectionServer } from '../infra/http/inspection-server';
 import { startAggregator } from '../actors/aggregator/service';
 import { startProducer } from '../actors/producer/service';
 import { startTrainer } from '../actors/trainer/service';
+import { labelledModelSpec } from '../actors/trainer/model';
 import { startLiveEvaluation } from '../actors/evaluation/live';
 import type { RoundState } from '../actors/aggregator/round.state';
 import { mergedRoutes } from '../actors/runtime/service-runtime';
@@ -53,7 +54,7 @@ export async function runEmbedded(values: Record<string, unknown>, envConfig: Co
     const probe = datasetFor({ ...envConfig, producer: { ...envConfig.producer, dataset: 'generated' } }, values);
     for await (const _ of probe.rows()) { /* learn the one-hot vocabulary */ }
     const names = [...probe.featureNames];
-    modelOverrides = { MODEL_FEATURES: names.join(','), MODEL_SPEC: JSON.stringify({ kind: 'classifier', inputs: names.length, hidden: [32, 16], classes: 2 }) };
+    modelOverrides = { MODEL_FEATURES: names.join(','), MODEL_SPEC: JSON.stringify(labelledModelSpec(names.length)) };
   }
   // WSN: the model reads residuals (each reading minus the median of the mote's previous readings) and flags
   // what exceeds every reconstruction error of its training window: the setting `flead evaluate` found best.

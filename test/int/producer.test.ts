@@ -13,7 +13,7 @@ import { loadConfig } from '../../src/config';
 import { startProducer } from '../../src/actors/producer/service';
 import { openInfra } from '../../src/infra/profile';
 import { openDataset, writeEdgeCsv, EDGE_IIOTSET_HEADER } from '../../src/infra/datasets';
-import { silentLogger } from '../../src/infra/log';
+import { createLogger } from '../../src/infra/log';
 import { decodeJson } from '../../src/protocols/codec';
 import { DeadLetter } from '../../src/protocols/dead-letter';
 import { SensorReading } from '../../src/protocols/readings';
@@ -39,11 +39,12 @@ test('2,000 generated rows with quirks + 3 bad rows: 2,000 readings and 3 dead l
   const adapter = openDataset('edge-iiotset', { path: file, devices: 3 });
   const readings = new Set<string>();
   const letters: DeadLetter[] = [];
+  const warnings: string[] = [];
   let producer: Awaited<ReturnType<typeof startProducer>> | undefined;
   let sub: { stop(): Promise<void> } | undefined;
   try {
     // started inside the try: a failed start still closes the infrastructure (else the process lingers)
-    producer = await startProducer({ config, adapter, journal: infra.journal, bus: infra.bus, log: silentLogger, tty: null });
+    producer = await startProducer({ config, adapter, journal: infra.journal, bus: infra.bus, log: createLogger('producer', 'warn', (l) => warnings.push(l)), tty: null });
     sub = await infra.bus.subscribe({
       groupId: `${prefix}check`, topics: [config.topics.readings, config.topics.deadLetters], fromBeginning: true,
       eachBatch: async (ms) => {
@@ -68,6 +69,14 @@ test('2,000 generated rows with quirks + 3 bad rows: 2,000 readings and 3 dead l
     assert.match(mine[0]!.reason, /expected 63 columns, got 62/);
     assert.match(mine[1]!.reason, /tcp\.len/);
     assert.match(mine[2]!.reason, /label|Attack/);
+    // the default MODEL_SPEC takes 2 features: the producer says so, and what to set instead
+    const n = adapter.featureNames.length;
+    const spec = `{"kind":"classifier","inputs":${n},"hidden":[32,16],"classes":2}`;
+    assert.equal(warnings.filter((l) => /MODEL_SPEC/.test(l)).map((l) => l.replace(/^\S+ warn  producer: /, '')), [
+      `readings of edge-iiotset carry ${n} features and MODEL_SPEC takes 2: the trainers will score them with the z-score baseline only. For the federated model give the aggregator and every trainer a MODEL_SPEC of ${n} inputs, e.g. MODEL_SPEC='${spec}'`,
+    ]);
+    const suggested = loadConfig({}, { MODEL_SPEC: spec });
+    assert.ok(!isLeft(suggested) && suggested.right.model.layers[0]!.shape[0] === n, 'the suggested MODEL_SPEC is valid and takes every feature');
   } finally {
     await sub?.stop();
     await producer?.stop();

@@ -20,6 +20,7 @@ import { rateText, TokenBucket } from './rate-limit';
 import { spawnSourceActor, type SourceActor } from './source.actor';
 import type { SourceState } from './source.decider';
 import { planSources } from './sources';
+import { labelledModelSpec } from '../trainer/model';
 import { dataTopics } from '../../protocols/topics';
 
 export interface ProducerService {
@@ -54,6 +55,11 @@ export async function startProducer(deps: ProducerDeps): Promise<ProducerService
   const sources = await planSources(deps.adapter);
   const total = sources.reduce((n, s) => n + s.total, 0);
   log.info(`dataset ${deps.adapter.name}: ${sources.length} sources, ${total} records; rate ${rateText(config.producer.rate)} in total, ${rateText(config.producer.deviceRate)} per device, batches of ${config.producer.batchSize}`);
+  const features = deps.adapter.featureNames.length;
+  if (config.model.features === null && features !== config.model.spec.inputs) {
+    log.warn(`readings of ${deps.adapter.name} carry ${features} features and MODEL_SPEC takes ${config.model.spec.inputs}: the trainers will score them with the z-score baseline only. ` +
+      `For the federated model give the aggregator and every trainer a MODEL_SPEC of ${features} inputs, e.g. MODEL_SPEC='${JSON.stringify(labelledModelSpec(features))}'`);
+  }
 
   const totalBucket = new TokenBucket(config.producer.rate, undefined, clock);
   const deviceBuckets = new Map<string, TokenBucket>();

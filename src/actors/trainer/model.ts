@@ -27,6 +27,9 @@ export type ModelSpec =
   /** `classes` = 2: binary with one sigmoid unit; > 2: softmax over `classes` units. */
   | { kind: 'classifier'; inputs: number; hidden: number[]; classes: number };
 
+/** The model for labelled readings of many features (generated or Edge-IIoTset rows): the embedded profile's choice. */
+export const labelledModelSpec = (inputs: number): ModelSpec => ({ kind: 'classifier', inputs, hidden: [32, 16], classes: 2 });
+
 export interface TrainOptions {
   epochs: number;
   batchSize: number;

@@ -217,6 +217,19 @@ export async function startTrainer(deps: TrainerDeps): Promise<TrainerService> {
     const entry = registry.get(devices.get(id)?.actor.path ?? '');
     return entry && { status: entry.info.status, ...(entry.state as ReturnType<typeof import('./device.state').deviceSummary>) };
   };
+  /**
+   * Devices whose readings carry another number of features than the model takes: only the z-score baseline
+   * scores them (a problem on /health, one line per feature count).
+   */
+  const unfitDevices = (): string[] => {
+    const inputs = config.model.layers[0]?.shape[0] ?? 0;
+    const byCount = new Map<number, string[]>();
+    for (const id of [...devices.keys()].sort()) {
+      const n = state(id)?.featureNames?.length;
+      if (n !== undefined && n !== inputs) byCount.set(n, [...(byCount.get(n) ?? []), id]);
+    }
+    return [...byCount].map(([n, ids]) => `${ids.length} device(s) scored by the z-score baseline only: their readings carry ${n} features, the model takes ${inputs}; set MODEL_SPEC ("inputs": ${n}) on the aggregator and every trainer, or MODEL_FEATURES to the ${inputs} features to use (${ids.slice(0, 5).join(', ')}${ids.length > 5 ? ', …' : ''})`);
+  };
   /** This process's intake since it started, and the journaled counters of the device actors it runs now. */
   const metrics = (): Sample[] => {
     const sum = { seen: 0, zscore: 0, model: 0, trainings: 0, updatesSent: 0, duplicates: 0 };
@@ -249,7 +262,7 @@ export async function startTrainer(deps: TrainerDeps): Promise<TrainerService> {
   const routes: InspectionRoute[] = [
     { pattern: '/health', handler: () => {
       const bad = registry.list().filter((a) => a.status === 'crashed' || a.status === 'stopped');
-      const problems = [...bad.map((a) => `${a.path} is ${a.status}`), ...(misfit === null ? [] : [misfit])];
+      const problems = [...bad.map((a) => `${a.path} is ${a.status}`), ...(misfit === null ? [] : [misfit]), ...unfitDevices()];
       return { status: problems.length ? 'degraded' : 'ok', service, instance, profile: config.profile, journal: journal.describe, bus: bus.describe, tf: { backend: runtime.backend, simd: runtime.simd, threads: runtime.threads }, devices: devices.size, latestGlobalVersion: latestModel?.version ?? latestNotice?.baseVersion ?? null, latestRound: latestNotice?.round ?? null, problems };
     } },
     ...actorRoutes(registry, supervisionLog, () => metrics()),
