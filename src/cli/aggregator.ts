@@ -5,6 +5,7 @@ import { openInfra } from '../infra/profile';
 import { startInspectionServer } from '../infra/http/inspection-server';
 import { startAggregator } from '../actors/aggregator/service';
 import { untilStopped } from './signals';
+import { Starting } from './starting';
 
 export const aggregatorSpec: CommandSpec = {
   name: 'flead aggregator',
@@ -17,12 +18,13 @@ export const aggregatorSpec: CommandSpec = {
 
 export async function runAggregator(_values: Record<string, unknown>, config: Config): Promise<number> {
   const log = createLogger('aggregator', config.logLevel);
-  const infra = await openInfra(config, 'aggregator', log);
+  const start = new Starting();
+  const infra = await start.step(openInfra(config, 'aggregator', log), (i) => i.close());
   log.info(`journal: ${infra.journal.describe}; bus: ${infra.bus.describe}; models: ${infra.store.dir}`);
   let fatal: string | undefined;
-  const svc = await startAggregator({ config, ...infra, log, onFatal: (r) => { fatal = r; process.kill(process.pid, 'SIGTERM'); } });
-  const http = await startInspectionServer({ host: config.inspect.host, port: config.inspect.port, routes: svc.routes, log });
-  await svc.ready;
+  const svc = await start.step(startAggregator({ config, ...infra, log, onFatal: (r) => { fatal = r; process.kill(process.pid, 'SIGTERM'); } }), (s) => s.stop());
+  const http = await start.step(startInspectionServer({ host: config.inspect.host, port: config.inspect.port, routes: svc.routes, log }), (h) => h.close());
+  await start.step(svc.ready);
   log.info(`inspection endpoint ${http.url} (GET /health /metrics /actors /rounds /models)`);
   const stopped = await untilStopped(infra.fenced);
   log[stopped.level](stopped.line);

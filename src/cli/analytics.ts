@@ -27,6 +27,7 @@ import { analyticsDefaults, analyticsJobs, selectJobs, sinceFor, type AnalyticsS
 import { runJob, type JobRun } from '../actors/analytics/runner';
 import type { AnalyticsJob } from '../actors/analytics/job';
 import { startAnalytics } from '../actors/analytics/service';
+import { Starting } from './starting';
 import { untilSignal } from './signals';
 
 const jobList = `${analyticsJobs.map((j) => j.name).join(', ')} or all`;
@@ -118,8 +119,9 @@ async function runOnce(jobs: readonly AnalyticsJob[], settings: AnalyticsSetting
 async function serve(settings: AnalyticsSettings, store: AnalyticsStore, bus: Bus | null, config: Config, log: Logger): Promise<number> {
   // a database that is not up yet is not fatal: every round retries (creating the tables first), and /health says why it failed
   await ensureAnalyticsSchema(store).catch((e: Error) => log.warn(`cannot create the analytics tables yet: ${e.message}`));
-  const svc = startAnalytics({ store: creatingTablesFirst(store), bus, topic: config.topics.analytics, jobs: analyticsJobs, settings, log });
-  const http = await startInspectionServer({ host: config.inspect.host, port: config.inspect.port, routes: svc.routes, log });
+  const start = new Starting();
+  const svc = await start.step(Promise.resolve(startAnalytics({ store: creatingTablesFirst(store), bus, topic: config.topics.analytics, jobs: analyticsJobs, settings, log })), (s) => s.stop());
+  const http = await start.step(startInspectionServer({ host: config.inspect.host, port: config.inspect.port, routes: svc.routes, log }));
   log.info(`inspection endpoint ${http.url} (GET /health /metrics /actors /jobs); database ${store.describe}; ${bus ? `publishing to ${config.topics.analytics} on ${bus.describe}` : 'not publishing (--no-publish)'}; every ${settings.intervalMs} ms`);
   const signal = await untilSignal();
   log.info(`${signal}: stopping after the current job`);

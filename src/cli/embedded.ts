@@ -14,6 +14,7 @@ import type { RoundState } from '../actors/aggregator/round.state';
 import { mergedRoutes } from '../actors/runtime/service-runtime';
 import { datasetFor } from './producer';
 import { claimRunDirs, runFile, runIdentity } from './embedded-run';
+import { Starting } from './starting';
 import { embeddedDbDir, openEmbeddedDb } from '../infra/db/open';
 import { createSinkStore } from '../infra/db/sink-store';
 import { createAnalyticsStore } from '../infra/db/analytics-store';
@@ -87,20 +88,22 @@ export async function runEmbedded(values: Record<string, unknown>, envConfig: Co
     process.stderr.write(`flead embedded: ${(e as Error).message}\n`);
     return 1;
   }
-  const infra = await openInfra(config, 'embedded').catch(async (e: unknown) => { await db.close(); throw e; });
+  const start = new Starting();
+  await start.step(Promise.resolve(), () => db.close());
+  const infra = await start.step(openInfra(config, 'embedded'), (i) => i.close());
   log.info(`embedded profile: journal ${infra.journal.describe}; bus ${infra.bus.describe}; database ${db.describe}; models ${infra.store.dir}; data set ${adapter.name}`);
   const started = Date.now();
-  const aggregator = await startAggregator({ config, ...infra, log: log.child('aggregator') });
-  const trainer = await startTrainer({ config, journal: infra.journal, bus: infra.bus, log: log.child('trainer'), instanceId: 'embedded' });
-  const evaluation = await startLiveEvaluation(infra.bus, config.topics, `embedded-${randomBytes(4).toString('hex')}-`);
-  const producer = await startProducer({ config, adapter, journal: infra.journal, bus: infra.bus, log: log.child('producer') });
+  const aggregator = await start.step(startAggregator({ config, ...infra, log: log.child('aggregator') }), (s) => s.stop());
+  const trainer = await start.step(startTrainer({ config, journal: infra.journal, bus: infra.bus, log: log.child('trainer'), instanceId: 'embedded' }), (s) => s.stop());
+  const evaluation = await start.step(startLiveEvaluation(infra.bus, config.topics, `embedded-${randomBytes(4).toString('hex')}-`), (e) => e.stop());
+  const producer = await start.step(startProducer({ config, adapter, journal: infra.journal, bus: infra.bus, log: log.child('producer') }), (s) => s.stop());
   // round events live in the embedded journal, not on the bus: the sink writes readings, anomalies, updates and
   // models, and the aggregator's events are copied from the journal at the end (copyJournalRounds)
-  const sink = await startSink({ config, bus: infra.bus, store: createSinkStore(db), settings: { consumer: sinkConsumer, roundEvents: false, backoff: { minMs: 250, maxMs: 5000 }, poolSize: 1 }, log: log.child('sink') });
+  const sink = await start.step(startSink({ config, bus: infra.bus, store: createSinkStore(db), settings: { consumer: sinkConsumer, roundEvents: false, backoff: { minMs: 250, maxMs: 5000 }, poolSize: 1 }, log: log.child('sink') }), (s) => s.stop());
   const roundState = () => aggregator.registry.get('aggregator/round')?.state as RoundState | undefined;
   const health = () => ({ status: 'ok', profile: 'embedded', producer: producer.progress(), devices: trainer.devices().length, version: roundState()?.version ?? null });
-  const http = await startInspectionServer({ host: config.inspect.host, port: config.inspect.port, routes: mergedRoutes([aggregator, trainer, producer, sink], health), log });
-  await Promise.all([aggregator.ready, trainer.ready, sink.ready]);
+  const http = await start.step(startInspectionServer({ host: config.inspect.host, port: config.inspect.port, routes: mergedRoutes([aggregator, trainer, producer, sink], health), log }), (h) => h.close());
+  await start.step(Promise.all([aggregator.ready, trainer.ready, sink.ready]));
   log.info(`inspection endpoint ${http.url} (GET /health /metrics /actors /supervision /rounds /models /devices /sources /sink /sink/rows); Ctrl-C stops, a second run resumes`);
 
   let interrupted = false;

@@ -6,13 +6,14 @@ import { startInspectionServer } from '../infra/http/inspection-server';
 import { openDataset, type DatasetAdapter } from '../infra/datasets';
 import { startProducer } from '../actors/producer/service';
 import { untilStopped } from './signals';
+import { Starting } from './starting';
 
 export const producerSpec: CommandSpec = {
   name: 'flead producer',
   summary: 'Stream a data set into edge-iiot-stream (key = device id), rate-limited, batched, resumable: its read positions are journaled with each batch.',
   options: [
-    { name: 'dataset', type: 'string', choices: ['wsn', 'edge-iiotset', 'generated'], description: 'wsn = the Suthaharan sensor data from npm; edge-iiotset = your CSV files (--path); generated = Edge-IIoTset-shaped rows', env: 'DATASET' },
-    { name: 'path', type: 'string', description: 'Edge-IIoTset CSV file or directory of device_N.csv files', env: 'DATASET_PATH' },
+    { name: 'dataset', type: 'string', choices: ['wsn', 'edge-iiotset', 'generated'], description: 'wsn = the Suthaharan sensor data from npm; edge-iiotset = your CSV files (--file); generated = Edge-IIoTset-shaped rows', env: 'DATASET' },
+    { name: 'file', type: 'string', description: 'Edge-IIoTset CSV file or directory of device_N.csv files (as for flead evaluate)', env: 'DATASET_PATH' },
     { name: 'rate', type: 'string', description: 'messages per second in total, or "unlimited"', env: 'PRODUCER_RATE' },
     { name: 'device-rate', type: 'string', description: 'messages per second per device, or "unlimited"', env: 'PRODUCER_DEVICE_RATE' },
     { name: 'batch-size', type: 'int', description: 'readings per batch (one journal transaction)', env: 'PRODUCER_BATCH_SIZE' },
@@ -27,7 +28,7 @@ export const producerSpec: CommandSpec = {
 
 export const producerOverrides = (v: Record<string, unknown>) => ({
   DATASET: v.dataset as string | undefined,
-  DATASET_PATH: v.path as string | undefined,
+  DATASET_PATH: v.file as string | undefined,
   PRODUCER_RATE: v.rate as string | undefined,
   PRODUCER_DEVICE_RATE: v['device-rate'] as string | undefined,
   PRODUCER_BATCH_SIZE: v['batch-size'] === undefined ? undefined : String(v['batch-size']),
@@ -47,10 +48,11 @@ export function datasetFor(config: Config, values: Record<string, unknown>): Dat
 export async function runProducer(values: Record<string, unknown>, config: Config): Promise<number> {
   const log = createLogger('producer', config.logLevel);
   const adapter = datasetFor(config, values);
-  const infra = await openInfra(config, 'producer', log);
+  const start = new Starting();
+  const infra = await start.step(openInfra(config, 'producer', log), (i) => i.close());
   log.info(`journal: ${infra.journal.describe}; bus: ${infra.bus.describe}`);
-  const svc = await startProducer({ config, adapter, journal: infra.journal, bus: infra.bus, log });
-  const http = await startInspectionServer({ host: config.inspect.host, port: config.inspect.port, routes: svc.routes, log });
+  const svc = await start.step(startProducer({ config, adapter, journal: infra.journal, bus: infra.bus, log }), (s) => s.stop());
+  const http = await start.step(startInspectionServer({ host: config.inspect.host, port: config.inspect.port, routes: svc.routes, log }), (h) => h.close());
   log.info(`inspection endpoint ${http.url} (GET /health /metrics /actors /sources)`);
   const stopped = await untilStopped(infra.fenced, values['exit-when-done'] ? svc.done.then(() => 'every row published: stopping') : undefined);
   log[stopped.level](stopped.line);

@@ -16,6 +16,7 @@ import { createSinkStore } from '../infra/db/sink-store';
 import { startInspectionServer } from '../infra/http/inspection-server';
 import { startSink } from '../actors/sink/service';
 import { sinkSettingsFromEnv } from '../actors/sink/settings';
+import { Starting } from './starting';
 import { untilSignal } from './signals';
 
 export const sinkSpec: CommandSpec = {
@@ -55,8 +56,10 @@ export async function runSink(values: Record<string, unknown>, config: Config, e
     return 1;
   }
   log.info(`bus: ${bus.describe}; database: ${describePg(pg.right)}; consumer ${settings.right.consumer}; round events ${settings.right.roundEvents ? 'on' : 'off'}`);
-  const svc = await startSink({ config, bus, store, settings: settings.right, log });
-  const http = await startInspectionServer({ host: config.inspect.host, port: config.inspect.port, routes: svc.routes, log });
+  const start = new Starting();
+  await start.step(Promise.resolve(), () => Promise.all([bus.close(), store.close()]));
+  const svc = await start.step(startSink({ config, bus, store, settings: settings.right, log }), (s) => s.stop());
+  const http = await start.step(startInspectionServer({ host: config.inspect.host, port: config.inspect.port, routes: svc.routes, log }), (h) => h.close());
   let code = 0;
   const started = svc.ready.then(
     () => log.info(`inspection endpoint ${http.url} (GET /health /metrics /actors /sink /sink/rows)`),

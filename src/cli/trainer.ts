@@ -5,6 +5,7 @@ import { openInfra } from '../infra/profile';
 import { startInspectionServer } from '../infra/http/inspection-server';
 import { startTrainer } from '../actors/trainer/service';
 import { untilStopped } from './signals';
+import { Starting } from './starting';
 import os from 'node:os';
 
 export const trainerSpec: CommandSpec = {
@@ -20,11 +21,12 @@ export const trainerSpec: CommandSpec = {
 export async function runTrainer(values: Record<string, unknown>, config: Config): Promise<number> {
   const instanceId = (values.id as string | undefined) ?? `${os.hostname()}-${process.pid}`;
   const log = createLogger(`trainer[${instanceId}]`, config.logLevel);
-  const infra = await openInfra(config, `trainer-${instanceId}`, log);
+  const start = new Starting();
+  const infra = await start.step(openInfra(config, `trainer-${instanceId}`, log), (i) => i.close());
   log.info(`journal: ${infra.journal.describe}; bus: ${infra.bus.describe}`);
-  const svc = await startTrainer({ config, journal: infra.journal, bus: infra.bus, log, instanceId });
-  const http = await startInspectionServer({ host: config.inspect.host, port: config.inspect.port, routes: svc.routes, log });
-  await svc.ready;
+  const svc = await start.step(startTrainer({ config, journal: infra.journal, bus: infra.bus, log, instanceId }), (s) => s.stop());
+  const http = await start.step(startInspectionServer({ host: config.inspect.host, port: config.inspect.port, routes: svc.routes, log }), (h) => h.close());
+  await start.step(svc.ready);
   log.info(`inspection endpoint ${http.url} (GET /health /metrics /actors /devices)`);
   const stopped = await untilStopped(infra.fenced);
   log[stopped.level](stopped.line);

@@ -3,8 +3,9 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import os from 'node:os';
 import path from 'node:path';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { runFlead, startEmbedded, waitFor } from '../support/procs';
+import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { exitedWithin, runFlead, startEmbedded, startFlead, waitFor } from '../support/procs';
 
 const Help = suite('flead help and argument errors');
 
@@ -71,6 +72,31 @@ Help('an unreachable broker is a one-line error (no stack trace), exit 1', async
   const r = await runFlead(['replay', '--service', 'trainer'], { KAFKA_BROKERS: '127.0.0.1:1', FLEAD_PROFILE: 'local' });
   assert.is(r.code, 1);
   assert.match(r.stderr, /^flead: InfraError\(unavailable\): journal kafka 127\.0\.0\.1:1 .* failed \(.*ECONNREFUSED.*\)\n$/);
+});
+
+Help('a service that cannot start exits 1 with a sentence and leaves nothing running (port taken, a file that is not Edge-IIoTset)', async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'flead-nostart-'));
+  const busy = createServer().listen(0, '127.0.0.1');
+  await new Promise((r) => busy.once('listening', r));
+  const port = (busy.address() as AddressInfo).port;
+  const env = { FLEAD_TOPIC_PREFIX: `e2e-nostart-${Date.now().toString(36)}-`, MODELS_DIR: path.join(dir, 'models') };
+  try {
+    // the trainer joins its group before its endpoint listens: it must leave again, not keep its partitions
+    const trainer = startFlead(['trainer', '--id', 'x', '--inspect-port', String(port)], env, path.join(dir, 'trainer.log'));
+    const exit = await exitedWithin(trainer, 60_000);
+    if (exit === 'running') trainer.child.kill('SIGKILL');
+    assert.equal(exit, { code: 1, signal: null }, `the trainer exits (log ${trainer.logFile})`);
+    assert.ok(readFileSync(trainer.logFile, 'utf8').endsWith(`\nflead: InfraError(unavailable): inspection endpoint: 127.0.0.1:${port} is in use (another process listens there: another flead service, or one left running); set INSPECT_PORT (or --inspect-port) to a free port, or 0 for any free one\n`), 'one sentence, last');
+    const notes = path.join(dir, 'notes.txt');
+    writeFileSync(notes, 'hello\n');
+    const producer = startFlead(['producer', '--dataset', 'edge-iiotset', '--file', notes, '--inspect-port', '0'], env, path.join(dir, 'producer.log'));
+    const pexit = await exitedWithin(producer, 60_000);
+    if (pexit === 'running') producer.child.kill('SIGKILL');
+    assert.equal(pexit, { code: 1, signal: null }, `the producer exits (log ${producer.logFile})`);
+    assert.match(readFileSync(producer.logFile, 'utf8'), /flead: InfraError\(corrupt\): edge-iiotset: \S+notes\.txt is not an Edge-IIoTset file: its header column 1 is "hello"/);
+  } finally {
+    busy.close();
+  }
 });
 
 Help('a bad configuration value exits 2 naming the variable', async () => {

@@ -4,6 +4,7 @@ import * as assert from 'uvu/assert';
 import { request } from 'node:http';
 import { fetchJson, startInspectionServer, TextBody, type InspectionServer } from '../../src/infra/http/inspection-server';
 import type { Logger } from '../../src/infra/log';
+import { InfraError } from '../../src/infra/errors';
 
 const actors: Record<string, { state: string; seq: number }> = {
   'aggregator/round': { state: 'Collecting', seq: 7 },
@@ -207,6 +208,19 @@ S('bad route patterns are refused at start', async () => {
       assert.match((e as Error).message, why);
     }
   }
+});
+
+S('a port in use or a foreign address: an InfraError saying what to set, not a bare listen error', async () => {
+  const busy = await startInspectionServer({ port: 0, routes: [{ pattern: '/health', handler: () => 'ok' }] });
+  try {
+    const e = await startInspectionServer({ port: busy.port, routes: [] }).then(() => undefined, (x: unknown) => x as InfraError);
+    assert.instance(e, InfraError);
+    assert.is(e!.message, `inspection endpoint: 127.0.0.1:${busy.port} is in use (another process listens there: another flead service, or one left running); set INSPECT_PORT (or --inspect-port) to a free port, or 0 for any free one`);
+  } finally {
+    await busy.close();
+  }
+  const away = await startInspectionServer({ host: '192.0.2.1', port: 0, routes: [] }).then(() => undefined, (x: unknown) => x as InfraError);
+  assert.match(away?.message ?? 'listened', /^inspection endpoint: 192\.0\.2\.1 is not an address of this machine; set INSPECT_HOST/);
 });
 
 S('close() resolves even with a keep-alive connection open', async () => {

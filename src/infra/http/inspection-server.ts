@@ -16,6 +16,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { silentLogger, type Logger } from '../log';
+import { InfraError } from '../errors';
 
 export interface InspectionRoute {
   /** '/health', '/models/:version', '/actors/*path' */
@@ -226,7 +227,7 @@ export async function startInspectionServer(opts: InspectionServerOptions): Prom
   });
 
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (e: NodeJS.ErrnoException) => reject(listenError(e, host, opts.port)));
     server.listen(opts.port, host, () => {
       server.off('error', reject);
       resolve();
@@ -243,6 +244,17 @@ export async function startInspectionServer(opts: InspectionServerOptions): Prom
         server.closeAllConnections();
       }),
   };
+}
+
+/** Why the endpoint cannot listen, as a sentence that says what to do (INSPECT_PORT). */
+export function listenError(e: NodeJS.ErrnoException, host: string, port: number): Error {
+  const at = `${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const why =
+    e.code === 'EADDRINUSE' ? `${at} is in use (another process listens there: another flead service, or one left running)` :
+    e.code === 'EACCES' ? `${at} needs privileges this process lacks` :
+    `${at}: ${e.message}`;
+  if (e.code === 'EADDRNOTAVAIL') return new InfraError('unavailable', `inspection endpoint: ${host} is not an address of this machine; set INSPECT_HOST to one (127.0.0.1, or 0.0.0.0 for every interface)`, false, e);
+  return new InfraError('unavailable', `inspection endpoint: ${why}; set INSPECT_PORT (or --inspect-port) to a free port, or 0 for any free one`, false, e);
 }
 
 /** default timeout of fetchJson */
