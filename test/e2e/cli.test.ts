@@ -99,6 +99,14 @@ Help('a service that cannot start exits 1 with a sentence and leaves nothing run
   }
 });
 
+Help('a path the operating system refuses is one line naming it, not a stack (FLEAD_DATA_DIR or MODELS_DIR a file)', async () => {
+  const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'flead-notdir-')), 'a-file');
+  writeFileSync(file, 'not a directory\n');
+  const r = await runFlead(['embedded', '--inspect-port', '0'], { FLEAD_DATA_DIR: file, MODELS_DIR: file });
+  assert.is(r.code, 1);
+  assert.is(r.stderr, `flead: Error: ENOTDIR: not a directory, open '${file}/run.json'\n`);
+});
+
 Help('a bad configuration value exits 2 naming the variable', async () => {
   const r = await runFlead(['aggregator'], { ROUND_QUORUM: '2', ROUND_MIN_UPDATES: '5' });
   assert.is(r.code, 2);
