@@ -27,6 +27,8 @@ export interface OptionSpec {
   required?: boolean;
   /** the only values accepted (for 'string') */
   choices?: string[];
+  /** the smallest value accepted (for 'int'; default 0) */
+  min?: number;
   /** environment variable read when the option is not on the command line */
   env?: string;
   /** the value's name in the help (`--actor <id>`); default by type (`<value>`, `<n>`, …) */
@@ -70,13 +72,13 @@ const expectations: Record<OptionType, string> = {
 const placeholders: Record<OptionType, string> = { int: '<n>', number: '<number>', string: '<value>', boolean: '', url: '<url>', time: '<time>' };
 
 /** Converts one raw text to the option's type. */
-export function parseValue(opt: Pick<OptionSpec, 'type' | 'choices'>, raw: string): Parsed {
-  const fail = (): Parsed => ({ ok: false, expected: opt.choices ? `one of ${opt.choices.join(', ')}` : expectations[opt.type] });
+export function parseValue(opt: Pick<OptionSpec, 'type' | 'choices' | 'min'>, raw: string): Parsed {
+  const fail = (): Parsed => ({ ok: false, expected: expectationOf(opt) });
   switch (opt.type) {
     case 'int': {
       if (!/^\d+$/.test(raw)) return fail();
       const n = Number(raw);
-      return Number.isSafeInteger(n) ? { ok: true, value: n } : fail();
+      return Number.isSafeInteger(n) && n >= (opt.min ?? 0) ? { ok: true, value: n } : fail();
     }
     case 'number': {
       const n = raw.trim() === '' ? NaN : Number(raw);
@@ -234,7 +236,8 @@ export function parseArgs(spec: CommandSpec, argv: readonly string[], env: Recor
   return { ok: true, values, positionals };
 }
 
-const expectationOf = (opt: OptionSpec) => (opt.choices ? `one of ${opt.choices.join(', ')}` : expectations[opt.type]);
+const expectationOf = (opt: Pick<OptionSpec, 'type' | 'choices' | 'min'>) =>
+  opt.choices ? `one of ${opt.choices.join(', ')}` : opt.type === 'int' && (opt.min ?? 0) > 0 ? `an integer ≥ ${opt.min}` : expectations[opt.type];
 
 /** Usage line, summary, arguments, options (description, choices, default, env var, required), conflicts. */
 export function formatHelp(spec: CommandSpec): string {

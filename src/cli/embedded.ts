@@ -33,8 +33,8 @@ export const embeddedSpec: CommandSpec = {
   summary: 'Run the whole federated loop in one process: producer → per-device trainers → aggregator, with the sink writing readings, anomalies and models into the embedded database (PGlite) and the analytics jobs run over it at the end; journal, bus and database under FLEAD_DATA_DIR (no Kafka, no PostgreSQL server, no Docker). Prints the detection quality when the data is exhausted; Ctrl-C stops, a second run resumes from the journal.',
   options: [
     { name: 'dataset', type: 'string', choices: ['wsn', 'generated'], default: 'wsn', description: 'wsn = the Suthaharan sensor data (4 motes, labelled); generated = Edge-IIoTset-shaped rows' },
-    { name: 'rows', type: 'int', default: 20000, description: 'rows to generate (--dataset generated)' },
-    { name: 'devices', type: 'int', default: 4, description: 'devices to generate (--dataset generated)' },
+    { name: 'rows', type: 'int', min: 1, default: 20000, description: 'rows to generate (--dataset generated)' },
+    { name: 'devices', type: 'int', min: 1, default: 4, description: 'devices to generate (--dataset generated)' },
     { name: 'seed', type: 'int', default: 7, description: 'generator seed (--dataset generated)' },
     { name: 'rate', type: 'string', default: 'unlimited', description: 'readings per second in total, or "unlimited"', env: 'PRODUCER_RATE' },
     { name: 'inspect-port', type: 'int', description: 'port of the inspection endpoint (0 = ephemeral)', env: 'INSPECT_PORT' },

@@ -24,15 +24,15 @@ export const evaluateSpec: CommandSpec = {
   options: [
     { name: 'dataset', type: 'string', required: true, choices: ['wsn', 'edge-iiotset', 'generated'], description: 'wsn = the Suthaharan sensor data from npm (or --file); edge-iiotset = an Edge-IIoTset CSV file or directory (--file); generated = Edge-IIoTset-shaped rows' },
     { name: 'file', type: 'string', description: 'edge-iiotset: a CSV file or a directory (required); wsn: a CSV with the WSN columns instead of the npm package' },
-    { name: 'rounds', type: 'int', default: 10, description: 'federated rounds (the centralized model trains rounds × local-epochs epochs)' },
-    { name: 'local-epochs', type: 'int', default: 2, description: 'epochs each client trains per round' },
+    { name: 'rounds', type: 'int', min: 1, default: 10, description: 'federated rounds (the centralized model trains rounds × local-epochs epochs)' },
+    { name: 'local-epochs', type: 'int', min: 1, default: 2, description: 'epochs each client trains per round' },
     { name: 'strategy', type: 'string', default: 'fedavg', choices: ['fedavg', 'median', 'trimmed-mean'], description: 'aggregation strategy' },
     { name: 'trim-ratio', type: 'number', default: 0.25, description: 'share trimmed from each end per parameter (--strategy trimmed-mean)' },
     { name: 'seed', type: 'int', default: 1, description: 'seed of the initial model, the shuffling and the generator' },
     { name: 'train-fraction', type: 'number', description: 'share of each device\'s readings, in time order, that trains (default: 0.45 for wsn, 0.7 otherwise)' },
-    { name: 'rows', type: 'int', description: 'rows to generate (--dataset generated; default 3000)' },
-    { name: 'devices', type: 'int', description: 'devices = clients (--dataset generated, default 4; edge-iiotset rows of files not named device_N.csv are split over this many, default 10)' },
-    { name: 'max-rows', type: 'int', description: 'read at most this many rows (large Edge-IIoTset files)' },
+    { name: 'rows', type: 'int', min: 1, description: 'rows to generate (--dataset generated; default 3000)' },
+    { name: 'devices', type: 'int', min: 1, description: 'devices = clients (--dataset generated, default 4; edge-iiotset rows of files not named device_N.csv are split over this many, default 10)' },
+    { name: 'max-rows', type: 'int', min: 1, description: 'read at most this many rows (large Edge-IIoTset files)' },
     { name: 'json', type: 'boolean', description: 'print only the report as one JSON document' },
   ],
 };
@@ -51,11 +51,6 @@ function checkValues(v: Values): string | null {
   if (dataset === 'generated' && v.file !== undefined) return '--file cannot be used with --dataset generated (the rows are generated; use --rows and --devices)';
   if (dataset !== 'generated' && given('rows')) return `--rows applies to --dataset generated only, not ${dataset}`;
   if (dataset === 'wsn' && given('devices')) return '--devices does not apply to --dataset wsn: its clients are its four motes';
-  if ((v.rounds as number) < 1) return '--rounds must be at least 1';
-  if ((v['local-epochs'] as number) < 1) return '--local-epochs must be at least 1';
-  if (given('devices') && (v.devices as number) < 1) return '--devices must be at least 1';
-  if (given('rows') && (v.rows as number) < 1) return '--rows must be at least 1';
-  if (v['max-rows'] !== undefined && (v['max-rows'] as number) < 1) return '--max-rows must be at least 1';
   const tf = v['train-fraction'];
   if (tf !== undefined && !((tf as number) > 0 && (tf as number) < 1)) return `--train-fraction must be between 0 and 1 (exclusive), got ${tf}`;
   const trim = v['trim-ratio'] as number;

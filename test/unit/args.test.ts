@@ -3,6 +3,8 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { formatHelp, parseArgs, type CommandSpec, type ParseResult } from '../../src/cli/args';
 import { embeddedSpec } from '../../src/cli/embedded';
+import { producerSpec } from '../../src/cli/producer';
+import { evaluateSpec } from '../../src/cli/evaluate';
 
 const replay: CommandSpec = {
   name: 'flead replay',
@@ -270,6 +272,20 @@ Specs('flead embedded: --rate, else PRODUCER_RATE (as every service reads it), e
   assert.is(rate([], { PRODUCER_RATE: '50' }), '50');
   assert.is(rate(['--rate', '1000'], { PRODUCER_RATE: '50' }), '1000');
   assert.match(formatHelp(embeddedSpec), /--rate <value> +readings per second in total, or "unlimited" \(default: unlimited; env: PRODUCER_RATE\)/);
+});
+
+Specs('counts that cannot be 0 (rows, devices, batch size, rounds) say so instead of failing later with a stack', () => {
+  for (const [spec, argv, message] of [
+    [producerSpec, ['--devices', '0'], '--devices expects an integer ≥ 1, got "0"'],
+    [producerSpec, ['--rows=0'], '--rows expects an integer ≥ 1, got "0"'],
+    [producerSpec, ['--batch-size', '0'], '--batch-size expects an integer ≥ 1, got "0"'],
+    [embeddedSpec, ['--devices', '0'], '--devices expects an integer ≥ 1, got "0"'],
+    [evaluateSpec, ['--rounds', '0'], '--rounds expects an integer ≥ 1, got "0"'],
+    [evaluateSpec, ['--max-rows'], '--max-rows expects an integer ≥ 1, got nothing'],
+  ] as const) assert.is(error(parseArgs(spec, [...argv], {})), message);
+  assert.is(error(parseArgs(producerSpec, [], { PRODUCER_BATCH_SIZE: '0' })), 'PRODUCER_BATCH_SIZE (for --batch-size) expects an integer ≥ 1, got "0"');
+  assert.is(values(parseArgs(producerSpec, ['--devices', '1'], {}))['devices'], 1);
+  assert.is(values(parseArgs(producerSpec, ['--seed', '0'], {}))['seed'], 0, 'a seed may be 0');
 });
 
 Specs.run();
