@@ -240,4 +240,25 @@ test('database outage: the sink backs off, /health is degraded, then it catches 
   log.info(`outage test: ${((Date.now() - outageStarted) / 1000).toFixed(1)} s, ${svc.stats().dbFailures} failed attempts`);
 });
 
+test('a database that is not there while no message comes: /health is degraded from the start, ok once it is there', async () => {
+  const late: PgSettings = { ...db, database: `${db.database}_late` };
+  const c = loadConfig(process.env, { FLEAD_PROFILE: 'local', FLEAD_TOPIC_PREFIX: `${prefix}late-`, KAFKA_BROKERS: brokers });
+  if (isLeft(c)) throw new Error(c.left);
+  const lateStore = createSinkStore(createPgDb(late, { max: 2 }));
+  const s = await startSink({ config: c.right, bus, store: lateStore, settings: { ...settings, consumer: 'sink-late', roundEvents: false }, log });
+  try {
+    await s.ready;
+    const h = await waitFor('degraded without any message', async () => { const x = s.health(); return x.status === 'degraded' ? x : undefined; }, 20_000);
+    assert.is(s.stats().messages, 0);
+    assert.match(h.problems.join(' | '), /^positions: PostgreSQL unavailable for [\d.]+ s \(\d+ attempt\(s\)\): .*database \S+_late does not exist/);
+    assert.ok(await ensureDatabase(late));
+    await withDb({ kind: 'postgresql', settings: late }, (d) => migrate(d, { log: silentLogger }));
+    await waitFor('ok once the database is there', async () => (s.health().status === 'ok' ? true : undefined), 20_000);
+  } finally {
+    await s.stop();
+    await lateStore.close();
+    await admin.query(`drop database if exists ${quoteIdent(late.database)} with (force)`);
+  }
+});
+
 test.run();

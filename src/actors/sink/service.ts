@@ -95,6 +95,9 @@ export async function startSink(deps: SinkDeps): Promise<SinkService> {
   const failing = new Map<string, { since: number; attempts: number; reason: string; retryInMs: number }>();
   let subscribed = false;
   let stopping = false;
+  /** why the committed positions could not be read (the database unreachable or without its schema), until they can */
+  let positionsProblem: { since: number; reason: string; attempts: number } | null = null;
+  let positionsRetry: NodeJS.Timeout | undefined;
   const sleepers = new Set<() => void>();
   const publishStats = () => registry.update(consumerPath, {}, { groupId, consumer: settings.consumer, ...stats, failing: Object.fromEntries(failing) });
 
@@ -184,17 +187,28 @@ export async function startSink(deps: SinkDeps): Promise<SinkService> {
     count(await withBackoff(where, 'recording the batch position', () => store.apply({ ...batch, rows: [] })), 0);
   }
 
-  /** The database's positions (for inspection and to avoid re-dead-lettering applied messages); best effort. */
+  /**
+   * The database's positions (for inspection and to avoid re-dead-lettering applied messages); best effort. A
+   * failure is also the first sign of a database that is away while no message comes: /health says so, and the
+   * read is tried again with the batches' backoff until it succeeds.
+   */
   async function loadPositions(): Promise<void> {
+    clearTimeout(positionsRetry);
     try {
       for (const p of await store.offsets(settings.consumer)) {
         const k = `${p.topic}/${p.partition}`;
         const cur = stats.positions[k];
         if (cur === undefined || BigInt(cur) < p.nextOffset) stats.positions[k] = p.nextOffset.toString();
       }
+      if (positionsProblem) log.info(`PostgreSQL answers again: read the committed positions of ${settings.consumer} after ${positionsProblem.attempts} failed attempt(s)`);
+      positionsProblem = null;
       publishStats();
     } catch (e) {
-      log.warn(`cannot read the committed positions of ${settings.consumer} from sink_offsets yet: ${(e as Error).message}`);
+      const attempts = (positionsProblem?.attempts ?? 0) + 1;
+      const line = `cannot read the committed positions of ${settings.consumer} from sink_offsets yet (attempt ${attempts}): ${(e as Error).message}`;
+      if (attempts === 1 || attempts % 10 === 0) log.warn(line); else log.debug(line);
+      positionsProblem = { since: positionsProblem?.since ?? Date.now(), reason: (e as Error).message, attempts };
+      if (!stopping) positionsRetry = setTimeout(() => void loadPositions(), backoffDelay(settings.backoff, attempts));
     }
   }
 
@@ -222,6 +236,7 @@ export async function startSink(deps: SinkDeps): Promise<SinkService> {
   function health() {
     const problems = [...failing.entries()].map(([where, f]) =>
       `${where}: PostgreSQL unavailable for ${((Date.now() - f.since) / 1000).toFixed(1)} s (${f.attempts} attempt(s), next in ${f.retryInMs} ms): ${f.reason}`);
+    if (positionsProblem) problems.push(`positions: PostgreSQL unavailable for ${((Date.now() - positionsProblem.since) / 1000).toFixed(1)} s (${positionsProblem.attempts} attempt(s)): ${positionsProblem.reason}`);
     const status: 'starting' | 'ok' | 'degraded' = problems.length ? 'degraded' : subscribed ? 'ok' : 'starting';
     return { status, problems };
   }
@@ -250,6 +265,7 @@ export async function startSink(deps: SinkDeps): Promise<SinkService> {
     health,
     async stop() {
       stopping = true;
+      clearTimeout(positionsRetry);
       for (const wake of [...sleepers]) wake();
       await ready.catch(() => undefined);
       await subscription?.stop();
