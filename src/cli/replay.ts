@@ -67,8 +67,13 @@ async function replay(journal: Journal, config: Config, service: Service, actor:
 
 class Unreachable extends Error {}
 
-/** Diffs one replayed actor with the live one: [] when equal, null when the endpoint has no such actor. */
-async function compareWith(url: string, r: Replayed<unknown>, journaled: (live: unknown) => unknown): Promise<string[] | null> {
+/**
+ * Diffs one replayed actor with the live one: [] when equal, null when the endpoint has no such actor. A running
+ * service moves on while the journal is replayed: when the live actor is at another sequence number, `at`
+ * replays it again up to exactly that one (when no --until-… fixed the point), so both sides are compared at
+ * the same event.
+ */
+async function compareWith(url: string, r: Replayed<unknown>, journaled: (live: unknown) => unknown, at?: (seq: number) => Promise<Replayed<unknown>>): Promise<{ diffs: string[]; seq: number } | null> {
   let live: Awaited<ReturnType<typeof fetchJson>>;
   try {
     live = await fetchJson(`${url.replace(/\/$/, '')}/actors/${r.path}`);
@@ -76,11 +81,12 @@ async function compareWith(url: string, r: Replayed<unknown>, journaled: (live: 
     throw new Unreachable(`flead replay: cannot compare with ${url}: ${(e as Error).message}`);
   }
   if (live.status === 404) return null;
-  if (live.status !== 200) return [`${url} answered ${live.status} for /actors/${r.path}: ${JSON.stringify(live.body)}`];
+  if (live.status !== 200) return { diffs: [`${url} answered ${live.status} for /actors/${r.path}: ${JSON.stringify(live.body)}`], seq: r.seq };
   const body = live.body as { info: { seq: number }; state: unknown };
+  if (body.info.seq !== r.seq && at) r = await at(body.info.seq);
   const diffs = jsonDiff(r.state, journaled(body.state));
   if (body.info.seq !== r.seq) diffs.unshift(`journal sequence number: replayed ${r.seq} ≠ live ${body.info.seq}`);
-  return diffs;
+  return { diffs, seq: r.seq };
 }
 
 export async function runReplay(values: Record<string, unknown>, config: Config): Promise<number> {
@@ -120,16 +126,22 @@ export async function runReplay(values: Record<string, unknown>, config: Config)
     if (!url) return 0;
     let differing = 0;
     const absent: string[] = [];
+    let comparedAt = replayed[0]!.seq;
+    const fixed = until.untilSeq !== undefined || until.untilTime !== undefined;
     for (const r of replayed) {
-      let diffs: string[] | null;
+      const id = r.key.slice(kinds[service].prefix(service).length);
+      const at = fixed ? undefined : async (seq: number) => (await replay(journal, config, service, service === 'aggregator' ? undefined : id, { untilSeq: seq }))[0]!;
+      let compared: { diffs: string[]; seq: number } | null;
       try {
-        diffs = await compareWith(url, r, kinds[service].journaled);
+        compared = await compareWith(url, r, kinds[service].journaled, at);
       } catch (e) {
         if (!(e instanceof Unreachable)) throw e;
         process.stderr.write(`${e.message}\n`);
         return 1;
       }
-      if (diffs === null) { absent.push(r.path); continue; }
+      if (compared === null) { absent.push(r.path); continue; }
+      const { diffs } = compared;
+      if (single) comparedAt = compared.seq;
       if (diffs.length === 0) continue;
       differing++;
       process.stderr.write(`flead replay: ${diffs.length} difference(s) between replayed (left) and live (right) state of ${r.path}:\n${diffs.map((d) => `  ${d}`).join('\n')}\n`);
@@ -142,7 +154,7 @@ export async function runReplay(values: Record<string, unknown>, config: Config)
     const compared = replayed.length - absent.length;
     if (compared === 0) return 1;
     if (differing === 0) {
-      const what = single ? `state of ${replayed[0]!.path} at seq ${replayed[0]!.seq}` : `states of the ${compared} ${service} actors on ${url}`;
+      const what = single ? `state of ${replayed[0]!.path} at seq ${comparedAt}` : `states of the ${compared} ${service} actors on ${url}`;
       process.stderr.write(`flead replay: replayed ${what} ${single ? 'equals' : 'equal'} the live state\n`);
       return 0;
     }

@@ -121,6 +121,13 @@ Embedded('Ctrl-C stops a run cleanly; the next run resumes from the journal and 
   const { dir, env, log, first } = startEmbedded('embedded', ['--rate', '1000']);
   await waitFor('the first run streaming', async () => (/round 1: opened/.test(readFileSync(log, 'utf8')) ? true : undefined), 60_000, 100);
   await new Promise((r) => setTimeout(r, 2000));
+  // an audit of the running service: replay meets each live actor at its own sequence number, though both move on
+  const url = /inspection endpoint (http:\/\/\S+)/.exec(readFileSync(log, 'utf8'))![1]!;
+  for (const service of ['trainer', 'producer']) {
+    const live = await runFlead(['replay', '--service', service, '--compare', url], { ...env, FLEAD_PROFILE: 'embedded' });
+    assert.is(live.code, 0, live.stderr);
+    assert.match(live.stderr, new RegExp(`replayed states of the 4 ${service} actors on \\S+ equal the live state`));
+  }
   first.child.kill('SIGINT');
   const exit = await first.exited;
   assert.is(exit.code, 0, `Ctrl-C exits 0 (log ${log})`);
