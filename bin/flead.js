@@ -6,7 +6,12 @@
 // LOG_LEVEL=debug shows the stack of all.
 const described = (err) => err instanceof Error && process.env.LOG_LEVEL !== 'debug' &&
   (/^InfraError\(/.test(err.name) || (typeof err.code === 'string' && typeof err.syscall === 'string'));
+// A finished command exits even if a client library left a timer or socket behind (a leak: said in a line).
+const exitSoon = () => setTimeout(() => {
+  process.stderr.write('flead: handles were still open 5 s after the command finished; exiting\n');
+  process.exit();
+}, 5000).unref();
 require('../dist/src/cli/main.js').main(process.argv.slice(2)).then(
-  (code) => { process.exitCode = code; },
-  (err) => { process.stderr.write(`flead: ${described(err) ? `${err.name}: ${err.message}` : (err && err.stack) || err}\n`); process.exitCode = 1; },
+  (code) => { process.exitCode = code; exitSoon(); },
+  (err) => { process.stderr.write(`flead: ${described(err) ? `${err.name}: ${err.message}` : (err && err.stack) || err}\n`); process.exitCode = 1; exitSoon(); },
 );

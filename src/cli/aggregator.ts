@@ -4,7 +4,7 @@ import { createLogger } from '../infra/log';
 import { openInfra } from '../infra/profile';
 import { startInspectionServer } from '../infra/http/inspection-server';
 import { startAggregator } from '../actors/aggregator/service';
-import { untilStopped } from './signals';
+import { stopWithin, untilStopped } from './signals';
 import { Starting } from './starting';
 
 export const aggregatorSpec: CommandSpec = {
@@ -28,9 +28,11 @@ export async function runAggregator(_values: Record<string, unknown>, config: Co
   log.info(`inspection endpoint ${http.url} (GET /health /metrics /actors /rounds /models)`);
   const stopped = await untilStopped(infra.fenced);
   log[stopped.level](stopped.line);
-  await svc.stop();
-  await http.close();
-  await infra.close();
+  await stopWithin(log, async () => {
+    await svc.stop();
+    await http.close();
+    await infra.close();
+  });
   if (fatal) { log.error(`stopped after an escalated failure: ${fatal}`); return 1; }
   return stopped.code;
 }

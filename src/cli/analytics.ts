@@ -28,7 +28,7 @@ import { runJob, type JobRun } from '../actors/analytics/runner';
 import type { AnalyticsJob } from '../actors/analytics/job';
 import { startAnalytics } from '../actors/analytics/service';
 import { Starting } from './starting';
-import { untilSignal } from './signals';
+import { stopWithin, untilSignal } from './signals';
 
 const jobList = `${analyticsJobs.map((j) => j.name).join(', ')} or all`;
 
@@ -125,8 +125,10 @@ async function serve(settings: AnalyticsSettings, store: AnalyticsStore, bus: Bu
   log.info(`inspection endpoint ${http.url} (GET /health /metrics /actors /jobs); database ${store.describe}; ${bus ? `publishing to ${config.topics.analytics} on ${bus.describe}` : 'not publishing (--no-publish)'}; every ${settings.intervalMs} ms`);
   const signal = await untilSignal();
   log.info(`${signal}: stopping after the current job`);
-  await svc.stop();
-  await http.close();
+  await stopWithin(log, async () => {
+    await svc.stop();
+    await http.close();
+  });
   return 0;
 }
 

@@ -5,7 +5,7 @@ import { openInfra } from '../infra/profile';
 import { startInspectionServer } from '../infra/http/inspection-server';
 import { openDataset, type DatasetAdapter } from '../infra/datasets';
 import { startProducer } from '../actors/producer/service';
-import { untilStopped } from './signals';
+import { stopWithin, untilStopped } from './signals';
 import { Starting } from './starting';
 
 export const producerSpec: CommandSpec = {
@@ -56,8 +56,10 @@ export async function runProducer(values: Record<string, unknown>, config: Confi
   log.info(`inspection endpoint ${http.url} (GET /health /metrics /actors /sources)`);
   const stopped = await untilStopped(infra.fenced, values['exit-when-done'] ? svc.done.then(() => 'every row published: stopping') : undefined);
   log[stopped.level](stopped.line);
-  await svc.stop();
-  await http.close();
-  await infra.close();
+  await stopWithin(log, async () => {
+    await svc.stop();
+    await http.close();
+    await infra.close();
+  });
   return stopped.code;
 }

@@ -1,3 +1,5 @@
+import type { Logger } from '../infra/log';
+
 /** Resolves with the first SIGINT/SIGTERM (Ctrl-C, docker stop). */
 export const untilSignal = (): Promise<NodeJS.Signals> =>
   new Promise((resolve) => {
@@ -18,3 +20,31 @@ export const untilStopped = (fenced: Promise<{ message: string }>, done: Promise
     done.then((line): Stopped => ({ line, code: 0, level: 'info' })),
     fenced.then((e): Stopped => ({ line: `${e.message}: another process runs with this service's writer id (FLEAD_TOPIC_PREFIX, service and --id); stopping`, code: 1, level: 'error' })),
   ]);
+
+export const stopDefaults = { timeoutMs: 30_000 } as const;
+
+/**
+ * Run a service's stop steps, bounded. A broker or database that is away can hold a graceful stop (consumers
+ * leaving their group, the journal's last transaction, retries) for minutes; after `timeoutMs`, or at a second
+ * SIGINT/SIGTERM, the process exits 1 with a line saying so. Nothing is lost by that: what was journaled stays,
+ * and what was not is read again from Kafka on the next start.
+ */
+export async function stopWithin(log: Logger, steps: () => Promise<void>, timeoutMs: number = stopDefaults.timeoutMs): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  let onSignal: ((s: NodeJS.Signals) => void) | undefined;
+  const cut = new Promise<string>((resolve) => {
+    timer = setTimeout(() => resolve(`stopping did not finish within ${timeoutMs / 1000} s (is the broker or the database away?)`), timeoutMs);
+    onSignal = (s) => resolve(`${s} again while stopping`);
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+  });
+  try {
+    const why = await Promise.race([steps().then(() => undefined), cut]);
+    if (why === undefined) return;
+    log.error(`${why}: exiting now; what was journaled is kept, what was not is read again on the next start`);
+    process.exit(1);
+  } finally {
+    clearTimeout(timer);
+    if (onSignal) { process.off('SIGINT', onSignal); process.off('SIGTERM', onSignal); }
+  }
+}

@@ -17,7 +17,7 @@ import { startInspectionServer } from '../infra/http/inspection-server';
 import { startSink } from '../actors/sink/service';
 import { sinkSettingsFromEnv } from '../actors/sink/settings';
 import { Starting } from './starting';
-import { untilSignal } from './signals';
+import { stopWithin, untilSignal } from './signals';
 
 export const sinkSpec: CommandSpec = {
   name: 'flead sink',
@@ -69,10 +69,12 @@ export async function runSink(values: Record<string, unknown>, config: Config, e
   await started;
   log.info(`${signal}: stopping`);
   const s = svc.stats();
-  await svc.stop();
-  await http.close();
-  await bus.close();
-  await store.close();
+  await stopWithin(log, async () => {
+    await svc.stop();
+    await http.close();
+    await bus.close();
+    await store.close();
+  });
   log.info(`stopped: ${s.messages} message(s) in ${s.batches} batch(es); rows written ${Object.entries(s.written).map(([t, n]) => `${t} ${n}`).join(', ')}; ${s.skipped} already applied, ${s.deadLettered} dead-lettered`);
   return code;
 }

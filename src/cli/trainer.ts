@@ -4,7 +4,7 @@ import { createLogger } from '../infra/log';
 import { openInfra } from '../infra/profile';
 import { startInspectionServer } from '../infra/http/inspection-server';
 import { startTrainer } from '../actors/trainer/service';
-import { untilStopped } from './signals';
+import { stopWithin, untilStopped } from './signals';
 import { Starting } from './starting';
 import os from 'node:os';
 
@@ -30,8 +30,10 @@ export async function runTrainer(values: Record<string, unknown>, config: Config
   log.info(`inspection endpoint ${http.url} (GET /health /metrics /actors /devices)`);
   const stopped = await untilStopped(infra.fenced);
   log[stopped.level](stopped.line);
-  await svc.stop();
-  await http.close();
-  await infra.close();
+  await stopWithin(log, async () => {
+    await svc.stop();
+    await http.close();
+    await infra.close();
+  });
   return stopped.code;
 }

@@ -86,6 +86,7 @@ Help('a service that cannot start exits 1 with a sentence and leaves nothing run
     const exit = await exitedWithin(trainer, 60_000);
     if (exit === 'running') trainer.child.kill('SIGKILL');
     assert.equal(exit, { code: 1, signal: null }, `the trainer exits (log ${trainer.logFile})`);
+    assert.not.match(readFileSync(trainer.logFile, 'utf8'), /handles were still open/, 'by itself: nothing left running');
     assert.ok(readFileSync(trainer.logFile, 'utf8').endsWith(`\nflead: InfraError(unavailable): inspection endpoint: 127.0.0.1:${port} is in use (another process listens there: another flead service, or one left running); set INSPECT_PORT (or --inspect-port) to a free port, or 0 for any free one\n`), 'one sentence, last');
     const notes = path.join(dir, 'notes.txt');
     writeFileSync(notes, 'hello\n');
@@ -93,6 +94,7 @@ Help('a service that cannot start exits 1 with a sentence and leaves nothing run
     const pexit = await exitedWithin(producer, 60_000);
     if (pexit === 'running') producer.child.kill('SIGKILL');
     assert.equal(pexit, { code: 1, signal: null }, `the producer exits (log ${producer.logFile})`);
+    assert.not.match(readFileSync(producer.logFile, 'utf8'), /handles were still open/, 'by itself: nothing left running');
     assert.match(readFileSync(producer.logFile, 'utf8'), /flead: InfraError\(corrupt\): edge-iiotset: \S+notes\.txt is not an Edge-IIoTset file: its header column 1 is "hello"/);
   } finally {
     busy.close();

@@ -97,7 +97,7 @@ interface Fake {
 const ref = (system: string, ...parts: string[]): Ref<unknown> => ({ path: { parts, system }, name: parts[parts.length - 1], type: 'actor', system: { name: system } });
 
 /** A fake nact supervision context with a distinct symbol per directive; sleep advances the fake clock. */
-function fake(policy: RestartPolicy, start = 1_000): Fake {
+function fake(policy: RestartPolicy, start = 1_000, running: { alive: boolean } = { alive: true }): Fake {
   const directives = {
     stop: Symbol('stop'), stopAll: Symbol('stopAll'), stopChild: Symbol('stopChild'), stopAllChildren: Symbol('stopAllChildren'),
     escalate: Symbol('escalate'), resume: Symbol('resume'), reset: Symbol('reset'), resetAll: Symbol('resetAll'),
@@ -111,11 +111,23 @@ function fake(policy: RestartPolicy, start = 1_000): Fake {
   registry.register('svc/round/worker', 'worker', null);
   const slept: number[] = [];
   const clock = { now: start };
-  const onCrash = supervise<unknown>({ policy, log, registry, now: () => clock.now, sleep: async (ms) => { slept.push(ms); clock.now += ms; } });
+  const onCrash = supervise<unknown>({ policy, log, registry, now: () => clock.now, sleep: async (ms) => { slept.push(ms); clock.now += ms; }, alive: () => running.alive });
   return { ctx, child: ref('svc', 'round', 'worker'), log, registry, slept, clock, onCrash };
 }
 
 const Supervise = suite('supervise');
+
+Supervise('an actor stopped before or during the decision stays stopped: resume (a no-op for nact), nothing more recorded', async () => {
+  const gone = fake(THREE_A_SECOND, 1_000, { alive: false });
+  assert.is(await gone.onCrash({ command: 'x' }, new Error('journal closed'), gone.ctx), gone.ctx.resume);
+  assert.equal([gone.log.recent(), gone.slept], [[], []]);
+  const running = { alive: true };
+  const during = fake(THREE_A_SECOND, 1_000, running);
+  const decided = during.onCrash({ command: 'x' }, new Error('journal closed'), during.ctx);
+  running.alive = false; // the service stops while the actor waits out its backoff
+  assert.is(await decided, during.ctx.resume);
+  assert.equal(during.log.recent().map((e) => e.type), ['ActorCrashed'], 'no ActorRestarted: the actor was not restarted');
+});
 
 Supervise('a crash within budget: ActorCrashed, a backoff sleep, ActorRestarted, and nact reset', async () => {
   const f = fake(THREE_A_SECOND);
@@ -206,7 +218,7 @@ Supervise('a thrown non-Error is recorded as its text', async () => {
 Supervise('ActorCrashed is recorded before the backoff sleep starts', async () => {
   const log = memorySupervisionLog();
   const seen: string[][] = [];
-  const onCrash = supervise<unknown>({ policy: THREE_A_SECOND, log, now: () => 0, sleep: async () => { seen.push(log.recent().map((e) => e.type)); } });
+  const onCrash = supervise<unknown>({ policy: THREE_A_SECOND, log, now: () => 0, sleep: async () => { seen.push(log.recent().map((e) => e.type)); }, alive: () => true });
   const f = fake(THREE_A_SECOND);
   await onCrash(undefined, new Error('boom'), f.ctx);
   assert.equal(seen, [['ActorCrashed']]);

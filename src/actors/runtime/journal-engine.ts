@@ -9,7 +9,11 @@ import type { BatchPersistence, OutboxLike, NactEventStream, NactPersistedEvent,
 
 export interface SnapshotListener { (key: string, seq: number): void }
 
-export function nactEngine(journal: Journal, opts: { schemaVersion?: number; onSnapshot?: SnapshotListener } = {}): NactPersistenceEngine & BatchPersistence {
+/**
+ * `onSnapshotFailed`: a snapshot that could not be saved (the journal away or closed) is reported there and the
+ * actor goes on (its events are journaled; recovery replays more of them); without it nact prints the error.
+ */
+export function nactEngine(journal: Journal, opts: { schemaVersion?: number; onSnapshot?: SnapshotListener; onSnapshotFailed?: (key: string, seq: number, e: unknown) => void } = {}): NactPersistenceEngine & BatchPersistence {
   const schemaVersion = opts.schemaVersion ?? 1;
   return {
     events(key: string, offset: number): NactEventStream {
@@ -33,7 +37,13 @@ export function nactEngine(journal: Journal, opts: { schemaVersion?: number; onS
       return s && { data: s.data, sequenceNumber: s.seq, key, createdAt: s.timestamp };
     },
     async takeSnapshot(snapshot: NactPersistedSnapshot): Promise<void> {
-      await journal.saveSnapshot({ key: snapshot.key, seq: snapshot.sequenceNumber, timestamp: snapshot.createdAt, schemaVersion, data: snapshot.data });
+      try {
+        await journal.saveSnapshot({ key: snapshot.key, seq: snapshot.sequenceNumber, timestamp: snapshot.createdAt, schemaVersion, data: snapshot.data });
+      } catch (e) {
+        if (!opts.onSnapshotFailed) throw e;
+        opts.onSnapshotFailed(snapshot.key, snapshot.sequenceNumber, e);
+        return;
+      }
       opts.onSnapshot?.(snapshot.key, snapshot.sequenceNumber);
     },
     async persistBatch(key: string, fromSeq: number, events: readonly unknown[], outbox?: readonly OutboxLike[]): Promise<void> {

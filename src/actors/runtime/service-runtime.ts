@@ -21,7 +21,10 @@ export interface ServiceRuntime {
 export function startServiceRuntime(service: string, journal: Journal, log: Logger, wrapLog: (l: SupervisionLog) => SupervisionLog = (l) => l): ServiceRuntime {
   const registry = new ActorRegistry();
   const supervisionLog = wrapLog(journalSupervisionLog(journal, service, log.child('supervision')));
-  const system = startSystem(service, nactEngine(journal, { onSnapshot: (key, seq) => registry.snapshotAt(key, seq) }));
+  const system = startSystem(service, nactEngine(journal, {
+    onSnapshot: (key, seq) => registry.snapshotAt(key, seq),
+    onSnapshotFailed: (key, seq, e) => log.warn(`snapshot of ${key} at seq ${seq} not saved (${e instanceof Error ? e.message : String(e)}): its events are journaled; recovery replays from an earlier snapshot`),
+  }));
   return { registry, supervisionLog, system };
 }
 

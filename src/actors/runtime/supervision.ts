@@ -4,7 +4,7 @@
  * into nact's onCrash, recording every decision (crashed, restarted, stopped, escalated) as an event.
  */
 import type { OnCrash, Ref } from './nact';
-import { dispatch, pathOf } from './nact';
+import { dispatch, isAlive, pathOf } from './nact';
 import type { SupervisionLog } from './supervision-log';
 import type { ActorRegistry } from './registry';
 
@@ -63,6 +63,8 @@ export interface SuperviseOptions {
   /** clock, injectable for tests */
   now?: () => number;
   sleep?: (ms: number) => Promise<void>;
+  /** whether the crashed actor still runs (default: nact's own view; injectable for tests with fake refs) */
+  alive?: (ref: Ref<unknown>) => boolean;
 }
 
 const errorText = (e: unknown): string => (e instanceof Error ? e.message : String(e));
@@ -70,15 +72,23 @@ const errorText = (e: unknown): string => (e instanceof Error ? e.message : Stri
 /**
  * nact onCrash for one actor. A message carrying `replyTo` gets `{ ok: false, error }` so a waiting caller
  * does not hang until its timeout. Restart = nact reset: the actor re-recovers from its journal.
+ *
+ * An actor stopped while its crash is being decided (the service stopping during the backoff, its journal
+ * closed) is left stopped: nothing more is recorded and nact is told to resume, which a stopped actor ignores.
+ * A restart would recover it again against the closed journal, crash again and finally escalate to a parent
+ * nact has already let go of (a TypeError that ended the process).
  */
 export function supervise<M>(opts: SuperviseOptions): OnCrash<M> {
   let history: number[] = [];
   const now = opts.now ?? Date.now;
   const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const alive = opts.alive ?? isAlive;
   return async (msg, err, ctx, child) => {
     const path = child ? pathOf(child) : pathOf(ctx.self);
     const replyTo = (msg as { replyTo?: Ref<unknown> } | undefined)?.replyTo;
     if (replyTo) dispatch(replyTo, { ok: false, error: errorText(err) });
+    const target = child ?? ctx.self;
+    if (!alive(target)) return ctx.resume;
     const at = now();
     await opts.log.record({ type: 'ActorCrashed', path, error: errorText(err), at });
     opts.registry?.crashed(path, errorText(err));
@@ -87,6 +97,7 @@ export function supervise<M>(opts: SuperviseOptions): OnCrash<M> {
     switch (decision.action) {
       case 'restart':
         await sleep(decision.delayMs);
+        if (!alive(target)) return ctx.resume;
         await opts.log.record({ type: 'ActorRestarted', path, at: now(), delayMs: decision.delayMs, restartsInWindow: decision.restartsInWindow });
         opts.registry?.restarting(path);
         return child ? ctx.resetChild : ctx.reset;

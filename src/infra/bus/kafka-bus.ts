@@ -113,7 +113,12 @@ export function createKafkaBus(opts: KafkaBusOptions): Bus {
   async function subscribe(options: SubscribeOptions): Promise<Subscription> {
     checkOpen(`subscribe of group ${options.groupId}`);
     const { groupId, topics, eachBatch, onAssignment } = options;
+    let stopping: Promise<void> | null = null;
     const consumer = kafka.consumer({
+      // kafkajs schedules its restart after a crash even when the crash raced our disconnect (a broker away while
+      // the service stops): such a consumer would go on reconnecting after stop() and close(), and its timers
+      // keep the process from exiting. No restart once the subscription or the bus is closing.
+      retry: { retries: 5, restartOnFailure: async () => stopping === null && !closed },
       groupId,
       sessionTimeout: kafkaBusDefaults.sessionTimeoutMs,
       heartbeatInterval: kafkaBusDefaults.heartbeatIntervalMs,
@@ -139,7 +144,6 @@ export function createKafkaBus(opts: KafkaBusOptions): Bus {
     // kafkajs restarts a consumer after a retriable crash only; after any other (a handler that threw an error
     // marked not retriable, or a TypeError) the member would stay stopped for good: run it again here, so the
     // batch comes back as for any throwing handler (see the file comment)
-    let stopping: Promise<void> | null = null;
     consumer.on(consumer.events.CRASH, (e) => {
       const byBus = !e.payload.restart && stopping === null && !closed;
       log(`kafka-bus: group ${groupId} consumer crashed (${e.payload.error.message}); ${e.payload.restart ? 'kafkajs restarts it' : byBus ? `running it again in ${kafkaBusDefaults.restartDelayMs} ms` : 'stopped'}`);
