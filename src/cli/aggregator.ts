@@ -28,11 +28,7 @@ export async function runAggregator(_values: Record<string, unknown>, config: Co
   log.info(`inspection endpoint ${http.url} (GET /health /metrics /actors /rounds /models)`);
   const stopped = await untilStopped(infra.fenced);
   log[stopped.level](stopped.line);
-  await stopWithin(log, async () => {
-    await svc.stop();
-    await http.close();
-    await infra.close();
-  });
+  await stopWithin(log, () => start.stopAll());
   if (fatal) { log.error(`stopped after an escalated failure: ${fatal}`); return 1; }
   return stopped.code;
 }

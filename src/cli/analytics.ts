@@ -121,14 +121,11 @@ async function serve(settings: AnalyticsSettings, store: AnalyticsStore, bus: Bu
   await ensureAnalyticsSchema(store).catch((e: Error) => log.warn(`cannot create the analytics tables yet: ${e.message}`));
   const start = new Starting();
   const svc = await start.step(Promise.resolve(startAnalytics({ store: creatingTablesFirst(store), bus, topic: config.topics.analytics, jobs: analyticsJobs, settings, log })), (s) => s.stop());
-  const http = await start.step(startInspectionServer({ host: config.inspect.host, port: config.inspect.port, routes: svc.routes, log }));
+  const http = await start.step(startInspectionServer({ host: config.inspect.host, port: config.inspect.port, routes: svc.routes, log }), (h) => h.close());
   log.info(`inspection endpoint ${http.url} (GET /health /metrics /actors /jobs); database ${store.describe}; ${bus ? `publishing to ${config.topics.analytics} on ${bus.describe}` : 'not publishing (--no-publish)'}; every ${settings.intervalMs} ms`);
   const signal = await untilSignal();
   log.info(`${signal}: stopping after the current job`);
-  await stopWithin(log, async () => {
-    await svc.stop();
-    await http.close();
-  });
+  await stopWithin(log, () => start.stopAll());
   return 0;
 }
 

@@ -56,10 +56,6 @@ export async function runProducer(values: Record<string, unknown>, config: Confi
   log.info(`inspection endpoint ${http.url} (GET /health /metrics /actors /sources)`);
   const stopped = await untilStopped(infra.fenced, values['exit-when-done'] ? svc.done.then(() => 'every row published: stopping') : undefined);
   log[stopped.level](stopped.line);
-  await stopWithin(log, async () => {
-    await svc.stop();
-    await http.close();
-    await infra.close();
-  });
+  await stopWithin(log, () => start.stopAll());
   return stopped.code;
 }

@@ -69,12 +69,7 @@ export async function runSink(values: Record<string, unknown>, config: Config, e
   await started;
   log.info(`${signal}: stopping`);
   const s = svc.stats();
-  await stopWithin(log, async () => {
-    await svc.stop();
-    await http.close();
-    await bus.close();
-    await store.close();
-  });
+  await stopWithin(log, () => start.stopAll());
   log.info(`stopped: ${s.messages} message(s) in ${s.batches} batch(es); rows written ${Object.entries(s.written).map(([t, n]) => `${t} ${n}`).join(', ')}; ${s.skipped} already applied, ${s.deadLettered} dead-lettered`);
   return code;
 }

@@ -3,7 +3,8 @@
  * earlier ones are undone, last first, before the error goes on. A service that cannot start (its inspection
  * port taken, a data file that is not one, a broker refusing) then exits with its sentence instead of lingering
  * with half its parts running: a trainer whose port was taken had already joined its consumer group and kept
- * its partitions, with no endpoint and no exit.
+ * its partitions, with no endpoint and no exit. The service's normal stop is the same undo (`stopAll`), so
+ * both paths stop the same parts in the same order.
  */
 export class Starting {
   private readonly undo: Array<() => Promise<unknown>> = [];
@@ -18,5 +19,18 @@ export class Starting {
     }
     if (stop) this.undo.push(() => stop(done));
     return done;
+  }
+
+  /** Stop every part started, last first; the first failure is rethrown after all were tried. */
+  async stopAll(): Promise<void> {
+    let failed: { error: unknown } | undefined;
+    for (const u of this.undo.splice(0).reverse()) {
+      try {
+        await u();
+      } catch (e) {
+        failed ??= { error: e };
+      }
+    }
+    if (failed) throw failed.error;
   }
 }

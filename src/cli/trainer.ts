@@ -30,10 +30,6 @@ export async function runTrainer(values: Record<string, unknown>, config: Config
   log.info(`inspection endpoint ${http.url} (GET /health /metrics /actors /devices)`);
   const stopped = await untilStopped(infra.fenced);
   log[stopped.level](stopped.line);
-  await stopWithin(log, async () => {
-    await svc.stop();
-    await http.close();
-    await infra.close();
-  });
+  await stopWithin(log, () => start.stopAll());
   return stopped.code;
 }

@@ -31,4 +31,17 @@ test('an undo that fails does not stop the others nor replace the error; success
   assert.equal(undone, ['first'], 'a start that succeeds keeps everything running');
 });
 
+test('stopAll stops every part last first, once; a failing stop does not keep the others from stopping, and is rethrown', async () => {
+  const stopped: string[] = [];
+  const start = new Starting();
+  await start.step(Promise.resolve('infra'), async (x) => { stopped.push(x); });
+  await start.step(Promise.resolve('service'), async () => { stopped.push('service'); throw new Error('consumer did not leave'); });
+  await start.step(Promise.resolve('http'), async (x) => { stopped.push(x); });
+  const err = await start.stopAll().catch((e: unknown) => e as Error);
+  assert.is(err?.message, 'consumer did not leave');
+  assert.equal(stopped, ['http', 'service', 'infra']);
+  await start.stopAll();
+  assert.equal(stopped, ['http', 'service', 'infra'], 'a second stopAll has nothing left to stop');
+});
+
 test.run();
