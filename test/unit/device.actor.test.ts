@@ -431,6 +431,18 @@ Live('readings with more features than the model takes: no crash, the z-score ba
   assert.is(h.registry.get(h.actor.path)!.info.restarts, 0);
 }));
 
+Live('weights of another MODEL_SPEC (a trainer restarted with a new one): no crash, the z-score baseline scores until a global model that fits arrives', () => using(async (open) => {
+  const h = open(createMemoryStore());
+  const other = initialWeights(modelLayers({ kind: 'autoencoder', inputs: 2, hidden: [6, 2, 6] }), 7);
+  assert.is.not(other.length, W0.length);
+  await h.send({ type: 'ApplyGlobal', version: 0, hash: hashWeights(other), weights: Buffer.from(toLittleEndianBytes(other)).toString('base64'), threshold: null, merged: false, now: h.clock.now });
+  const modelScores = async (k: number) => ((await h.score(k)).find((e) => e.type === 'ReadingsScored') as Extract<DeviceEvent, { type: 'ReadingsScored' }>).readings.map((r) => r.m);
+  for (let k = 1; k <= 5; k++) assert.equal(await modelScores(k), [null, null, null, null], `batch ${k}: scored without the model`);
+  assert.is(h.registry.get(h.actor.path)!.info.restarts, 0, 'the actor never crashed');
+  await h.send({ type: 'ApplyGlobal', version: 1, hash: hashWeights(W0), weights: W0_B64, threshold: null, merged: false, now: h.clock.now });
+  assert.ok((await modelScores(6)).every((m) => typeof m === 'number'), 'the global model that fits scores again');
+}));
+
 Live.run();
 
 // ---------------------------------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ import { encodeJson } from '../../protocols/codec';
 import { LocalModelUpdate } from '../../protocols/models';
 import { Anomaly } from '../../protocols/readings';
 import type { TopicSet } from '../../protocols/topics';
-import { fromLittleEndianBytes, hashWeights, toLittleEndianBytes, type LayerShape } from '../../protocols/weights';
+import { fromLittleEndianBytes, hashWeights, parameterCount, toLittleEndianBytes, type LayerShape } from '../../protocols/weights';
 import { decodeOrThrow } from '../runtime/decode';
 import { spawnEventSourced, type ActorWiring, type EventSourcedRef } from '../runtime/event-sourced';
 import type { OutboxLike, Ref } from '../runtime/nact';
@@ -69,14 +69,24 @@ function modelInputs(s: DeviceState, transform: 'raw' | 'residual', window: numb
   return (rows ? residualRows(s.window, rows, window) : train).map((x) => scaler.transform(x));
 }
 
+/** Bytes that a base64 text decodes to, without decoding it. */
+const base64Bytes = (b64: string): number => (b64.length / 4) * 3 - (b64.endsWith('==') ? 2 : b64.endsWith('=') ? 1 : 0);
+
 const seedOf = (id: string, n: number) => { let h = 2166136261 ^ n; for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 16777619); return h >>> 0; };
 
 export function spawnDeviceActor(parent: Ref<unknown>, deps: DeviceActorDeps): DeviceActor {
   const { settings, pool, clock } = deps;
   const inputs = deps.layers[0]?.shape[0] ?? 0;
+  const parameters = parameterCount(deps.layers);
   let warned = false;
-  /** the device's features must match the model's inputs; otherwise only the z-score baseline runs (said once) */
-  const fits = (s: DeviceState): boolean => {
+  let warnedWeights = false;
+  /**
+   * The device's features must match the model's inputs, and its model's weights the model's shape (a trainer
+   * restarted with another MODEL_SPEC recovers weights of the old one: setWeights would throw on every batch and
+   * the device's partition would stall); otherwise only the z-score baseline runs, until a global model that
+   * fits replaces the weights (each said once).
+   */
+  const featuresFit = (s: DeviceState): boolean => {
     const ok = s.featureNames !== null && s.featureNames.length === inputs;
     if (!ok && s.featureNames && !warned) {
       warned = true;
@@ -84,8 +94,17 @@ export function spawnDeviceActor(parent: Ref<unknown>, deps: DeviceActorDeps): D
     }
     return ok;
   };
+  const weightsFit = (s: DeviceState): boolean => {
+    const held = s.model.weights === null ? parameters : base64Bytes(s.model.weights) / 4;
+    if (held !== parameters && !warnedWeights) {
+      warnedWeights = true;
+      deps.log.warn(`${settings.deviceId}: its model v${s.model.version ?? '-'} has ${held} parameters but MODEL_SPEC's has ${parameters} (was the trainer started with another MODEL_SPEC?): only the z-score baseline scores this device until a global model that fits arrives`);
+    }
+    return held === parameters;
+  };
+  const fits = (s: DeviceState): boolean => featuresFit(s) && weightsFit(s);
 
-  /** the model's inputs for the device's window, null when the device's features do not fit the model */
+  /** the model's inputs for the device's window, null when the device's features or its weights do not fit the model */
   const windowInputs = (s: DeviceState): number[][] | null => (fits(s) ? modelInputs(s, deps.transform, deps.residualWindow) : null);
 
   async function scoreRows(weights: string, xs: number[][]): Promise<Float32Array> {
@@ -158,7 +177,7 @@ export function spawnDeviceActor(parent: Ref<unknown>, deps: DeviceActorDeps): D
         return { ...c, modelScores: Array.from(scores, (v) => (Number.isFinite(v) ? v : null)) };
       }
       if (c.type === 'ApplyGlobal' && c.threshold === null) {
-        const xs = windowInputs(s);
+        const xs = featuresFit(s) ? modelInputs(s, deps.transform, deps.residualWindow) : null; // the new weights replace the held ones
         if (xs && xs.length >= settings.minTrainSamples) return { ...c, threshold: thresholdOf(await scoreRows(c.weights, xs)) };
       }
       return c;
