@@ -20,7 +20,7 @@ import { SensorReading } from '../../src/protocols/readings';
 import { GlobalModel } from '../../src/protocols/models';
 import { encodeWeights, hashWeights, type LayerShape } from '../../src/protocols/weights';
 import { initialWeights } from '../../src/actors/aggregator/initial-model';
-import { modelLayers } from '../../src/actors/trainer/model';
+import { modelLayers, type ModelSpec } from '../../src/actors/trainer/model';
 import { waitFor } from '../support/procs';
 
 const test = suite('trainer: bad readings become dead letters; wide readings are scored; the service keeps going');
@@ -29,12 +29,19 @@ const T0 = 1_700_000_000_000;
 const reading = (deviceId: string, i: number, features: Record<string, number>): string =>
   encodeJson(SensorReading, { deviceId, readingId: `${deviceId}-${i}`, ts: T0 + i, features, source: 'test' });
 
-async function openLocal(tag: string) {
-  const prefix = `int-trainer-${tag}-${Date.now().toString(36)}-`;
-  const c = loadConfig(process.env, { FLEAD_PROFILE: 'local', FLEAD_TOPIC_PREFIX: prefix, MODELS_DIR: mkdtempSync(path.join(os.tmpdir(), 'flead-trainer-int-')), LOG_LEVEL: 'warn' });
+async function openLocal(tag: string, env: Record<string, string> = {}, prefix = `int-trainer-${tag}-${Date.now().toString(36)}-`) {
+  const c = loadConfig(process.env, { FLEAD_PROFILE: 'local', FLEAD_TOPIC_PREFIX: prefix, MODELS_DIR: mkdtempSync(path.join(os.tmpdir(), 'flead-trainer-int-')), LOG_LEVEL: 'warn', ...env });
   if (isLeft(c)) throw new Error(c.left);
   return { prefix, config: c.right, infra: await openInfra(c.right, 'trainer') };
 }
+/** A global model message of `version` with these layers (initial weights seeded by the version). */
+const model = (version: number, layers: LayerShape[]): string => {
+  const weights = initialWeights(layers, version);
+  return encodeJson(GlobalModel, {
+    kind: 'global-model', version, hash: hashWeights(weights), weights: encodeWeights(layers, weights), createdAt: T0,
+    lineage: { parentVersion: version - 1, round: version, strategy: { name: 'fedavg', trimRatio: null }, updates: [] },
+  });
+};
 type Health = { status: string; problems: string[]; latestGlobalVersion: number | null };
 const healthOf = (trainer: Awaited<ReturnType<typeof startTrainer>>) => trainer.routes.find((r) => r.pattern === '/health')!.handler({}, new URLSearchParams()) as Health;
 
@@ -100,13 +107,6 @@ test('3 bad readings → 3 dead letters with reasons; 300 readings of 400 featur
 test('a global model whose layers do not fit MODEL_SPEC is ignored and shown on /health until one that fits arrives', async () => {
   const { config, infra } = await openLocal('misfit');
   let trainer: Awaited<ReturnType<typeof startTrainer>> | undefined;
-  const model = (version: number, layers: LayerShape[]): string => {
-    const weights = initialWeights(layers, version);
-    return encodeJson(GlobalModel, {
-      kind: 'global-model', version, hash: hashWeights(weights), weights: encodeWeights(layers, weights), createdAt: T0,
-      lineage: { parentVersion: version - 1, round: version, strategy: { name: 'fedavg', trimRatio: null }, updates: [] },
-    });
-  };
   try {
     trainer = await startTrainer({ config, journal: infra.journal, bus: infra.bus, log: silentLogger, instanceId: 'int' });
     await trainer.ready;
@@ -121,6 +121,44 @@ test('a global model whose layers do not fit MODEL_SPEC is ignored and shown on 
   } finally {
     await trainer?.stop();
     await infra.close();
+  }
+});
+
+test('restarted with another MODEL_SPEC, a device holding the old weights is scored without the model and shown on /health until a model that fits arrives', async () => {
+  const first = await openLocal('respec');
+  const plain = (from: number) => Array.from({ length: 20 }, (_, i) => ({ key: 'plain', value: reading('plain', from + i, { humidity: 40 + (i % 7), temperature: 20 + (i % 5) }) }));
+  const seen = (t: Awaited<ReturnType<typeof startTrainer>>) => (t.routes.find((r) => r.pattern === '/devices/:id')!.handler({ id: 'plain' }, new URLSearchParams()) as { seen?: number; model?: { version: number | null } } | undefined);
+  let trainer: Awaited<ReturnType<typeof startTrainer>> | undefined;
+  try {
+    trainer = await startTrainer({ config: first.config, journal: first.infra.journal, bus: first.infra.bus, log: silentLogger, instanceId: 'int' });
+    await trainer.ready;
+    await first.infra.bus.publish(first.config.topics.readings, plain(0));
+    await waitFor('20 readings scored', async () => (seen(trainer!)?.seen === 20 ? true : undefined), 60_000);
+    await first.infra.bus.publish(first.config.topics.globalModels, [{ key: 'global', value: model(1, first.config.model.layers) }]);
+    await waitFor('v1 applied', async () => (seen(trainer!)?.model?.version === 1 ? true : undefined), 60_000);
+  } finally {
+    await trainer?.stop();
+    await first.infra.close();
+  }
+  const spec: ModelSpec = { kind: 'autoencoder', inputs: 2, hidden: [6, 2, 6] };
+  const second = await openLocal('respec', { MODEL_SPEC: JSON.stringify(spec) }, first.prefix);
+  try {
+    trainer = await startTrainer({ config: second.config, journal: second.infra.journal, bus: second.infra.bus, log: silentLogger, instanceId: 'int' });
+    await trainer.ready;
+    await second.infra.bus.publish(second.config.topics.readings, plain(20));
+    await waitFor('40 readings scored, no crash', async () => (seen(trainer!)?.seen === 40 ? true : undefined), 60_000);
+    const h = healthOf(trainer);
+    assert.equal([h.status, h.problems], ['degraded', [
+      "1 device(s) scored by the z-score baseline only: plain: plain: its model v1 has 101 parameters but MODEL_SPEC's has 64 (was the trainer started with another MODEL_SPEC?): only the z-score baseline scores this device until a global model that fits arrives",
+    ]]);
+    await second.infra.bus.publish(second.config.topics.globalModels, [{ key: 'global', value: model(2, modelLayers(spec)) }]);
+    await waitFor('v2 applied', async () => (seen(trainer!)?.model?.version === 2 ? true : undefined), 60_000);
+    await second.infra.bus.publish(second.config.topics.readings, plain(40));
+    await waitFor('60 readings scored', async () => (seen(trainer!)?.seen === 60 ? true : undefined), 60_000);
+    assert.equal([healthOf(trainer).status, healthOf(trainer).problems], ['ok', []]);
+  } finally {
+    await trainer?.stop();
+    await second.infra.close();
   }
 });
 

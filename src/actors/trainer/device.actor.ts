@@ -37,6 +37,8 @@ export interface DeviceActorDeps extends ActorWiring {
   residualWindow: number;
   /** autoencoder threshold: this quantile of the training window's reconstruction errors */
   thresholdQuantile: number;
+  /** told when the device's model weights stop or start fitting MODEL_SPEC (the text, or null when they fit again) */
+  onWeightsMisfit?: (deviceId: string, note: string | null) => void;
 }
 
 export type DeviceActor = EventSourcedRef<DeviceCommand, DeviceEvent>;
@@ -98,7 +100,12 @@ export function spawnDeviceActor(parent: Ref<unknown>, deps: DeviceActorDeps): D
     const held = s.model.weights === null ? parameters : base64Bytes(s.model.weights) / 4;
     if (held !== parameters && !warnedWeights) {
       warnedWeights = true;
-      deps.log.warn(`${settings.deviceId}: its model v${s.model.version ?? '-'} has ${held} parameters but MODEL_SPEC's has ${parameters} (was the trainer started with another MODEL_SPEC?): only the z-score baseline scores this device until a global model that fits arrives`);
+      const note = `its model v${s.model.version ?? '-'} has ${held} parameters but MODEL_SPEC's has ${parameters} (was the trainer started with another MODEL_SPEC?): only the z-score baseline scores this device until a global model that fits arrives`;
+      deps.log.warn(`${settings.deviceId}: ${note}`);
+      deps.onWeightsMisfit?.(settings.deviceId, note);
+    } else if (held === parameters && warnedWeights) {
+      warnedWeights = false;
+      deps.onWeightsMisfit?.(settings.deviceId, null);
     }
     return held === parameters;
   };

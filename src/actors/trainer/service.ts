@@ -77,6 +77,8 @@ export async function startTrainer(deps: TrainerDeps): Promise<TrainerService> {
   let latestNotice: RoundNotice | null = null;
   /** the last global model ignored for its layers, until one that fits arrives: a problem on /health */
   let misfit: string | null = null;
+  /** devices holding weights of another MODEL_SPEC (recovered after a restart with a new one), until a model fits */
+  const weightsMisfits = new Map<string, string>();
 
   const applyTo = (deviceId: string, actor: DeviceActor) => {
     const now = clock();
@@ -90,13 +92,14 @@ export async function startTrainer(deps: TrainerDeps): Promise<TrainerService> {
     const known = devices.get(deviceId);
     if (known && isAlive(known.actor.ref)) { known.partition = partition; return known.actor; }
     // A device actor stopped for good (restart budget spent) is spawned again: it recovers from the journal.
-    if (known) { registry.remove(known.actor.path); devices.delete(deviceId); log.warn(`${deviceId}: device actor was stopped; starting it again from its journal`); }
+    if (known) { registry.remove(known.actor.path); devices.delete(deviceId); weightsMisfits.delete(deviceId); log.warn(`${deviceId}: device actor was stopped; starting it again from its journal`); }
     const actor = spawnDeviceActor(system, {
       service, actorName: deviceActorName(deviceId), layers: config.model.layers, pool, topics: config.topics, log: log.child(deviceId), clock,
       settings: deviceSettings(config, deviceId),
       training: { epochs: config.trainer.epochs, batchSize: config.trainer.batchSize, learningRate: config.trainer.learningRate },
       registry, supervisionLog, policy: restartWithBackoff({ maxRestarts: 10 }), snapshotEvery: config.snapshotEvery,
       transform: config.trainer.transform, residualWindow: config.trainer.residualWindow, thresholdQuantile: config.trainer.thresholdQuantile,
+      onWeightsMisfit: (id, note) => { if (note === null) weightsMisfits.delete(id); else weightsMisfits.set(id, note); },
     });
     devices.set(deviceId, { actor, partition });
     applyTo(deviceId, actor);
@@ -201,7 +204,7 @@ export async function startTrainer(deps: TrainerDeps): Promise<TrainerService> {
         const before = mine;
         mine = new Set(assigned.filter((a) => a.topic === config.topics.readings).map((a) => a.partition));
         for (const [id, d] of devices) {
-          if (!mine.has(d.partition)) { stopActor(d.actor.ref); registry.remove(d.actor.path); devices.delete(id); }
+          if (!mine.has(d.partition)) { stopActor(d.actor.ref); registry.remove(d.actor.path); devices.delete(id); weightsMisfits.delete(id); }
         }
         log.info(`partitions of ${config.topics.readings}: [${[...mine].sort((a, b) => a - b).join(', ')}]; ${devices.size} device actors kept`);
         if ([...mine].some((p) => !before.has(p))) {
@@ -229,6 +232,12 @@ export async function startTrainer(deps: TrainerDeps): Promise<TrainerService> {
       if (n !== undefined && n !== inputs) byCount.set(n, [...(byCount.get(n) ?? []), id]);
     }
     return [...byCount].map(([n, ids]) => `${ids.length} device(s) scored by the z-score baseline only: their readings carry ${n} features, the model takes ${inputs}; set MODEL_SPEC ("inputs": ${n}) on the aggregator and every trainer, or MODEL_FEATURES to the ${inputs} features to use (${ids.slice(0, 5).join(', ')}${ids.length > 5 ? ', …' : ''})`);
+  };
+  /** Devices that hold weights of another MODEL_SPEC: one problem line, naming the first few and one device's reason. */
+  const misfitWeights = (): string[] => {
+    const live = [...weightsMisfits].sort(([a], [b]) => a.localeCompare(b));
+    if (live.length === 0) return [];
+    return [`${live.length} device(s) scored by the z-score baseline only: ${live.slice(0, 5).map(([id]) => id).join(', ')}${live.length > 5 ? ', …' : ''}: ${live[0]![0]}: ${live[0]![1]}`];
   };
   /** This process's intake since it started, and the journaled counters of the device actors it runs now. */
   const metrics = (): Sample[] => {
@@ -262,7 +271,7 @@ export async function startTrainer(deps: TrainerDeps): Promise<TrainerService> {
   const routes: InspectionRoute[] = [
     { pattern: '/health', handler: () => {
       const bad = registry.list().filter((a) => a.status === 'crashed' || a.status === 'stopped');
-      const problems = [...bad.map((a) => `${a.path} is ${a.status}`), ...(misfit === null ? [] : [misfit]), ...unfitDevices()];
+      const problems = [...bad.map((a) => `${a.path} is ${a.status}`), ...(misfit === null ? [] : [misfit]), ...unfitDevices(), ...misfitWeights()];
       return { status: problems.length ? 'degraded' : 'ok', service, instance, profile: config.profile, journal: journal.describe, bus: bus.describe, tf: { backend: runtime.backend, simd: runtime.simd, threads: runtime.threads }, devices: devices.size, latestGlobalVersion: latestModel?.version ?? latestNotice?.baseVersion ?? null, latestRound: latestNotice?.round ?? null, problems };
     } },
     ...actorRoutes(registry, supervisionLog, () => metrics()),
