@@ -9,6 +9,9 @@ import { Base64, NonEmptyString, NonNegativeInt } from './codec';
 export const LayerShape = t.type({ name: NonEmptyString, shape: t.array(NonNegativeInt) }, 'LayerShape');
 export type LayerShape = t.TypeOf<typeof LayerShape>;
 
+/** "dense_1 2x8, dense_1_bias 8, …": layer shapes in a sentence (and a key to compare them by) */
+export const layersText = (ls: ReadonlyArray<{ name: string; shape: readonly number[] }>): string => ls.map((l) => `${l.name} ${l.shape.join('x')}`).join(', ');
+
 export const EncodedWeights = t.type(
   {
     dtype: t.literal('float32'),

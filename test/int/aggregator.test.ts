@@ -145,4 +145,18 @@ test('the state replayed from the Kafka journal equals the live state', async ()
   assert.ok(live.info.lastSnapshotSeq !== null && live.info.lastSnapshotSeq >= 5, `snapshots taken (lastSnapshotSeq ${live.info.lastSnapshotSeq})`);
 });
 
+test('restarted with another MODEL_SPEC over its journal: /health says the journaled model keeps its shape and what to do', async () => {
+  await svc.stop();
+  await infra.close();
+  const c = loadConfig(process.env, { ...Object.fromEntries(Object.entries(process.env)), FLEAD_PROFILE: 'local', FLEAD_TOPIC_PREFIX: prefix, MODELS_DIR: config.modelsDir, MODEL_SPEC: JSON.stringify({ kind: 'autoencoder', inputs: 2, hidden: [6, 2, 6] }) });
+  if (isLeft(c)) throw new Error(c.left);
+  infra = await openInfra(c.right, 'aggregator');
+  svc = await startAggregator({ config: c.right, ...infra, log: silentLogger });
+  await svc.ready;
+  const health = svc.routes.find((r) => r.pattern === '/health')!.handler({}, new URLSearchParams()) as { status: string; problems: string[] };
+  assert.is(health.status, 'degraded');
+  assert.equal(health.problems.length, 1);
+  assert.match(health.problems[0]!, /^the global model \(v\d+\) has layers dense_1\/kernel 2x8, .* but MODEL_SPEC gives dense_1\/kernel 2x6, .*: this journal keeps its model's shape and rejects updates of another; to train a model of the new shape start on new topics \(another FLEAD_TOPIC_PREFIX\)/);
+});
+
 test.run();

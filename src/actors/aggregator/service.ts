@@ -15,8 +15,7 @@ import type { Logger } from '../../infra/log';
 import type { ModelStore } from '../../infra/model-store';
 import type { Config } from '../../config';
 import { LocalModelUpdate } from '../../protocols/models';
-import { decodeWeights } from '../../protocols/weights';
-import { hashWeights } from '../../protocols/weights';
+import { decodeWeights, hashWeights, layersText } from '../../protocols/weights';
 import { stopWhenIdle } from '../runtime/nact';
 import { ActorRegistry } from '../runtime/registry';
 import { restartWithBackoff } from '../runtime/supervision';
@@ -155,15 +154,21 @@ export async function startAggregator(deps: AggregatorDeps): Promise<AggregatorS
     const actors = registry.list();
     const starting = actors.some((a) => a.status === 'recovering');
     const bad = actors.filter((a) => a.status === 'crashed' || a.status === 'stopped' || a.status === 'restarting');
+    const s = roundState();
+    const problems = bad.map((a) => `${a.path} is ${a.status}${a.lastError ? `: ${a.lastError}` : ''}`);
+    // started with another MODEL_SPEC over its journal: the journaled model's shape stays, updates of the new one are rejected
+    if (s?.layers && layersText(s.layers) !== layersText(config.model.layers)) {
+      problems.push(`the global model (v${s.version ?? '-'}) has layers ${layersText(s.layers)} but MODEL_SPEC gives ${layersText(config.model.layers)}: this journal keeps its model's shape and rejects updates of another; to train a model of the new shape start on new topics (another FLEAD_TOPIC_PREFIX) with the new MODEL_SPEC on every service`);
+    }
     return {
-      status: bad.length ? 'degraded' : starting ? 'starting' : 'ok',
+      status: problems.length ? 'degraded' : starting ? 'starting' : 'ok',
       service,
       profile: config.profile,
       journal: journal.describe,
       bus: bus.describe,
       modelsDir: store.dir,
-      version: roundState()?.version ?? null,
-      problems: bad.map((a) => `${a.path} is ${a.status}${a.lastError ? `: ${a.lastError}` : ''}`),
+      version: s?.version ?? null,
+      problems,
     };
   }
 

@@ -4,6 +4,7 @@
  * recovered from the journal wherever it lands. Every process also follows `global-model-updates` (its own
  * group) and passes each new global model and round to its devices.
  */
+import { layersText } from '../../protocols/weights';
 import { family, type Sample } from '../../infra/http/metrics';
 import { actorRoutes, startServiceRuntime } from '../runtime/service-runtime';
 import os from 'node:os';
@@ -57,8 +58,6 @@ export interface TrainerDeps {
 export const MAX_READING_BYTES = 64 * 1024;
 
 type Layers = ReadonlyArray<{ name: string; shape: readonly number[] }>;
-/** "dense_1 2x8, dense_1_bias 8, …" */
-const layersText = (ls: Layers) => ls.map((l) => `${l.name} ${l.shape.join('x')}`).join(', ');
 const sameLayers = (a: Layers, b: Layers) => layersText(a) === layersText(b);
 
 export async function startTrainer(deps: TrainerDeps): Promise<TrainerService> {
