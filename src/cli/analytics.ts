@@ -120,7 +120,8 @@ async function serve(settings: AnalyticsSettings, store: AnalyticsStore, bus: Bu
   // a database that is not up yet is not fatal: every round retries (creating the tables first), and /health says why it failed
   await ensureAnalyticsSchema(store).catch((e: Error) => log.warn(`cannot create the analytics tables yet: ${e.message}`));
   const start = new Starting();
-  const svc = await start.step(Promise.resolve(startAnalytics({ store: creatingTablesFirst(store), bus, topic: config.topics.analytics, jobs: analyticsJobs, settings, log })), (s) => s.stop());
+  const svc = startAnalytics({ store: creatingTablesFirst(store), bus, topic: config.topics.analytics, jobs: analyticsJobs, settings, log });
+  start.onStop(() => svc.stop());
   const http = await start.step(startInspectionServer({ host: config.inspect.host, port: config.inspect.port, routes: svc.routes, log }), (h) => h.close());
   log.info(`inspection endpoint ${http.url} (GET /health /metrics /actors /jobs); database ${store.describe}; ${bus ? `publishing to ${config.topics.analytics} on ${bus.describe}` : 'not publishing (--no-publish)'}; every ${settings.intervalMs} ms`);
   const signal = await untilSignal();

@@ -103,7 +103,6 @@ export async function claimRunDirs(dirs: { dataDir: string; modelsDir: string },
         `${elsewhere} ${how} (or remove ${refused.map((n) => n.dir).join(' and ')})`,
     };
   }
-  if (records.every((r) => r !== undefined)) return { ok: true, recorded: 'same' };
   for (const [i, n] of named.entries()) {
     if (records[i] !== undefined) continue;
     await fs.mkdir(n.dir, { recursive: true });

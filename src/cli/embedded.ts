@@ -89,7 +89,7 @@ export async function runEmbedded(values: Record<string, unknown>, envConfig: Co
     return 1;
   }
   const start = new Starting();
-  await start.step(Promise.resolve(), () => db.close());
+  start.onStop(() => db.close());
   const infra = await start.step(openInfra(config, 'embedded'), (i) => i.close());
   log.info(`embedded profile: journal ${infra.journal.describe}; bus ${infra.bus.describe}; database ${db.describe}; models ${infra.store.dir}; data set ${adapter.name}`);
   const started = Date.now();

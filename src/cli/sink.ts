@@ -57,7 +57,7 @@ export async function runSink(values: Record<string, unknown>, config: Config, e
   }
   log.info(`bus: ${bus.describe}; database: ${describePg(pg.right)}; consumer ${settings.right.consumer}; round events ${settings.right.roundEvents ? 'on' : 'off'}`);
   const start = new Starting();
-  await start.step(Promise.resolve(), () => Promise.all([bus.close(), store.close()]));
+  start.onStop(() => Promise.all([bus.close(), store.close()]));
   const svc = await start.step(startSink({ config, bus, store, settings: settings.right, log }), (s) => s.stop());
   const http = await start.step(startInspectionServer({ host: config.inspect.host, port: config.inspect.port, routes: svc.routes, log }), (h) => h.close());
   let code = 0;

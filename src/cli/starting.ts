@@ -21,6 +21,11 @@ export class Starting {
     return done;
   }
 
+  /** A part that is already running (opened before, or started synchronously): stopped with the others. */
+  onStop(stop: () => Promise<unknown>): void {
+    this.undo.push(stop);
+  }
+
   /** Stop every part started, last first; the first failure is rethrown after all were tried. */
   async stopAll(): Promise<void> {
     let failed: { error: unknown } | undefined;

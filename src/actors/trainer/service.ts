@@ -58,6 +58,9 @@ export interface TrainerDeps {
 export const MAX_READING_BYTES = 64 * 1024;
 
 type Layers = ReadonlyArray<{ name: string; shape: readonly number[] }>;
+/** "dev-1, dev-2, …": the first five of a sorted list */
+const firstFew = (ids: readonly string[]) => `${ids.slice(0, 5).join(', ')}${ids.length > 5 ? ', …' : ''}`;
+const zscoreOnly = (ids: readonly string[]) => `${ids.length} device(s) scored by the z-score baseline only`;
 const sameLayers = (a: Layers, b: Layers) => layersText(a) === layersText(b);
 
 export async function startTrainer(deps: TrainerDeps): Promise<TrainerService> {
@@ -230,13 +233,12 @@ export async function startTrainer(deps: TrainerDeps): Promise<TrainerService> {
       const n = state(id)?.featureNames?.length;
       if (n !== undefined && n !== inputs) byCount.set(n, [...(byCount.get(n) ?? []), id]);
     }
-    return [...byCount].map(([n, ids]) => `${ids.length} device(s) scored by the z-score baseline only: their readings carry ${n} features, the model takes ${inputs}; set MODEL_SPEC ("inputs": ${n}) on the aggregator and every trainer, or MODEL_FEATURES to the ${inputs} features to use (${ids.slice(0, 5).join(', ')}${ids.length > 5 ? ', …' : ''})`);
+    return [...byCount].map(([n, ids]) => `${zscoreOnly(ids)}: their readings carry ${n} features, the model takes ${inputs}; set MODEL_SPEC ("inputs": ${n}) on the aggregator and every trainer, or MODEL_FEATURES to the ${inputs} features to use (${firstFew(ids)})`);
   };
   /** Devices that hold weights of another MODEL_SPEC: one problem line, naming the first few and one device's reason. */
   const misfitWeights = (): string[] => {
-    const live = [...weightsMisfits].sort(([a], [b]) => a.localeCompare(b));
-    if (live.length === 0) return [];
-    return [`${live.length} device(s) scored by the z-score baseline only: ${live.slice(0, 5).map(([id]) => id).join(', ')}${live.length > 5 ? ', …' : ''}: ${live[0]![0]}: ${live[0]![1]}`];
+    const ids = [...weightsMisfits.keys()].sort();
+    return ids.length ? [`${zscoreOnly(ids)}: ${firstFew(ids)}: ${ids[0]}: ${weightsMisfits.get(ids[0]!)}`] : [];
   };
   /** This process's intake since it started, and the journaled counters of the device actors it runs now. */
   const metrics = (): Sample[] => {
