@@ -124,6 +124,10 @@ export async function runReplay(values: Record<string, unknown>, config: Config)
     process.stdout.write(`${JSON.stringify(single ? { service, journal: journal.describe, ...replayed[0] } : { service, journal: journal.describe, actors: replayed }, null, 2)}\n`);
     const url = values.compare as string | undefined;
     if (!url) return 0;
+    if (replayed.length === 0) {
+      process.stderr.write(`flead replay: nothing to compare with ${url}: no ${service} actor has events in ${journal.describe}\n`);
+      return 1;
+    }
     let differing = 0;
     const absent: string[] = [];
     let comparedAt = replayed[0]!.seq;

@@ -68,6 +68,17 @@ Help('replay of a journal without the service\'s events says so; an unreachable 
   assert.not.match(r.stderr, /\n\s+at /, 'no stack trace');
 });
 
+Help('replay --compare of a service with no actors in the journal says there is nothing to compare (exit 1, no stack trace)', async () => {
+  const env = { FLEAD_PROFILE: 'embedded', FLEAD_DATA_DIR: path.join(os.tmpdir(), `flead-no-such-dir-${process.pid}`) };
+  for (const service of ['trainer', 'producer']) {
+    const r = await runFlead(['replay', '--service', service, '--compare', 'http://127.0.0.1:1'], env);
+    assert.is(r.code, 1, service);
+    assert.match(r.stderr, new RegExp(`holds no events of the ${service}`));
+    assert.match(r.stderr, new RegExp(`flead replay: nothing to compare with http://127\\.0\\.0\\.1:1: no ${service} actor has events in `));
+    assert.not.match(r.stderr, /TypeError|\n\s+at /, 'no stack trace');
+  }
+});
+
 Help('an unreachable broker is a one-line error (no stack trace), exit 1', async () => {
   const r = await runFlead(['replay', '--service', 'trainer'], { KAFKA_BROKERS: '127.0.0.1:1', FLEAD_PROFILE: 'local' });
   assert.is(r.code, 1);
