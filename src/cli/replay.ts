@@ -20,7 +20,7 @@ export const replaySpec: CommandSpec = {
   options: [
     { name: 'service', type: 'string', required: true, choices: ['aggregator', 'producer', 'trainer'], description: 'whose journal to replay' },
     { name: 'actor', type: 'string', metavar: 'id', description: 'one actor: a device id (trainer) or a source id (producer); default: every one with events' },
-    { name: 'until-seq', type: 'int', description: 'stop after this journal sequence number (each actor numbers its own: with --actor for the producer and the trainer)' },
+    { name: 'until-seq', type: 'int', min: 1, description: 'stop after this journal sequence number (each actor numbers its own: with --actor for the producer and the trainer)' },
     { name: 'until-time', type: 'time', description: 'stop after the last event at or before this time' },
     { name: 'events', type: 'boolean', description: 'print the events themselves instead of the state, one JSON line each ({key, seq, at, type, data}): an audit trail' },
     { name: 'compare', type: 'url', description: 'inspection endpoint of the live service, e.g. http://127.0.0.1:8090: exit 0 when equal, 1 with the differences' },
@@ -56,6 +56,10 @@ async function printEvents(journal: Journal, service: Service, actor: string | u
   }
   return n;
 }
+
+/** ' at or before <time>' / ' up to seq <n>' when the user set a point, else ''. */
+const untilText = (u: Until): string =>
+  u.untilTime !== undefined ? ` at or before ${new Date(u.untilTime).toISOString()}` : u.untilSeq !== undefined ? ` up to seq ${u.untilSeq}` : '';
 
 async function replay(journal: Journal, config: Config, service: Service, actor: string | undefined, until: Until): Promise<Array<Replayed<unknown>>> {
   switch (service) {
@@ -108,18 +112,20 @@ export async function runReplay(values: Record<string, unknown>, config: Config)
   try {
     if (values.events === true) {
       const n = await printEvents(journal, service, actor, until);
-      if (n === 0) process.stderr.write(`flead replay: no events of the ${service}${actor === undefined ? '' : ` actor ${actor}`} in ${journal.describe}\n`);
+      if (n === 0) process.stderr.write(`flead replay: no events of the ${service}${actor === undefined ? '' : ` actor ${actor}`}${untilText(until)} in ${journal.describe}\n`);
       return n === 0 && actor !== undefined ? 1 : 0;
     }
     const replayed = await replay(journal, config, service, actor, until);
     if (actor !== undefined && replayed[0]!.seq === 0) {
       const known = await actorIds(journal, kinds[service].prefix(service));
-      process.stderr.write(`flead replay: no events of ${replayed[0]!.key} in ${journal.describe}; ${service} actors with events: ${known.length ? known.slice(0, 20).join(', ') + (known.length > 20 ? `, … (${known.length})` : '') : 'none'}\n`);
+      process.stderr.write(`flead replay: no events of ${replayed[0]!.key}${untilText(until)} in ${journal.describe}; ${service} actors with events: ${known.length ? known.slice(0, 20).join(', ') + (known.length > 20 ? `, … (${known.length})` : '') : 'none'}\n`);
       return 1;
     }
     const single = service === 'aggregator' || actor !== undefined;
     if (replayed.every((r) => r.seq === 0)) {
-      process.stderr.write(`flead replay: ${journal.describe} holds no events of the ${service}: is this the service's FLEAD_PROFILE, FLEAD_TOPIC_PREFIX / KAFKA_BROKERS or FLEAD_DATA_DIR?\n`);
+      process.stderr.write(untilText(until)
+        ? `flead replay: ${journal.describe} holds no events of the ${service}${untilText(until)}: the state printed is the initial one (without --until-… the journal's later events count)\n`
+        : `flead replay: ${journal.describe} holds no events of the ${service}: is this the service's FLEAD_PROFILE, FLEAD_TOPIC_PREFIX / KAFKA_BROKERS or FLEAD_DATA_DIR?\n`);
     }
     process.stdout.write(`${JSON.stringify(single ? { service, journal: journal.describe, ...replayed[0] } : { service, journal: journal.describe, actors: replayed }, null, 2)}\n`);
     const url = values.compare as string | undefined;

@@ -79,6 +79,19 @@ Help('replay --compare of a service with no actors in the journal says there is 
   }
 });
 
+Help('replay --until-…: a point before every event is named in the message (not "is this the right profile?"); --until-seq 0 exits 2', async () => {
+  const env = { FLEAD_PROFILE: 'embedded', FLEAD_DATA_DIR: path.join(os.tmpdir(), `flead-no-such-dir-${process.pid}`) };
+  const r = await runFlead(['replay', '--service', 'aggregator', '--until-time', '2010-01-01'], env);
+  assert.is(r.code, 0);
+  assert.match(r.stderr, /holds no events of the aggregator at or before 2010-01-01T00:00:00\.000Z: the state printed is the initial one/);
+  assert.not.match(r.stderr, /FLEAD_PROFILE/);
+  const events = await runFlead(['replay', '--service', 'trainer', '--until-time', '2010-01-01', '--events'], env);
+  assert.match(events.stderr, /no events of the trainer at or before 2010-01-01T00:00:00\.000Z in /);
+  const zero = await runFlead(['replay', '--service', 'producer', '--actor', 'mote-1', '--until-seq', '0'], env);
+  assert.is(zero.code, 2);
+  assert.match(zero.stderr, /--until-seq expects an integer ≥ 1, got "0"/);
+});
+
 Help('an unreachable broker is a one-line error (no stack trace), exit 1', async () => {
   const r = await runFlead(['replay', '--service', 'trainer'], { KAFKA_BROKERS: '127.0.0.1:1', FLEAD_PROFILE: 'local' });
   assert.is(r.code, 1);
