@@ -149,6 +149,7 @@ export async function runEvaluate(values: Values, _config: Config): Promise<numb
   out(`federated    ${metricCells(report.final.federated, multiclass)}`);
   out(`zscore       ${metricCells(report.final.zscore, multiclass)}`);
   out(`centralized  ${metricCells(report.final.centralized, multiclass)}`);
+  for (const n of report.notes) out(`note: ${n}`);
   const t = report.timings;
   out('');
   out(`time: ${(t.totalMs / 1000).toFixed(1)} s (load ${(t.loadMs / 1000).toFixed(1)} s, federated ${(t.federatedMs / 1000).toFixed(1)} s, centralized ${(t.centralizedMs / 1000).toFixed(1)} s, z-score ${(t.zscoreMs / 1000).toFixed(1)} s)`);

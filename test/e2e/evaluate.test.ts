@@ -4,11 +4,16 @@
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { wsnDataFile } from '../../src/infra/datasets/wsn';
 import { runFlead } from '../support/procs';
 
 interface Scores { precision: number; recall: number; f1: number; accuracy?: number; macroF1?: number }
 interface Report {
   split: string;
+  notes: string[];
   rounds: Array<{ round: number; federated: Scores; loss: number }>;
   final: { federated: Scores; zscore: Scores; centralized: Scores };
   clients: Array<{ client: string; trainRows: number; testRows: number; testPositives: number }>;
@@ -32,6 +37,7 @@ Wsn('--json: one document with rounds and final; federated beats z-score and is 
   assert.equal(report.clients.map((c) => c.client), ['mote-1', 'mote-2', 'mote-3', 'mote-4']);
   assert.is(report.clients.reduce((a, c) => a + c.trainRows + c.testRows, 0), 18914);
   assert.is(report.clients.reduce((a, c) => a + c.testPositives, 0), 149, 'every labelled anomaly is in the test split');
+  assert.equal(report.notes, [], 'nothing that makes the WSN table read otherwise');
   assert.ok(report.rounds.length >= 1);
   report.rounds.forEach((round, i) => {
     assert.is(round.round, i + 1);
@@ -43,6 +49,21 @@ Wsn('--json: one document with rounds and final; federated beats z-score and is 
   const line = `federated F1 ${federated.f1.toFixed(3)}, z-score ${zscore.f1.toFixed(3)}, centralized ${centralized.f1.toFixed(3)}`;
   assert.ok(federated.f1 > zscore.f1, `federated must beat the z-score baseline: ${line}`);
   assert.ok(Math.abs(federated.f1 - centralized.f1) <= 0.05, `federated must be within 0.05 of centralized: ${line}`);
+});
+
+Wsn('a WSN file of one mote without anomalies in its test rows: the table is followed by notes saying so', async () => {
+  const data = readFileSync(wsnDataFile(), 'utf8').split('\n');
+  const file = path.join(os.tmpdir(), `flead-wsn-one-mote-${process.pid}.csv`);
+  writeFileSync(file, `${data.slice(0, 2001).join('\n')}\n`); // header + mote 1's first 2000 readings
+  try {
+    const r = await runFlead(['evaluate', '--dataset', 'wsn', '--file', file, '--rounds', '2', '--local-epochs', '1'], {});
+    assert.is(r.code, 0, r.stderr);
+    assert.match(r.stdout, /\nmote-1\s+900\s+\(\d+\)\s+1100\s+\(0\)\n/);
+    assert.match(r.stdout, /\nnote: the test rows hold no anomalies: recall and F1 have nothing to find/);
+    assert.match(r.stdout, /\nnote: one client \(mote-1\): the federated model is that client's model/);
+  } finally {
+    rmSync(file, { force: true });
+  }
 });
 
 Wsn.run();

@@ -5,7 +5,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { addCounts, binaryCounts, binaryMetrics, multiclassMetrics, ratio } from '../../src/actors/evaluation/metrics';
-import { splitSentence } from '../../src/actors/evaluation/evaluate';
+import { evaluationNotes, splitSentence } from '../../src/actors/evaluation/evaluate';
 import { MIN_HISTORY, residuals } from '../../src/actors/trainer/residuals';
 
 const close = (actual: number, expected: number, what: string): void =>
@@ -112,3 +112,25 @@ Inputs('the split is stated in a sentence', () => {
 });
 
 Inputs.run();
+
+const Notes = suite('evaluate: notes where the table misleads by itself');
+const client = (id: string, trainPositives: number, testPositives: number) => ({ client: id, trainRows: 100, testRows: 100, trainPositives, testPositives });
+
+Notes('none for several clients with positives to find', () => {
+  assert.equal(evaluationNotes([client('a', 0, 3), client('b', 2, 0)], 'binary', 'autoencoder'), []);
+});
+
+Notes('test rows without positives: recall and F1 have nothing to find', () => {
+  const notes = evaluationNotes([client('a', 5, 0), client('b', 1, 0)], 'binary', 'autoencoder');
+  assert.is(notes.length, 1);
+  assert.match(notes[0]!, /^the test rows hold no anomalies: recall and F1 have nothing to find/);
+  assert.match(evaluationNotes([client('a', 5, 0), client('b', 1, 0)], 'multiclass', 'classifier')[0]!, /^the test rows hold no attacks/);
+});
+
+Notes('a classifier whose training rows hold no positives; one client', () => {
+  assert.equal(evaluationNotes([client('a', 0, 4), client('b', 0, 1)], 'binary', 'autoencoder'), [], 'an autoencoder needs no positives to train');
+  assert.match(evaluationNotes([client('a', 0, 4), client('b', 0, 1)], 'binary', 'classifier')[0]!, /^the training rows hold no anomalies: the classifiers never see one/);
+  assert.equal(evaluationNotes([client('solo', 1, 1)], 'binary', 'autoencoder'), ["one client (solo): the federated model is that client's model, with nothing to average"]);
+});
+
+Notes.run();

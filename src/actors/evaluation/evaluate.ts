@@ -138,6 +138,8 @@ export interface EvaluationReport {
   backend: { name: string; simd: boolean; threads: boolean };
   rounds: RoundResult[];
   final: { federated: Scores; zscore: Scores; centralized: Scores };
+  /** what makes the numbers read otherwise than usual (no positives to find, one client), one sentence each */
+  notes: string[];
   timings: { loadMs: number; federatedMs: number; centralizedMs: number; zscoreMs: number; totalMs: number };
 }
 
@@ -256,8 +258,24 @@ export async function evaluate(opts: EvaluateOptions, onRound?: (r: RoundResult)
     backend: { name: runtime.backend, simd: runtime.simd, threads: runtime.threads },
     rounds,
     final: { federated: rounds.length > 0 ? rounds[rounds.length - 1]!.federated : scoreNothing(), zscore, centralized },
+    notes: evaluationNotes(summaries, opts.mode, opts.modelKind),
     timings: { loadMs, federatedMs, centralizedMs, zscoreMs, totalMs: Date.now() - started },
   };
+}
+
+/** Sentences for the cases where the table misleads by itself. */
+export function evaluationNotes(clients: readonly ClientSummary[], mode: EvaluationMode, modelKind: ModelKind): string[] {
+  const notes: string[] = [];
+  const what = mode === 'multiclass' ? 'attacks' : 'anomalies';
+  if (clients.reduce((n, c) => n + c.testPositives, 0) === 0) {
+    notes.push(`the test rows hold no ${what}: recall and F1 have nothing to find and print as 0.000, and every row flagged is a false positive (fp); a smaller --train-fraction leaves more rows to test`);
+  } else if (clients.reduce((n, c) => n + c.trainPositives, 0) === 0 && modelKind === 'classifier') {
+    notes.push(`the training rows hold no ${what}: the classifiers never see one, so they predict normal`);
+  }
+  if (clients.length === 1) {
+    notes.push(`one client (${clients[0]!.client}): the federated model is that client's model, with nothing to average`);
+  }
+  return notes;
 }
 
 /** "time-ordered split per device: first 70% train, last 30% test" */
