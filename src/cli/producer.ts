@@ -8,18 +8,20 @@ import { startProducer } from '../actors/producer/service';
 import { stopWithin, untilStopped } from './signals';
 import { Starting } from './starting';
 
+const GENERATED_DEFAULTS = { rows: 20000, devices: 10, seed: 7 } as const;
+
 export const producerSpec: CommandSpec = {
   name: 'flead producer',
   summary: 'Stream a data set into edge-iiot-stream (key = device id), rate-limited, batched, resumable: its read positions are journaled with each batch.',
   options: [
     { name: 'dataset', type: 'string', choices: ['wsn', 'edge-iiotset', 'generated'], description: 'wsn = the Suthaharan sensor data from npm; edge-iiotset = your CSV files (--file); generated = Edge-IIoTset-shaped rows', env: 'DATASET' },
-    { name: 'file', type: 'string', description: 'Edge-IIoTset CSV file or directory of device_N.csv files (as for flead evaluate)', env: 'DATASET_PATH' },
+    { name: 'file', type: 'string', description: 'edge-iiotset: a CSV file or a directory of device_N.csv files (required); wsn: a CSV with the WSN columns instead of the npm package (as for flead evaluate)', env: 'DATASET_PATH' },
     { name: 'rate', type: 'string', description: 'messages per second in total, or "unlimited"', env: 'PRODUCER_RATE' },
     { name: 'device-rate', type: 'string', description: 'messages per second per device, or "unlimited"', env: 'PRODUCER_DEVICE_RATE' },
     { name: 'batch-size', type: 'int', min: 1, description: 'readings per batch (one journal transaction)', env: 'PRODUCER_BATCH_SIZE' },
-    { name: 'rows', type: 'int', min: 1, default: 20000, description: 'rows to generate (--dataset generated)' },
-    { name: 'devices', type: 'int', min: 1, default: 10, description: 'devices to generate or to split a single Edge-IIoTset file over' },
-    { name: 'seed', type: 'int', default: 7, description: 'generator seed (--dataset generated)' },
+    { name: 'rows', type: 'int', min: 1, description: `rows to generate (--dataset generated; default ${GENERATED_DEFAULTS.rows})` },
+    { name: 'devices', type: 'int', min: 1, description: `devices to generate or to split a single Edge-IIoTset file over (default ${GENERATED_DEFAULTS.devices})` },
+    { name: 'seed', type: 'int', description: `generator seed (--dataset generated; default ${GENERATED_DEFAULTS.seed})` },
     { name: 'exit-when-done', type: 'boolean', description: 'exit 0 once every row was published (default: keep serving the inspection endpoint)' },
     { name: 'profile', type: 'string', choices: ['local', 'embedded'], description: 'journal and bus: Kafka (local) or on-disk (embedded)', env: 'FLEAD_PROFILE' },
     { name: 'inspect-port', type: 'int', description: 'port of the inspection endpoint (0 = ephemeral)', env: 'INSPECT_PORT' },
@@ -36,16 +38,34 @@ export const producerOverrides = (v: Record<string, unknown>) => ({
   INSPECT_PORT: v['inspect-port'] === undefined ? undefined : String(v['inspect-port']),
 });
 
+/** A sentence when options were given that the data set does not read (they would be ignored), else null. */
+export function unusedDatasetOptions(config: Config, values: Record<string, unknown>): string | null {
+  const dataset = config.producer.dataset;
+  const given = (name: string): boolean => values[name] !== undefined;
+  if (dataset === 'generated' && given('file')) return '--file cannot be used with --dataset generated (the rows are generated; use --rows, --devices and --seed)';
+  for (const name of ['rows', 'seed']) if (dataset !== 'generated' && given(name)) return `--${name} applies to --dataset generated only, not ${dataset}`;
+  if (dataset === 'wsn' && given('devices')) return '--devices does not apply to --dataset wsn: its devices are its four motes';
+  return null;
+}
+
 export function datasetFor(config: Config, values: Record<string, unknown>): DatasetAdapter {
-  const devices = values.devices as number;
+  const devices = (values.devices as number | undefined) ?? GENERATED_DEFAULTS.devices;
+  const file = config.producer.datasetPath;
   switch (config.producer.dataset) {
-    case 'wsn': return openDataset('wsn', {});
-    case 'edge-iiotset': return openDataset('edge-iiotset', { path: config.producer.datasetPath, devices });
-    case 'generated': return openDataset('generated', { seed: values.seed as number, rows: values.rows as number, devices, attackFraction: 0.2 });
+    case 'wsn': return openDataset('wsn', file ? { file } : {});
+    case 'edge-iiotset': return openDataset('edge-iiotset', { path: file, devices });
+    case 'generated': return openDataset('generated', {
+      seed: (values.seed as number | undefined) ?? GENERATED_DEFAULTS.seed, rows: (values.rows as number | undefined) ?? GENERATED_DEFAULTS.rows, devices, attackFraction: 0.2,
+    });
   }
 }
 
 export async function runProducer(values: Record<string, unknown>, config: Config): Promise<number> {
+  const unused = unusedDatasetOptions(config, values);
+  if (unused) {
+    process.stderr.write(`flead producer: ${unused}\n`);
+    return 2;
+  }
   const log = createLogger('producer', config.logLevel);
   const adapter = datasetFor(config, values);
   const start = new Starting();

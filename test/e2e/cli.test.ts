@@ -92,6 +92,23 @@ Help('replay --until-…: a point before every event is named in the message (no
   assert.match(zero.stderr, /--until-seq expects an integer ≥ 1, got "0"/);
 });
 
+Help('producer: options its data set does not read exit 2 before anything starts (they were ignored)', async () => {
+  const cases: Array<[string[], RegExp]> = [
+    [['--dataset', 'wsn', '--rows', '5'], /^flead producer: --rows applies to --dataset generated only, not wsn\n$/],
+    [['--dataset', 'edge-iiotset', '--file', os.tmpdir(), '--seed', '3'], /^flead producer: --seed applies to --dataset generated only, not edge-iiotset\n$/],
+    [['--dataset', 'generated', '--file', 'x.csv'], /^flead producer: --file cannot be used with --dataset generated/],
+    [['--dataset', 'wsn', '--devices', '3'], /^flead producer: --devices does not apply to --dataset wsn/],
+  ];
+  for (const [args, message] of cases) {
+    const r = await runFlead(['producer', ...args], { KAFKA_BROKERS: '127.0.0.1:1', FLEAD_PROFILE: 'local' });
+    assert.is(r.code, 2, args.join(' '));
+    assert.match(r.stderr, message);
+  }
+  const missing = await runFlead(['producer', '--dataset', 'wsn', '--file', '/no/such/wsn.csv'], { KAFKA_BROKERS: '127.0.0.1:1', FLEAD_PROFILE: 'local' });
+  assert.is(missing.code, 1);
+  assert.is(missing.stderr, 'flead: InfraError(unavailable): wsn: /no/such/wsn.csv does not exist\n', 'said before connecting to the broker');
+});
+
 Help('an unreachable broker is a one-line error (no stack trace), exit 1', async () => {
   const r = await runFlead(['replay', '--service', 'trainer'], { KAFKA_BROKERS: '127.0.0.1:1', FLEAD_PROFILE: 'local' });
   assert.is(r.code, 1);

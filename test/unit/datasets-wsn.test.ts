@@ -76,6 +76,12 @@ Wsn('a missing package is a clear error that says how to install it', () => {
   );
 });
 
+Wsn('a --file that does not exist, or is a directory, is a clear error when the adapter is opened', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'flead-wsn-'));
+  assert.throws(() => wsnAdapter({ file: join(dir, 'nope.csv') }), (e: Error) => e.message === `wsn: ${join(dir, 'nope.csv')} does not exist`);
+  assert.throws(() => wsnAdapter({ file: dir }), (e: Error) => e.message.startsWith(`wsn: ${dir} is not a file (a CSV with the columns reading,mote_id,`));
+});
+
 Wsn('bad lines are bad rows, with line and reason; the stream goes on', async () => {
   const file = join(mkdtempSync(join(tmpdir(), 'flead-wsn-')), 'data.csv');
   writeFileSync(file, 'reading,mote_id,indoor,humidity,temperature,label\n1,1,1,45.9,27.9,0\n2,1,1,abc,27.9,0\n3,1,1,45.9\n4,1,1,45.9,27.9,2\n5,1,1,45.9,27.9,1\n');

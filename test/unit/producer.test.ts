@@ -8,6 +8,12 @@ import { openDataset } from '../../src/infra/datasets';
 import { sourceDecider, type SourceCommand, type SourceEvent } from '../../src/actors/producer/source.decider';
 import { fold } from '../../src/actors/runtime/decider';
 import { given } from '../support/given';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { isLeft } from 'fp-ts/Either';
+import { loadConfig } from '../../src/config';
+import { datasetFor } from '../../src/cli/producer';
 
 const Bucket = suite('token bucket');
 
@@ -95,6 +101,19 @@ Sources('a data set kept in memory gives each device source its own rows, the sa
   assert.equal(Object.keys(cached), ['mote-1', 'mote-2', 'mote-3', 'mote-4']);
   assert.equal(cached, streamed);
   assert.is(Object.values(cached).reduce((n, rows) => n + rows.length, 0), 18_914);
+});
+
+Sources('--dataset wsn with --file (DATASET_PATH) reads that file, not the npm package', async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'flead-producer-wsn-'));
+  const file = path.join(dir, 'mine.csv');
+  writeFileSync(file, 'reading,mote_id,indoor,humidity,temperature,label\n1,7,1,45.9,27.9,0\n2,7,1,46.0,27.8,1\n');
+  const c = loadConfig({ DATASET: 'wsn', DATASET_PATH: file });
+  if (isLeft(c)) throw new Error(c.left);
+  const sources = await planSources(datasetFor(c.right, {}));
+  assert.equal(sources.map((x) => [x.id, x.total]), [['mote-7', 2]]);
+  const none = loadConfig({ DATASET: 'wsn' });
+  if (isLeft(none)) throw new Error(none.left);
+  assert.is((await planSources(datasetFor(none.right, {}))).reduce((n, x) => n + x.total, 0), 18_914, 'without a file: the npm package');
 });
 
 Sources.run();

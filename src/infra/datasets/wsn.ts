@@ -12,6 +12,7 @@
  *   ts = WSN_EPOCH_MS + (reading − 1) × 5000, and the four motes' streams line up.
  * - readingId `mote-<id>/<reading>`.
  */
+import { statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { InfraError } from '../errors';
 import { BINARY_CLASSES, clipRaw, type BadRow, type DatasetAdapter, type DatasetRow } from './adapter';
@@ -48,6 +49,13 @@ export function wsnDataFile(packageName: string = WSN_PACKAGE): string {
 
 export function wsnAdapter(opts: WsnOptions = {}): DatasetAdapter {
   const file = opts.file ?? wsnDataFile(opts.packageName);
+  let isFile: boolean;
+  try {
+    isFile = statSync(file).isFile();
+  } catch {
+    throw new InfraError('unavailable', `wsn: ${file} does not exist`, false);
+  }
+  if (!isFile) throw new InfraError('unavailable', `wsn: ${file} is not a file (a CSV with the columns ${WSN_HEADER.join(',')})`, false);
   async function* rows(): AsyncGenerator<DatasetRow | BadRow> {
     let header = true;
     for await (const record of parseCsv(file)) {
