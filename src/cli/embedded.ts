@@ -12,7 +12,7 @@ import { labelledModelSpec } from '../actors/trainer/model';
 import { startLiveEvaluation } from '../actors/evaluation/live';
 import type { RoundState } from '../actors/aggregator/round.state';
 import { mergedRoutes } from '../actors/runtime/service-runtime';
-import { datasetFor } from './producer';
+import { datasetFor, datasetOrigin } from './producer';
 import { claimRunDirs, runFile, runIdentity } from './embedded-run';
 import { Starting } from './starting';
 import { embeddedDbDir, openEmbeddedDb } from '../infra/db/open';
@@ -96,7 +96,7 @@ export async function runEmbedded(values: Record<string, unknown>, envConfig: Co
   const aggregator = await start.step(startAggregator({ config, ...infra, log: log.child('aggregator') }), (s) => s.stop());
   const trainer = await start.step(startTrainer({ config, journal: infra.journal, bus: infra.bus, log: log.child('trainer'), instanceId: 'embedded' }), (s) => s.stop());
   const evaluation = await start.step(startLiveEvaluation(infra.bus, config.topics, `embedded-${randomBytes(4).toString('hex')}-`), (e) => e.stop());
-  const producer = await start.step(startProducer({ config, adapter, journal: infra.journal, bus: infra.bus, log: log.child('producer') }), (s) => s.stop());
+  const producer = await start.step(startProducer({ config, adapter, journal: infra.journal, bus: infra.bus, log: log.child('producer'), origin: datasetOrigin(config, values) }), (s) => s.stop());
   // round events live in the embedded journal, not on the bus: the sink writes readings, anomalies, updates and
   // models, and the aggregator's events are copied from the journal at the end (copyJournalRounds)
   const sink = await start.step(startSink({ config, bus: infra.bus, store: createSinkStore(db), settings: { consumer: sinkConsumer, roundEvents: false, backoff: { minMs: 250, maxMs: 5000 }, poolSize: 1 }, log: log.child('sink') }), (s) => s.stop());
@@ -112,6 +112,8 @@ export async function runEmbedded(values: Record<string, unknown>, envConfig: Co
   process.once('SIGTERM', onSignal);
   let done = false;
   void producer.done.then(() => { done = true; });
+  let refused = false; // the journal's positions count records of other data (the producer logged why)
+  void producer.refused.then(() => { refused = true; interrupted = true; });
   // Data exhausted → wait until the trainers have scored every reading the producer published and the sink has
   // stood still too (a resumed run whose data was already exhausted has nothing new: then both just stay still).
   // (the sink's readings and anomalies only: models and updates go on while the rounds do)
@@ -140,6 +142,7 @@ export async function runEmbedded(values: Record<string, unknown>, envConfig: Co
   await http.close();
   await db.close();
   await infra.close();
+  if (refused) return 2;
 
   const lines = [
     `${interrupted ? 'interrupted' : 'data exhausted'} after ${((Date.now() - started) / 1000).toFixed(1)} s: ${producer.progress().published} readings from ${trainer.devices().length || producer.progress().sources} devices, ${evaluation.anomalies()} anomalies, global version ${s?.version ?? '-'} after ${s?.rounds.length ?? 0} rounds`,

@@ -3,7 +3,9 @@ import type { Config } from '../config';
 import { createLogger } from '../infra/log';
 import { openInfra } from '../infra/profile';
 import { startInspectionServer } from '../infra/http/inspection-server';
+import * as path from 'node:path';
 import { openDataset, type DatasetAdapter } from '../infra/datasets';
+import { WSN_PACKAGE } from '../infra/datasets/wsn';
 import { startProducer } from '../actors/producer/service';
 import { stopWithin, untilStopped } from './signals';
 import { Starting } from './starting';
@@ -48,6 +50,17 @@ export function unusedDatasetOptions(config: Config, values: Record<string, unkn
   return null;
 }
 
+/** What the producer reads, in words, e.g. "generated rows (20000 rows, 10 devices, seed 7)". */
+export function datasetOrigin(config: Config, values: Record<string, unknown>): string {
+  const devices = (values.devices as number | undefined) ?? GENERATED_DEFAULTS.devices;
+  const file = config.producer.datasetPath;
+  switch (config.producer.dataset) {
+    case 'wsn': return file ? `WSN file ${path.resolve(file)}` : `WSN data of ${WSN_PACKAGE}`;
+    case 'edge-iiotset': return `Edge-IIoTset ${path.resolve(file)} (${devices} devices for a single file)`;
+    case 'generated': return `generated rows (${(values.rows as number | undefined) ?? GENERATED_DEFAULTS.rows} rows, ${devices} devices, seed ${(values.seed as number | undefined) ?? GENERATED_DEFAULTS.seed})`;
+  }
+}
+
 export function datasetFor(config: Config, values: Record<string, unknown>): DatasetAdapter {
   const devices = (values.devices as number | undefined) ?? GENERATED_DEFAULTS.devices;
   const file = config.producer.datasetPath;
@@ -71,10 +84,10 @@ export async function runProducer(values: Record<string, unknown>, config: Confi
   const start = new Starting();
   const infra = await start.step(openInfra(config, 'producer', log), (i) => i.close());
   log.info(`journal: ${infra.journal.describe}; bus: ${infra.bus.describe}`);
-  const svc = await start.step(startProducer({ config, adapter, journal: infra.journal, bus: infra.bus, log }), (s) => s.stop());
+  const svc = await start.step(startProducer({ config, adapter, journal: infra.journal, bus: infra.bus, log, origin: datasetOrigin(config, values) }), (s) => s.stop());
   const http = await start.step(startInspectionServer({ host: config.inspect.host, port: config.inspect.port, routes: svc.routes, log }), (h) => h.close());
   log.info(`inspection endpoint ${http.url} (GET /health /metrics /actors /sources)`);
-  const stopped = await untilStopped(infra.fenced, values['exit-when-done'] ? svc.done.then(() => 'every row published: stopping') : undefined);
+  const stopped = await untilStopped(infra.fenced, values['exit-when-done'] ? svc.done.then(() => 'every row published: stopping') : undefined, svc.refused);
   log[stopped.level](stopped.line);
   await stopWithin(log, () => start.stopAll());
   return stopped.code;

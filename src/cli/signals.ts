@@ -14,10 +14,14 @@ export interface Stopped { line: string; code: number; level: 'info' | 'error' }
  * What stops a service: the first SIGINT/SIGTERM (exit 0), its journal fenced by another process with the same
  * writer id, which leaves it nothing to write (exit 1), or `done` resolving with its own stop line (exit 0).
  */
-export const untilStopped = (fenced: Promise<{ message: string }>, done: Promise<string> = new Promise(() => undefined)): Promise<Stopped> =>
+const never = new Promise<string>(() => undefined);
+
+/** The first of: a signal, `done` (exit 0), the writer id fenced (exit 1), `refused` (a sentence: exit 2). */
+export const untilStopped = (fenced: Promise<{ message: string }>, done: Promise<string> = never, refused: Promise<string> = never): Promise<Stopped> =>
   Promise.race([
     untilSignal().then((s): Stopped => ({ line: `${s}: stopping`, code: 0, level: 'info' })),
     done.then((line): Stopped => ({ line, code: 0, level: 'info' })),
+    refused.then((): Stopped => ({ line: 'cannot go on (the error above says why): stopping', code: 2, level: 'error' })),
     fenced.then((e): Stopped => ({ line: `${e.message}: another process runs with this service's writer id (FLEAD_TOPIC_PREFIX, service and --id); stopping`, code: 1, level: 'error' })),
   ]);
 

@@ -3,7 +3,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import os from 'node:os';
 import path from 'node:path';
-import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { exitedWithin, runFlead, startEmbedded, startFlead, waitFor } from '../support/procs';
 
@@ -107,6 +107,25 @@ Help('producer: options its data set does not read exit 2 before anything starts
   const missing = await runFlead(['producer', '--dataset', 'wsn', '--file', '/no/such/wsn.csv'], { KAFKA_BROKERS: '127.0.0.1:1', FLEAD_PROFILE: 'local' });
   assert.is(missing.code, 1);
   assert.is(missing.stderr, 'flead: InfraError(unavailable): wsn: /no/such/wsn.csv does not exist\n', 'said before connecting to the broker');
+});
+
+Help('producer: a second run over other data (another seed) exits 2 saying the journal counts records of other data; the same data goes on', async () => {
+  const env = { FLEAD_PROFILE: 'embedded', FLEAD_DATA_DIR: mkdtempSync(path.join(os.tmpdir(), 'flead-producer-data-')), PRODUCER_RATE: 'unlimited' };
+  const run = (seed: string) => runFlead(['producer', '--dataset', 'generated', '--rows', '300', '--devices', '2', '--seed', seed, '--exit-when-done', '--inspect-port', '0'], env);
+  try {
+    const first = await run('7');
+    assert.is(first.code, 0, first.stderr);
+    const other = await run('8');
+    assert.is(other.code, 2, other.stderr);
+    assert.match(other.stderr, /error producer: source device-1 has its position journaled over other data: then generated rows \(300 rows, 2 devices, seed 7\), \d+ records, digest [0-9a-f]{12}; now generated rows \(300 rows, 2 devices, seed 8\)/);
+    assert.match(other.stderr, /error producer: source device-2: its position too is journaled over other data\n/);
+    assert.match(other.stderr, /error producer: cannot go on \(the error above says why\): stopping\n/);
+    const same = await run('7');
+    assert.is(same.code, 0, same.stderr);
+    assert.match(same.stderr, /all 2 sources exhausted: 300 readings published/);
+  } finally {
+    rmSync(env.FLEAD_DATA_DIR, { recursive: true, force: true });
+  }
 });
 
 Help('an unreachable broker is a one-line error (no stack trace), exit 1', async () => {

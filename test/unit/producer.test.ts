@@ -5,7 +5,7 @@ import { rateText, TokenBucket } from '../../src/actors/producer/rate-limit';
 import { planSources } from '../../src/actors/producer/sources';
 import { isBadRow } from '../../src/infra/datasets/adapter';
 import { openDataset } from '../../src/infra/datasets';
-import { sourceDecider, type SourceCommand, type SourceEvent } from '../../src/actors/producer/source.decider';
+import { dataMismatch, sourceDecider, type SourceCommand, type SourceEvent, type SourceState } from '../../src/actors/producer/source.decider';
 import { fold } from '../../src/actors/runtime/decider';
 import { given } from '../support/given';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -75,6 +75,26 @@ Source('exhaustion is recorded once, at the recorded position', () => {
   given(sourceDecider, [published(0, 10), { type: 'SourceExhausted', position: 10, at: 9 }]).when(batch(10, 12)).then([]);
 });
 
+const data = { digest: 'a'.repeat(64), origin: 'generated rows (10 rows, 1 devices, seed 7)', records: 10 };
+const opened: SourceEvent = { type: 'SourceOpened', ...data, at: 1 };
+
+Source('what a source reads is recorded once, before its first batch; a journal from before the record adopts it', () => {
+  given(sourceDecider, []).when({ type: 'Open', ...data, now: 1 }).then([opened]).thenState({ data });
+  given(sourceDecider, [opened]).when({ type: 'Open', ...data, digest: 'b'.repeat(64), now: 2 }).then([]);
+  given(sourceDecider, [published(0, 4)]).when({ type: 'Open', ...data, now: 1 }).then([opened]).thenState({ position: 4, data });
+});
+
+Source('other data under journaled positions is a sentence naming both; the same data, or no record, is none', () => {
+  const s = fold(sourceDecider, [opened, published(0, 4)]);
+  assert.is(dataMismatch(s, 'device-1', data), null);
+  assert.is(dataMismatch(fold(sourceDecider, [published(0, 4)]), 'device-1', { ...data, digest: 'b'.repeat(64) }), null, 'nothing to check against');
+  assert.is(dataMismatch({ ...s, data: undefined } as unknown as SourceState, 'device-1', data), null, 'a snapshot from before the field');
+  const why = dataMismatch(s, 'device-1', { digest: 'b'.repeat(64), origin: 'generated rows (10 rows, 1 devices, seed 8)', records: 9 });
+  assert.is(why, 'source device-1 has its position journaled over other data: then generated rows (10 rows, 1 devices, seed 7), 10 records, digest aaaaaaaaaaaa; ' +
+    'now generated rows (10 rows, 1 devices, seed 8), 9 records, digest bbbbbbbbbbbb. Its journaled position (record 4) counts records of the other data, so resuming ' +
+    'would skip rows never published or publish rows again. Run the producer with the data set and settings it had, or on new topics for new data (another FLEAD_TOPIC_PREFIX; embedded: another FLEAD_DATA_DIR)');
+});
+
 Source('state counts readings, bad rows and batches', () => {
   const s = fold(sourceDecider, [published(0, 10, 2), published(10, 15)]);
   assert.equal({ position: s.position, published: s.published, bad: s.bad, batches: s.batches }, { position: 15, published: 13, bad: 2, batches: 2 });
@@ -101,6 +121,27 @@ Sources('a data set kept in memory gives each device source its own rows, the sa
   assert.equal(Object.keys(cached), ['mote-1', 'mote-2', 'mote-3', 'mote-4']);
   assert.equal(cached, streamed);
   assert.is(Object.values(cached).reduce((n, rows) => n + rows.length, 0), 18_914);
+});
+
+Sources('each source has a digest of its records: the same data gives the same digests, another seed or one changed row others', async () => {
+  const gen = (seed: number) => openDataset('generated', { seed, rows: 600, devices: 3, attackFraction: 0.2 });
+  const digests = async (adapter: ReturnType<typeof gen>) => Object.fromEntries((await planSources(adapter)).map((x) => [x.id, x.digest]));
+  const a = await digests(gen(7));
+  assert.equal(Object.keys(a), ['device-1', 'device-2', 'device-3']);
+  assert.ok(Object.values(a).every((d) => /^[0-9a-f]{64}$/.test(d)));
+  assert.is(new Set(Object.values(a)).size, 3, 'each device its own');
+  assert.equal(await digests(gen(7)), a);
+  const b = await digests(gen(8));
+  assert.ok(Object.keys(a).every((id) => a[id] !== b[id]), 'another seed: every digest differs');
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'flead-producer-digest-'));
+  const file = path.join(dir, 'mine.csv');
+  const header = 'reading,mote_id,indoor,humidity,temperature,label\n';
+  writeFileSync(file, `${header}1,1,1,45.9,27.9,0\n1,2,1,40.0,20.0,0\n2,2,1,40.1,20.0,0\n`);
+  const before = await digests(openDataset('wsn', { file }));
+  writeFileSync(file, `${header}1,1,1,45.9,27.9,0\n1,2,1,40.0,20.0,0\n2,2,1,40.1,20.5,0\n`);
+  const after = await digests(openDataset('wsn', { file }));
+  assert.is(after['mote-1'], before['mote-1'], 'an unchanged device keeps its digest');
+  assert.is.not(after['mote-2'], before['mote-2'], 'one temperature changed');
 });
 
 Sources('--dataset wsn with --file (DATASET_PATH) reads that file, not the npm package', async () => {

@@ -28,6 +28,8 @@ export interface ProducerService {
   routes: InspectionRoute[];
   /** resolves when every source is exhausted */
   done: Promise<void>;
+  /** resolves with a sentence when a source's journaled positions count records of other data (it does not stream) */
+  refused: Promise<string>;
   progress(): { published: number; bad: number; total: number; sources: number; exhausted: number };
   /** this service's own counters for /metrics (the process and actor metrics are added by the route) */
   metrics(): Sample[];
@@ -44,6 +46,8 @@ export interface ProducerDeps {
   /** draw a progress line on this terminal stream (default: stderr when it is a TTY) */
   tty?: NodeJS.WriteStream | null;
   service?: string;
+  /** what the producer reads, in words, journaled with each source's digest (default: the adapter's name) */
+  origin?: string;
 }
 
 export async function startProducer(deps: ProducerDeps): Promise<ProducerService> {
@@ -76,6 +80,16 @@ export async function startProducer(deps: ProducerDeps): Promise<ProducerService
     for (const s of states.values()) { published += s.published; bad += s.bad; if (s.exhausted) exhausted++; }
     return { published, bad, total, sources: sources.length, exhausted };
   };
+  let refuse!: (sentence: string) => void;
+  const refusals = new Map<string, string>(); // source id → why
+  const refused = new Promise<string>((r) => { refuse = r; });
+  const onRefused = (id: string, sentence: string) => {
+    if (refusals.has(id)) return;
+    refusals.set(id, sentence);
+    if (refusals.size === 1) log.error(sentence);
+    else log.error(`source ${id}: its position too is journaled over other data`);
+    refuse(sentence);
+  };
   const onProgress = (id: string, s: SourceState) => {
     states.set(id, s);
     if (states.size === sources.length && [...states.values()].every((x) => x.exhausted)) resolveDone();
@@ -84,7 +98,7 @@ export async function startProducer(deps: ProducerDeps): Promise<ProducerService
   const actors: SourceActor[] = sources.map((source) => spawnSourceActor(system, {
     service, source, topics: config.topics, batchSize: config.producer.batchSize, lingerMs: config.producer.lingerMs,
     total: totalBucket, deviceBucket, log: log.child(source.id), clock, registry, supervisionLog,
-    policy: restartWithBackoff(), snapshotEvery: config.snapshotEvery, onProgress,
+    policy: restartWithBackoff(), snapshotEvery: config.snapshotEvery, onProgress, onRefused, origin: deps.origin ?? deps.adapter.name,
   }));
   if (sources.length === 0) resolveDone();
 
@@ -128,7 +142,8 @@ export async function startProducer(deps: ProducerDeps): Promise<ProducerService
   const routes: InspectionRoute[] = [
     { pattern: '/health', handler: () => {
       const bad = registry.list().filter((a) => a.status === 'crashed' || a.status === 'stopped');
-      return { status: bad.length ? 'degraded' : 'ok', service, profile: config.profile, journal: journal.describe, bus: bus.describe, dataset: deps.adapter.name, progress: { ...progress(), rate }, problems: bad.map((a) => `${a.path} is ${a.status}`) };
+      const problems = [...refusals.values(), ...bad.map((a) => `${a.path} is ${a.status}`)];
+      return { status: problems.length ? 'degraded' : 'ok', service, profile: config.profile, journal: journal.describe, bus: bus.describe, dataset: deps.adapter.name, progress: { ...progress(), rate }, problems };
     } },
     ...actorRoutes(registry, supervisionLog, () => metrics()),
     { pattern: '/sources', handler: () => sources.map((s) => ({ id: s.id, total: s.total, ...(states.get(s.id) ?? {}) })) },
@@ -138,6 +153,7 @@ export async function startProducer(deps: ProducerDeps): Promise<ProducerService
     registry,
     routes,
     done,
+    refused,
     progress,
     metrics,
     async stop() {

@@ -14,7 +14,7 @@ import { decodeOrThrow } from '../runtime/decode';
 import { spawnEventSourced, type ActorWiring, type EventSourcedRef } from '../runtime/event-sourced';
 import type { Ref } from '../runtime/nact';
 import type { TokenBucket } from './rate-limit';
-import { SourceEvent, sourceDecider, sourceKeyPrefix, type OutboxMessage, type SourceCommand, type SourceState } from './source.decider';
+import { dataMismatch, SourceEvent, sourceDecider, sourceKeyPrefix, type OutboxMessage, type SourceCommand, type SourceState } from './source.decider';
 import type { ProducerSource } from './sources';
 
 export interface SourceActorDeps extends ActorWiring {
@@ -29,6 +29,10 @@ export interface SourceActorDeps extends ActorWiring {
   log: Logger;
   clock: () => number;
   onProgress(sourceId: string, state: SourceState): void;
+  /** what the source reads, in words (journaled with its digest) */
+  origin: string;
+  /** the journaled positions count records of other data: the source does not start (the sentence says why) */
+  onRefused(sourceId: string, sentence: string): void;
 }
 
 export interface SourceActor extends EventSourcedRef<SourceCommand, SourceEvent> {
@@ -55,8 +59,11 @@ export function spawnSourceActor(parent: Ref<unknown>, deps: SourceActorDeps): S
   let generation = 0;
   let stopped = false;
 
-  async function pump(actor: EventSourcedRef<SourceCommand, SourceEvent>, from: number, mine: number): Promise<void> {
+  const data = { digest: deps.source.digest, origin: deps.origin, records: deps.source.total };
+
+  async function pump(actor: EventSourcedRef<SourceCommand, SourceEvent>, from: number, mine: number, opened: boolean): Promise<void> {
     const live = () => !stopped && generation === mine;
+    if (!opened) await actor.ask({ type: 'Open', ...data, now: deps.clock() }, 120_000);
     let position = from;
     let index = 0;
     let batch: Array<DatasetRow | BadRow> = [];
@@ -97,7 +104,7 @@ export function spawnSourceActor(parent: Ref<unknown>, deps: SourceActorDeps): S
   const start = (actor: EventSourcedRef<SourceCommand, SourceEvent>, state: SourceState) => {
     const mine = ++generation;
     if (state.exhausted || stopped) return;
-    running = pump(actor, state.position, mine).catch((e) => {
+    running = pump(actor, state.position, mine, (state.data ?? null) !== null).catch((e) => {
       if (generation === mine && !stopped) deps.log.warn(`source ${deps.source.id}: pump stopped (${(e as Error).message}); it restarts with the actor`);
     });
   };
@@ -117,6 +124,12 @@ export function spawnSourceActor(parent: Ref<unknown>, deps: SourceActorDeps): S
       if (events.some((e) => e.type === 'SourceExhausted')) deps.log.info(`source ${deps.source.id}: exhausted after ${state.position} records (${state.published} readings, ${state.bad} bad)`);
     },
     onRecovered: (_ctx, state) => {
+      const refused = dataMismatch(state, deps.source.id, data);
+      if (refused) {
+        ++generation; // no pump: not even one started before this recovery
+        deps.onRefused(deps.source.id, refused);
+        return;
+      }
       deps.onProgress(deps.source.id, state);
       if (state.position > 0 && !state.exhausted) deps.log.info(`source ${deps.source.id}: resuming at record ${state.position} of ${deps.source.total}`);
       // The pump asks the actor: start it after this handler returns.

@@ -4,6 +4,7 @@
  * separate source for the bad rows (they go to the dead-letter topic). Each source is a fresh, deterministic
  * pass over the adapter's rows, filtered; its position counts the records it yields.
  */
+import { createHash, type Hash } from 'node:crypto';
 import type { BadRow, DatasetAdapter, DatasetRow } from '../../infra/datasets/adapter';
 import { isBadRow } from '../../infra/datasets/adapter';
 
@@ -13,7 +14,13 @@ export interface ProducerSource {
   /** records this source will yield (known after the planning pass) */
   total: number;
   records(): AsyncIterable<DatasetRow | BadRow>;
+  /** sha-256 over the source's records in order (ids, times, labels, features; bad rows' line and reason) */
+  digest: string;
 }
+
+/** One line per record for the digest: what a reading says, or where and why a row was bad. */
+const digestLine = (r: DatasetRow | BadRow): string =>
+  isBadRow(r) ? `bad\t${r.line}\t${r.reason}\n` : `${r.readingId}\t${r.ts}\t${r.label}\t${r.attackType}\t${Object.values(r.features).join(',')}\n`;
 
 async function* filter(adapter: DatasetAdapter, keep: (r: DatasetRow | BadRow) => boolean): AsyncIterable<DatasetRow | BadRow> {
   for await (const r of adapter.rows()) if (keep(r)) yield r;
@@ -31,12 +38,26 @@ async function* fromArray<T>(xs: readonly T[]): AsyncIterable<T> {
  */
 export async function planSources(adapter: DatasetAdapter, maxPerDeviceSources = 64, cacheRows = 200_000): Promise<ProducerSource[]> {
   const perDevice = new Map<string, number>();
+  const digests = new Map<string, Hash>();
+  const hashOf = (key: string): Hash => {
+    let h = digests.get(key);
+    if (!h) digests.set(key, (h = createHash('sha256')));
+    return h;
+  };
+  const all = createHash('sha256');
   let bad = 0;
   let cache: Array<DatasetRow | BadRow> | null = [];
   let byDevice: Map<string, DatasetRow[]> | undefined;
   for await (const r of adapter.rows()) {
-    if (isBadRow(r)) bad++;
-    else perDevice.set(r.deviceId, (perDevice.get(r.deviceId) ?? 0) + 1);
+    const line = digestLine(r);
+    if (isBadRow(r)) {
+      bad++;
+      hashOf('\u0000invalid').update(line);
+    } else {
+      perDevice.set(r.deviceId, (perDevice.get(r.deviceId) ?? 0) + 1);
+      hashOf(r.deviceId).update(line);
+      all.update(line);
+    }
     if (cache) { cache.push(r); if (cache.length > cacheRows) cache = null; }
   }
   if (cache) {
@@ -64,12 +85,12 @@ export async function planSources(adapter: DatasetAdapter, maxPerDeviceSources =
   if (perDevice.size <= maxPerDeviceSources) {
     for (const [device, total] of [...perDevice.entries()].sort(([a], [b]) => a.localeCompare(b, 'en', { numeric: true }))) {
       const own = byDevice?.get(device);
-      sources.push({ id: safeId(device), total, records: own ? () => fromArray(own) : () => filter(adapter, (r) => !isBadRow(r) && r.deviceId === device) });
+      sources.push({ id: safeId(device), total, digest: hashOf(device).digest('hex'), records: own ? () => fromArray(own) : () => filter(adapter, (r) => !isBadRow(r) && r.deviceId === device) });
     }
   } else {
     const total = [...perDevice.values()].reduce((a, b) => a + b, 0);
-    sources.push({ id: 'all', total, records: () => filter(adapter, (r) => !isBadRow(r)) });
+    sources.push({ id: 'all', total, digest: all.digest('hex'), records: () => filter(adapter, (r) => !isBadRow(r)) });
   }
-  if (bad > 0) sources.push({ id: 'invalid', total: bad, records: () => filter(adapter, isBadRow) });
+  if (bad > 0) sources.push({ id: 'invalid', total: bad, digest: hashOf('\u0000invalid').digest('hex'), records: () => filter(adapter, isBadRow) });
   return sources;
 }
