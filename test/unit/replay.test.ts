@@ -149,7 +149,7 @@ Sources('every source with events, sorted, each equal to its decider\'s fold; --
   const all = await replaySources(j, 'producer');
   assert.equal(all.map((r) => [r.key, r.path, r.seq]), [['producer/source/a', 'producer/a', 2], ['producer/source/b', 'producer/b', 4]]);
   assert.equal(all.map((r) => r.state), [a.state, b.state]);
-  assert.equal(b.state, { position: 30, published: 27, bad: 3, batches: 3, exhausted: true, lastBatchAt: T0 + 2 });
+  assert.equal(b.state, { position: 30, published: 27, bad: 3, batches: 3, exhausted: true, lastBatchAt: T0 + 2, data: null });
   const [early] = await replaySources(j, 'producer', { sourceId: 'b', untilTime: T0 + 2_000 });
   assert.equal([early!.seq, early!.state.position, early!.state.exhausted], [2, 20, false]);
   const [none] = await replaySources(j, 'producer', { sourceId: 'zz' });
