@@ -372,6 +372,12 @@ test('nothing listening: exit 1 naming the URL and connection refused; --wait-se
   assert.match(r.stderr, new RegExp(`flead init grafana: Grafana at http://127\\.0\\.0\\.1:${port} is not available: connection refused \\(is Grafana running and listening there\\?\\)\\n$`));
 });
 
+test('a port fetch never connects to (1): the reason says so, not just "fetch failed"', async () => {
+  const r = await runFlead(['init', 'grafana', '--wait-seconds', '0'], { ...pgEnv, GRAFANA_URL: 'http://127.0.0.1:1' });
+  assert.is(r.code, 1);
+  assert.match(r.stderr, /flead init grafana: Grafana at http:\/\/127\.0\.0\.1:1 is not available: fetch failed: bad port\n$/);
+});
+
 test('wrong credentials: exit 1 at once with a hint; a bad GRAFANA_URL: exit 2', async () => {
   const f = await fake();
   const r = await runFlead(['init', 'grafana', '--wait-seconds', '30'], { ...pgEnv, GRAFANA_URL: f.url, GRAFANA_PASSWORD: 'wrong' });

@@ -65,7 +65,9 @@ const reasonOf = (e: unknown): string => {
   if (cause?.code === 'ECONNREFUSED') return 'connection refused (is Grafana running and listening there?)';
   if (cause?.code) return `${cause.code}${cause.message ? ` (${cause.message})` : ''}`;
   if ((e as Error)?.name === 'TimeoutError') return 'no answer within the request timeout';
-  return e instanceof Error ? e.message : String(e);
+  const text = e instanceof Error ? e.message : String(e);
+  return cause?.message ? `${text}: ${cause.message}` : text; // e.g. fetch's "bad port" for ports it never connects to
+
 };
 
 /** JSON with object keys sorted: equal values give equal texts. */
