@@ -34,9 +34,9 @@ export const defaults = {
   PRODUCER_BATCH_SIZE: '500',
   PRODUCER_LINGER_MS: '100',
   MODEL_FEATURES: '',
-  FEATURE_TRANSFORM: 'raw',
+  FEATURE_TRANSFORM: '',
   RESIDUAL_WINDOW: '120',
-  THRESHOLD_QUANTILE: '0.99',
+  THRESHOLD_QUANTILE: '1',
   TRAIN_EVERY: '200',
   THRESHOLD_EVERY: '500',
   TRAIN_INTERVAL_MS: '60000',
@@ -139,7 +139,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     return n;
   };
   const trainer = {
-    transform: take(oneOf(e, 'FEATURE_TRANSFORM', ['raw', 'residual'] as const), 'raw'),
+    // empty: what suits the model: an autoencoder (unlabelled sensor streams) reads residuals, a classifier the features
+    transform: get('FEATURE_TRANSFORM').trim() === '' ? (spec.kind === 'classifier' ? 'raw' as const : 'residual' as const) : take(oneOf(e, 'FEATURE_TRANSFORM', ['raw', 'residual'] as const), 'raw'),
     residualWindow: take(int(e, 'RESIDUAL_WINDOW', 2), 120),
     thresholdQuantile: positive('THRESHOLD_QUANTILE'),
     trainEvery: take(int(e, 'TRAIN_EVERY', 1), 1),

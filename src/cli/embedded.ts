@@ -57,12 +57,8 @@ export async function runEmbedded(values: Record<string, unknown>, envConfig: Co
     const names = [...probe.featureNames];
     modelOverrides = { MODEL_FEATURES: names.join(','), MODEL_SPEC: JSON.stringify(labelledModelSpec(names.length)) };
   }
-  // WSN: the model reads residuals (each reading minus the median of the mote's previous readings) and flags
-  // what exceeds every reconstruction error of its training window: the setting `flead evaluate` found best.
-  const wsnOverrides = dataset === 'wsn' ? { FEATURE_TRANSFORM: process.env.FEATURE_TRANSFORM ?? 'residual', THRESHOLD_QUANTILE: process.env.THRESHOLD_QUANTILE ?? '1' } : {};
   const decoded = loadConfig(process.env, {
     ...modelOverrides,
-    ...wsnOverrides,
     FLEAD_PROFILE: 'embedded',
     DATASET: dataset,
     PRODUCER_RATE: values.rate as string,

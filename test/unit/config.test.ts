@@ -47,7 +47,7 @@ Defaults('an empty environment gives the documented defaults', () => {
       seed: 42,
     },
     trainer: {
-      transform: 'raw', residualWindow: 120, thresholdQuantile: 0.99,
+      transform: 'residual', residualWindow: 120, thresholdQuantile: 1,
       trainEvery: 200, thresholdEvery: 500, trainIntervalMs: 60_000, window: 500, minTrainSamples: 50, epochs: 5, batchSize: 32, learningRate: 0.01,
       zscore: { window: 100, threshold: 2.5, critical: 5, minSamples: 30 },
     },
@@ -55,6 +55,17 @@ Defaults('an empty environment gives the documented defaults', () => {
     producer: { dataset: 'wsn', datasetPath: '', rate: 10, deviceRate: Infinity, batchSize: 500, lingerMs: 100 },
     logLevel: 'info',
   });
+});
+
+Defaults('FEATURE_TRANSFORM empty follows MODEL_SPEC: residual for an autoencoder, raw for a classifier; set, it wins', () => {
+  const transform = (env: Record<string, string>) => { const c = loadConfig(env); if (isLeft(c)) throw new Error(c.left); return c.right.trainer.transform; };
+  assert.is(transform({}), 'residual');
+  assert.is(transform({ FEATURE_TRANSFORM: ' ' }), 'residual');
+  assert.is(transform({ MODEL_SPEC: '{"kind":"classifier","inputs":61,"hidden":[32,16],"classes":2}' }), 'raw');
+  assert.is(transform({ FEATURE_TRANSFORM: 'raw' }), 'raw');
+  assert.is(transform({ MODEL_SPEC: '{"kind":"classifier","inputs":2,"hidden":[8],"classes":2}', FEATURE_TRANSFORM: 'residual' }), 'residual');
+  const bad = loadConfig({ FEATURE_TRANSFORM: 'log' });
+  assert.ok(isLeft(bad) && /FEATURE_TRANSFORM/.test(bad.left));
 });
 
 Defaults('variables that are set win over defaults; overrides win over the environment', () => {
