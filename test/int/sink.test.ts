@@ -250,7 +250,7 @@ test('a database that is not there while no message comes: /health is degraded f
     await s.ready;
     const h = await waitFor('degraded without any message', async () => { const x = s.health(); return x.status === 'degraded' ? x : undefined; }, 20_000);
     assert.is(s.stats().messages, 0);
-    assert.match(h.problems.join(' | '), /^positions: PostgreSQL unavailable for [\d.]+ s \(\d+ attempt\(s\)\): .*database \S+_late does not exist \(flead init db creates it\)/);
+    assert.match(h.problems.join(' | '), /^positions: PostgreSQL unavailable for [\d.]+ s \(\d+ attempt\(s\)\): .*database \S+_late does not exist \(3D000\); flead init db creates it/);
     assert.ok(await ensureDatabase(late));
     await withDb({ kind: 'postgresql', settings: late }, (d) => migrate(d, { log: silentLogger }));
     await waitFor('ok once the database is there', async () => (s.health().status === 'ok' ? true : undefined), 20_000);

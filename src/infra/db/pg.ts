@@ -138,8 +138,8 @@ export function isConnectionFailure(e: unknown): boolean {
 export function connectionError(settings: PgSettings, e: unknown): InfraError {
   const code = codeOf(e);
   const raw = e instanceof Error ? e.message : String(e);
-  const known = code === '3D000' ? `the database ${settings.database} does not exist (flead init db creates it)` : code ? reasons[code] : undefined;
-  const reason = known ? `${known} (${code})` : /timeout/i.test(raw) ? `no answer within the connect timeout (${raw})` : raw || 'unknown error';
+  const known = code === '3D000' ? `the database ${settings.database} does not exist` : code ? reasons[code] : undefined;
+  const reason = known ? `${known} (${code})${code === '3D000' ? '; flead init db creates it' : ''}` : /timeout/i.test(raw) ? `no answer within the connect timeout (${raw})` : raw || 'unknown error';
   return new InfraError('unavailable', `cannot connect to PostgreSQL at ${settings.host}:${settings.port} as user ${settings.user}: ${reason}`, isConnectionFailure(e), e);
 }
 
