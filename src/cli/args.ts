@@ -63,7 +63,7 @@ type Parsed = { ok: true; value: OptionValue } | { ok: false; expected: string }
 const expectations: Record<OptionType, string> = {
   int: 'a non-negative integer',
   number: 'a number',
-  string: 'a value',
+  string: 'a non-empty value',
   boolean: 'true or false',
   url: 'an absolute URL such as http://127.0.0.1:9400',
   time: 'an ISO-8601 time or epoch milliseconds',
@@ -106,6 +106,7 @@ export function parseValue(opt: Pick<OptionSpec, 'type' | 'choices' | 'min'>, ra
     }
     case 'string':
       if (opt.choices && !opt.choices.includes(raw)) return fail();
+      if (raw.trim() === '') return fail(); // `--id ""`: no option means nothing by an empty value
       return { ok: true, value: raw };
   }
 }

@@ -150,8 +150,13 @@ Errors('int: not a non-negative integer', () => {
 
 Errors('a missing value is "got nothing"', () => {
   assert.is(error(parse(['--service=a', '--until-seq'])), '--until-seq expects a non-negative integer, got nothing');
-  assert.is(error(parse(['--service', '--verbose'])), '--service expects a value, got nothing');
+  assert.is(error(parse(['--service', '--verbose'])), '--service expects a non-empty value, got nothing');
   assert.is(error(parse(['--service=a', '--until-seq', '--', '5'])), '--until-seq expects a non-negative integer, got nothing');
+});
+
+Errors('an empty string value is refused (a trainer `--id ""` shared the writer id "trainer-" with every other such trainer)', () => {
+  assert.is(error(parse(['--service', ''])), '--service expects a non-empty value, got ""');
+  assert.is(error(parse(['--service=  '])), '--service expects a non-empty value, got "  "');
 });
 
 Errors('number, url, time, boolean and choices', () => {
