@@ -104,6 +104,55 @@ test('3 bad readings → 3 dead letters with reasons; 300 readings of 400 featur
   }
 });
 
+test('device ids that differ only in characters an actor name cannot hold (a/b and a_b, x y and x_y, ü) each get their own actor', async () => {
+  const { config, infra } = await openLocal('names');
+  let trainer: Awaited<ReturnType<typeof startTrainer>> | undefined;
+  const ids = ['a/b', 'a_b', 'x y', 'x_y', 'ü', 'mote-1'];
+  try {
+    trainer = await startTrainer({ config, journal: infra.journal, bus: infra.bus, log: silentLogger, instanceId: 'int' });
+    await trainer.ready;
+    for (const id of ids) {
+      await infra.bus.publish(config.topics.readings, Array.from({ length: 20 }, (_, i) => ({ key: id, value: reading(id, i, { humidity: 40 + (i % 3), temperature: 20 }) })));
+    }
+    const devices = trainer.routes.find((r) => r.pattern === '/devices')!;
+    const seen = () => Object.fromEntries((devices.handler({}, new URLSearchParams()) as Array<{ deviceId: string; seen: number }>).map((d) => [d.deviceId, d.seen]));
+    // before, the second of a/b and a_b (one actor name, device-a_b) failed its partition's batch over and over
+    await waitFor('every device scored', async () => (ids.every((id) => seen()[id] === 20) ? true : undefined), 60_000);
+    const paths = trainer.registry.list().map((a) => a.path).filter((p) => p.startsWith('trainer/device-')).sort();
+    assert.equal(paths, ['trainer/device-_C3_BC', 'trainer/device-a_2Fb', 'trainer/device-a_5Fb', 'trainer/device-mote-1', 'trainer/device-x_20y', 'trainer/device-x_5Fy']);
+  } finally {
+    await trainer?.stop();
+    await infra.close();
+  }
+});
+
+test('a partition whose batch keeps failing is a /health problem naming it and the reason, until the batch goes through', async () => {
+  const { config, infra } = await openLocal('stuck');
+  let cursed = true; // appends of device "cursed" fail until this is cleared
+  const journal: typeof infra.journal = Object.assign(Object.create(infra.journal) as typeof infra.journal, {
+    append: (...args: Parameters<typeof infra.journal.append>) => (cursed && args[0] === 'trainer/device/cursed'
+      ? Promise.reject(new Error('injected: the journal refuses this device')) : infra.journal.append(...args)),
+  });
+  let trainer: Awaited<ReturnType<typeof startTrainer>> | undefined;
+  try {
+    trainer = await startTrainer({ config, journal, bus: infra.bus, log: silentLogger, instanceId: 'int' });
+    await trainer.ready;
+    await infra.bus.publish(config.topics.readings, Array.from({ length: 10 }, (_, i) => ({ key: 'cursed', value: reading('cursed', i, { humidity: 40, temperature: 20 }) })));
+    const h = await waitFor('the failing partition on /health', async () => { const x = healthOf(trainer!); return x.problems.some((p) => /failed \d+ times in a row/.test(p)) ? x : undefined; }, 90_000);
+    assert.is(h.status, 'degraded');
+    assert.match(h.problems.join('\n'), new RegExp(`^${config.topics.readings}\\[\\d+\\]: a batch of 10 reading\\(s\\) failed \\d+ times in a row since \\S+ \\(redelivered each time; the partition's later readings wait\\): .*injected: the journal refuses this device`, 'm'));
+    cursed = false;
+    const devices = trainer.routes.find((r) => r.pattern === '/devices')!;
+    const seen = () => (devices.handler({}, new URLSearchParams()) as Array<{ deviceId: string; seen: number }>).find((d) => d.deviceId === 'cursed')?.seen;
+    await waitFor('the batch goes through once the journal takes it', async () => (seen() === 10 ? true : undefined), 90_000);
+    const after = await waitFor('no partition problem left', async () => { const x = healthOf(trainer!); return x.problems.some((p) => /in a row/.test(p)) ? undefined : x; }, 30_000);
+    assert.not.match(after.problems.join('\n'), /in a row/);
+  } finally {
+    await trainer?.stop();
+    await infra.close();
+  }
+});
+
 test('a global model whose layers do not fit MODEL_SPEC is ignored and shown on /health until one that fits arrives', async () => {
   const { config, infra } = await openLocal('misfit');
   let trainer: Awaited<ReturnType<typeof startTrainer>> | undefined;

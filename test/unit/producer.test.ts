@@ -2,7 +2,8 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { rateText, TokenBucket } from '../../src/actors/producer/rate-limit';
-import { planSources } from '../../src/actors/producer/sources';
+import { planSources, sourceIds } from '../../src/actors/producer/sources';
+import { escapeName } from '../../src/actors/runtime/nact';
 import { isBadRow } from '../../src/infra/datasets/adapter';
 import { openDataset } from '../../src/infra/datasets';
 import { dataMismatch, sourceDecider, type SourceCommand, type SourceEvent, type SourceState } from '../../src/actors/producer/source.decider';
@@ -144,6 +145,12 @@ Sources('each source has a digest of its records: the same data gives the same d
   assert.is.not(after['mote-2'], before['mote-2'], 'one temperature changed');
 });
 
+Sources('source ids: the readable safe id (journal keys of earlier runs) unless two devices would share it; then one-to-one; else refused', () => {
+  assert.equal([...sourceIds(['mote-1', 'device 2', '10.0.0.7']).entries()], [['mote-1', 'mote-1'], ['device 2', 'device_2'], ['10.0.0.7', '10.0.0.7']]);
+  assert.equal([...sourceIds(['a/b', 'a_b', 'c']).entries()], [['a/b', 'a_2Fb'], ['a_b', 'a_5Fb'], ['c', 'c']]);
+  assert.throws(() => sourceIds(['a/b', 'a_b', 'a_2Fb']), (e: Error) => e.message === 'producer: devices "a/b" and "a_2Fb" would share the source id a_2Fb; rename one of them');
+});
+
 Sources('--dataset wsn with --file (DATASET_PATH) reads that file, not the npm package', async () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'flead-producer-wsn-'));
   const file = path.join(dir, 'mine.csv');
@@ -155,6 +162,14 @@ Sources('--dataset wsn with --file (DATASET_PATH) reads that file, not the npm p
   const none = loadConfig({ DATASET: 'wsn' });
   if (isLeft(none)) throw new Error(none.left);
   assert.is((await planSources(datasetFor(none.right, {}))).reduce((n, x) => n + x.total, 0), 18_914, 'without a file: the npm package');
+});
+
+Sources('escapeName is one-to-one and keeps plain names', () => {
+  assert.equal(['mote-1', 'Device.3', '..'].map(escapeName), ['mote-1', 'Device.3', '..']);
+  const texts = ['a/b', 'a_b', 'a b', 'a_2Fb', 'ü', '_C3_BC', '😀', 'A/B', '', '_'];
+  const names = texts.map(escapeName);
+  assert.is(new Set(names).size, texts.length, names.join(' '));
+  assert.ok(names.every((n) => /^[A-Za-z0-9._-]*$/.test(n)));
 });
 
 Sources.run();

@@ -5,6 +5,8 @@
  * pass over the adapter's rows, filtered; its position counts the records it yields.
  */
 import { createHash, type Hash } from 'node:crypto';
+import { InfraError } from '../../infra/errors';
+import { escapeName } from '../runtime/nact';
 import type { BadRow, DatasetAdapter, DatasetRow } from '../../infra/datasets/adapter';
 import { isBadRow } from '../../infra/datasets/adapter';
 
@@ -27,6 +29,24 @@ async function* filter(adapter: DatasetAdapter, keep: (r: DatasetRow | BadRow) =
 }
 
 const safeId = (s: string) => s.replace(/[^a-z0-9-_.]/gi, '_');
+
+/**
+ * Source ids (actor names and journal keys) of device ids: the readable `safeId` (the journal keys of earlier
+ * runs), and the one-to-one `escapeName` for devices whose safe ids would coincide (a/b and a_b); an InfraError
+ * when even those coincide with another device's id.
+ */
+export function sourceIds(devices: readonly string[]): Map<string, string> {
+  const bySafe = new Map<string, number>();
+  for (const d of devices) bySafe.set(safeId(d), (bySafe.get(safeId(d)) ?? 0) + 1);
+  const ids = new Map(devices.map((d) => [d, bySafe.get(safeId(d))! > 1 ? escapeName(d) : safeId(d)]));
+  const owner = new Map<string, string>();
+  for (const [d, id] of ids) {
+    const other = owner.get(id);
+    if (other !== undefined) throw new InfraError('conflict', `producer: devices ${JSON.stringify(other)} and ${JSON.stringify(d)} would share the source id ${id}; rename one of them`, false);
+    owner.set(id, d);
+  }
+  return ids;
+}
 
 async function* fromArray<T>(xs: readonly T[]): AsyncIterable<T> {
   for (const x of xs) yield x;
@@ -83,9 +103,10 @@ export async function planSources(adapter: DatasetAdapter, maxPerDeviceSources =
   }
   const sources: ProducerSource[] = [];
   if (perDevice.size <= maxPerDeviceSources) {
+    const ids = sourceIds([...perDevice.keys()]);
     for (const [device, total] of [...perDevice.entries()].sort(([a], [b]) => a.localeCompare(b, 'en', { numeric: true }))) {
       const own = byDevice?.get(device);
-      sources.push({ id: safeId(device), total, digest: hashOf(device).digest('hex'), records: own ? () => fromArray(own) : () => filter(adapter, (r) => !isBadRow(r) && r.deviceId === device) });
+      sources.push({ id: ids.get(device)!, total, digest: hashOf(device).digest('hex'), records: own ? () => fromArray(own) : () => filter(adapter, (r) => !isBadRow(r) && r.deviceId === device) });
     }
   } else {
     const total = [...perDevice.values()].reduce((a, b) => a + b, 0);

@@ -167,3 +167,11 @@ export const isAlive = (ref: Ref<unknown>): boolean => {
 
 /** "aggregator/round" for an actor spawned as round under the system aggregator. */
 export const pathOf = (ref: Ref<unknown>): string => [ref.system.name, ...ref.path.parts].join('/');
+
+/**
+ * An actor name for any text, one-to-one: letters, digits, '-' and '.' stay, every other character becomes '_'
+ * and its UTF-8 bytes in hex ('a/b' → 'a_2Fb', 'a_b' → 'a_5Fb'), so two texts never share a name (a lossy
+ * mapping gave 'a/b' and 'a_b' one name, and spawning the second failed on every batch).
+ */
+export const escapeName = (text: string): string =>
+  text.replace(/[^A-Za-z0-9.-]/gu, (c) => Array.from(Buffer.from(c, 'utf8'), (b) => `_${b.toString(16).toUpperCase().padStart(2, '0')}`).join(''));

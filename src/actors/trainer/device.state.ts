@@ -1,4 +1,5 @@
 /** A device actor's state (plain JSON: it is snapshotted as is). */
+import { escapeName } from '../runtime/nact';
 import { ZSCORE_DEFAULTS, ZScoreDetector, type ZScoreConfig, type ZScoreSnapshot } from './zscore';
 import type { ScalerSnapshot } from './scaler';
 import type { Config } from '../../config';
@@ -34,8 +35,8 @@ export function deviceSettings(config: Config, deviceId: string): DeviceSettings
 /** Persistence keys of a trainer's device actors: `<service>/device/<device id>`. */
 export const deviceKeyPrefix = (service: string): string => `${service}/device/`;
 
-/** A device actor's name under its service (its inspection path is `<service>/<name>`). */
-export const deviceActorName = (deviceId: string): string => `device-${deviceId.replace(/[^a-z0-9-_.]/gi, '_')}`;
+/** A device actor's name under its service (its inspection path is `<service>/<name>`); one per device id. */
+export const deviceActorName = (deviceId: string): string => `device-${escapeName(deviceId)}`;
 
 export interface DeviceState {
   deviceId: string;

@@ -112,7 +112,23 @@ export async function startTrainer(deps: TrainerDeps): Promise<TrainerService> {
   const ingestPath = `${service}/ingest`;
   registry.register(ingestPath, 'consumer', null);
 
+  /** Partitions whose batch keeps failing (it is redelivered each time): a /health problem from the third failure. */
+  const failing = new Map<string, { failures: number; since: number; readings: number; reason: string }>();
   async function handleReadings(messages: readonly BusMessage[]): Promise<void> {
+    const where = messages.length ? `${messages[0]!.topic}[${messages[0]!.partition}]` : '';
+    try {
+      await scoreReadings(messages);
+      failing.delete(where);
+    } catch (e) {
+      const was = failing.get(where);
+      failing.set(where, { failures: (was?.failures ?? 0) + 1, since: was?.since ?? clock(), readings: messages.length, reason: (e as Error)?.message ?? String(e) });
+      throw e;
+    }
+  }
+  const failingPartitions = (): string[] => [...failing].filter(([, f]) => f.failures >= 3).map(([where, f]) =>
+    `${where}: a batch of ${f.readings} reading(s) failed ${f.failures} times in a row since ${new Date(f.since).toISOString()} (redelivered each time; the partition's later readings wait): ${f.reason}`);
+
+  async function scoreReadings(messages: readonly BusMessage[]): Promise<void> {
     const byDevice = new Map<string, { partition: number; readings: IncomingReading[] }>();
     for (const m of messages) {
       if (m.value.length > MAX_READING_BYTES) {
@@ -208,6 +224,7 @@ export async function startTrainer(deps: TrainerDeps): Promise<TrainerService> {
         for (const [id, d] of devices) {
           if (!mine.has(d.partition)) { stopActor(d.actor.ref); registry.remove(d.actor.path); devices.delete(id); weightsMisfits.delete(id); }
         }
+        for (const where of failing.keys()) if (!mine.has(Number(/\[(\d+)\]$/.exec(where)![1]))) failing.delete(where); // another member's now
         log.info(`partitions of ${config.topics.readings}: [${[...mine].sort((a, b) => a - b).join(', ')}]; ${devices.size} device actors kept`);
         if ([...mine].some((p) => !before.has(p))) {
           adopting = adopting.then(adoptDevices).catch((e: unknown) => log.warn(`recovering the devices of new partitions at once failed (${e instanceof Error ? e.message : String(e)}); they recover at their next reading`));
@@ -272,7 +289,7 @@ export async function startTrainer(deps: TrainerDeps): Promise<TrainerService> {
   const routes: InspectionRoute[] = [
     { pattern: '/health', handler: () => {
       const bad = registry.list().filter((a) => a.status === 'crashed' || a.status === 'stopped');
-      const problems = [...bad.map((a) => `${a.path} is ${a.status}`), ...(misfit === null ? [] : [misfit]), ...unfitDevices(), ...misfitWeights()];
+      const problems = [...bad.map((a) => `${a.path} is ${a.status}`), ...(misfit === null ? [] : [misfit]), ...unfitDevices(), ...misfitWeights(), ...failingPartitions()];
       return { status: problems.length ? 'degraded' : 'ok', service, instance, profile: config.profile, journal: journal.describe, bus: bus.describe, tf: { backend: runtime.backend, simd: runtime.simd, threads: runtime.threads }, devices: devices.size, latestGlobalVersion: latestModel?.version ?? latestNotice?.baseVersion ?? null, latestRound: latestNotice?.round ?? null, problems };
     } },
     ...actorRoutes(registry, supervisionLog, () => metrics()),
