@@ -126,6 +126,39 @@ test('device ids that differ only in characters an actor name cannot hold (a/b a
   }
 });
 
+test('readings with features beyond ±1e100 (1e308, 1e200) are dead letters with the reason; their devices and partitions go on', async () => {
+  const { prefix, config, infra } = await openLocal('range');
+  const letters: DeadLetter[] = [];
+  let sub: { stop(): Promise<void> } | undefined;
+  let trainer: Awaited<ReturnType<typeof startTrainer>> | undefined;
+  try {
+    trainer = await startTrainer({ config, journal: infra.journal, bus: infra.bus, log: silentLogger, instanceId: 'int' });
+    await trainer.ready;
+    sub = await infra.bus.subscribe({
+      groupId: `${prefix}check`, topics: [config.topics.deadLetters], fromBeginning: true,
+      eachBatch: async (ms) => { for (const m of ms) { const d = decodeJson(DeadLetter, m.value); if (!isLeft(d)) letters.push(d.right); } },
+    });
+    // before: the detectors' sums of squares became infinite, the device crashed on every batch of its partition
+    await infra.bus.publish(config.topics.readings, [
+      ...Array.from({ length: 30 }, (_, i) => ({ key: 'huge', value: reading('huge', i, { humidity: i % 2 ? 1e308 : -1e308, temperature: 20 }) })),
+      ...Array.from({ length: 60 }, (_, i) => ({ key: 'jump', value: reading('jump', i, { humidity: i < 50 ? 40 + (i % 3) : 1e200, temperature: 20 }) })),
+      ...Array.from({ length: 40 }, (_, i) => ({ key: 'jump', value: reading('jump', 60 + i, { humidity: 40 + (i % 3), temperature: 20 }) })),
+    ]);
+    const devices = trainer.routes.find((r) => r.pattern === '/devices')!;
+    const seen = () => Object.fromEntries((devices.handler({}, new URLSearchParams()) as Array<{ deviceId: string; seen: number }>).map((d) => [d.deviceId, d.seen]));
+    await waitFor('the in-range readings scored, 40 dead letters', async () => (seen()['jump'] === 90 && letters.length >= 40 ? true : undefined), 60_000);
+    assert.equal(seen(), { jump: 90 });
+    assert.is(letters.length, 40);
+    assert.ok(letters.some((l) => /^reading huge-1: feature humidity is 1e\+308: a trainer takes values within ±1e\+100/.test(l.reason)), letters[0]!.reason);
+    assert.ok(letters.some((l) => /^reading jump-50: feature humidity is 1e\+200/.test(l.reason)));
+    assert.is(healthOf(trainer).status, 'ok', JSON.stringify(healthOf(trainer).problems));
+  } finally {
+    await sub?.stop();
+    await trainer?.stop();
+    await infra.close();
+  }
+});
+
 test('a partition whose batch keeps failing is a /health problem naming it and the reason, until the batch goes through', async () => {
   const { config, infra } = await openLocal('stuck');
   let cursed = true; // appends of device "cursed" fail until this is cleared

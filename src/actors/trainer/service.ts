@@ -56,6 +56,19 @@ export interface TrainerDeps {
  * device's journal events stay under the journal's size limit. Larger ones are dead-lettered with the reason.
  */
 export const MAX_READING_BYTES = 64 * 1024;
+/**
+ * The largest feature magnitude a trainer takes: the detectors' running sums of squares must stay finite (a value
+ * of 1e200 or 1e308 made them infinite, and the device crashed on every batch of its partition).
+ */
+export const MAX_FEATURE_MAGNITUDE = 1e100;
+
+/** Why a reading's features are out of a detector's range, or null. */
+export function featureRangeProblem(features: Record<string, number>): string | null {
+  for (const [name, v] of Object.entries(features)) {
+    if (!(Math.abs(v) <= MAX_FEATURE_MAGNITUDE)) return `feature ${name} is ${v}: a trainer takes values within ±${MAX_FEATURE_MAGNITUDE} (the detectors' sums of squares must stay finite)`;
+  }
+  return null;
+}
 
 type Layers = ReadonlyArray<{ name: string; shape: readonly number[] }>;
 /** "dev-1, dev-2, …": the first five of a sorted list */
@@ -141,6 +154,12 @@ export async function startTrainer(deps: TrainerDeps): Promise<TrainerService> {
       }
       const r = await decodeOrDeadLetter(bus, service, SensorReading, m, config.topics.deadLetters);
       if (!r) { counts.deadLettered++; continue; }
+      const outOfRange = featureRangeProblem(r.features);
+      if (outOfRange) {
+        await deadLetter(bus, service, { reason: `reading ${r.readingId}: ${outOfRange}`, topic: m.topic, partition: m.partition, offset: m.offset, key: m.key, raw: m.value, deadLetterTopic: config.topics.deadLetters });
+        counts.deadLettered++;
+        continue;
+      }
       counts.readings++;
       const entry = byDevice.get(r.deviceId) ?? { partition: m.partition, readings: [] };
       entry.readings.push({ readingId: r.readingId, ts: r.ts, partition: m.partition, offset: m.offset, features: r.features, label: typeof r.label === 'number' ? r.label : null });
