@@ -109,7 +109,8 @@ const PIPELINE_RUNS = 4;
 /** trainer passes in the one child process of the 2-process measure (the best counts) */
 const TWO_PROCESS_PASSES = 3;
 const MEMORY_DEVICES = Number(process.env.FLEAD_BENCH_PIPELINE_DEVICES || 10_000);
-const MEMORY_READINGS_PER_DEVICE = 3;
+/** readings per device of the memory measure (FLEAD_BENCH_PIPELINE_READINGS; TRAIN_WINDOW of them fill a device's window) */
+const MEMORY_READINGS_PER_DEVICE = Number(process.env.FLEAD_BENCH_PIPELINE_READINGS || 3);
 /** the WSN readings streamed this many times over in the throughput measures (see the file comment) */
 const REPEAT = Number(process.env.FLEAD_BENCH_PIPELINE_REPEAT || 1);
 const repeatError = Number.isInteger(REPEAT) && REPEAT >= 1 ? null : `FLEAD_BENCH_PIPELINE_REPEAT must be a positive integer, got "${process.env.FLEAD_BENCH_PIPELINE_REPEAT}"`;
@@ -440,7 +441,11 @@ interface MemoryResult { emptyRss: number; rss: number; devices: number; seconds
 
 async function memoryChild(): Promise<MemoryResult> {
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'flead-bench-memory-'));
-  const decoded = loadConfig({}, { FLEAD_PROFILE: 'embedded', FLEAD_DATA_DIR: path.join(tmp, 'data'), MODELS_DIR: path.join(tmp, 'models'), LOG_LEVEL: 'warn' });
+  // TRAIN_WINDOW from the environment (how much of each device's stream it keeps); no training, so that filling the
+  // windows takes minutes, not hours (the weights a device holds have the same size either way)
+  const decoded = loadConfig(process.env.TRAIN_WINDOW ? { TRAIN_WINDOW: process.env.TRAIN_WINDOW } : {}, {
+    ...NO_TRAINING, FLEAD_PROFILE: 'embedded', FLEAD_DATA_DIR: path.join(tmp, 'data'), MODELS_DIR: path.join(tmp, 'models'), LOG_LEVEL: 'warn',
+  });
   if (isLeft(decoded)) throw new Error(decoded.left);
   const config = decoded.right;
   const infra = await openInfra(config, 'trainer');
@@ -570,6 +575,7 @@ export async function run(print: (line: string) => void): Promise<void> {
   if (wanted('memory')) {
     const m = await trainerMemory();
     print(`bench trainer-memory-10k-devices: ${fmt(m.rss / MiB)} MiB RSS (${ratio(m.rss, m.emptyRss)}x empty-trainer)`);
+    if (m.devices !== 10_000 || MEMORY_READINGS_PER_DEVICE !== 3) note(`memory: NOT the standard measure: ${m.devices} devices × ${MEMORY_READINGS_PER_DEVICE} readings each`);
     note(`memory: ${m.devices} devices in ${m.seconds.toFixed(1)} s; empty trainer ${fmt(m.emptyRss / MiB)} MiB RSS`);
   }
 }
