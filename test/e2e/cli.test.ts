@@ -118,9 +118,9 @@ Help('producer: a second run over other data (another seed) exits 2 saying the j
     const other = await run('8');
     assert.is(other.code, 2, other.stderr);
     // the sources recover in no fixed order: the first refused is said in full, the other in short
-    const first = /error producer: source (device-[12]) has its position journaled over other data: then generated rows \(300 rows, 2 devices, seed 7\), \d+ records, digest [0-9a-f]{12}; now generated rows \(300 rows, 2 devices, seed 8\)/.exec(other.stderr);
-    assert.ok(first, other.stderr);
-    assert.match(other.stderr, new RegExp(`error producer: source ${first![1] === 'device-1' ? 'device-2' : 'device-1'}: its position too is journaled over other data\n`));
+    const said = /error producer: source (device-[12]) has its position journaled over other data: then generated rows \(300 rows, 2 devices, seed 7\), \d+ records, digest [0-9a-f]{12}; now generated rows \(300 rows, 2 devices, seed 8\)/.exec(other.stderr);
+    assert.ok(said, other.stderr);
+    assert.match(other.stderr, new RegExp(`error producer: source ${said![1] === 'device-1' ? 'device-2' : 'device-1'}: its position too is journaled over other data\n`));
     assert.match(other.stderr, /error producer: cannot go on \(the error above says why\): stopping\n/);
     const same = await run('7');
     assert.is(same.code, 0, same.stderr);
