@@ -54,6 +54,8 @@ export function runDifferences(recorded: RunIdentity, asked: RunIdentity): strin
   return out;
 }
 
+const exists = (p: string): Promise<boolean> => fs.access(p).then(() => true, () => false);
+
 async function readRecord(dir: string): Promise<RunIdentity | 'unreadable' | undefined> {
   let text: string;
   try {
@@ -90,6 +92,20 @@ export async function claimRunDirs(dirs: { dataDir: string; modelsDir: string },
     const diffs = r === 'unreadable' ? [`${path.join(n.dir, runFile)} is not a run record`] : runDifferences(r, asked);
     return diffs.length ? diffs.join('; ') : undefined;
   });
+  // Global models that no run recorded, next to a data directory with no journal: not an embedded run from before
+  // the record but another writer's (the local profile's aggregator writes MODELS_DIR=./models too); this run's
+  // versions would overwrite them.
+  if (records[0] === undefined && records[1] === undefined && !(await exists(path.join(dirs.dataDir, 'journal')))) {
+    const models = (await fs.readdir(dirs.modelsDir).catch(() => [] as string[])).filter((f) => /^v\d+\.json$/.test(f)).sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
+    if (models.length) {
+      return {
+        ok: false,
+        reason: `${dirs.modelsDir} (global models) holds ${models.length} global model(s) that no embedded run recorded (${models.slice(0, 3).join(', ')}${models.length > 3 ? ', …' : ''}; ` +
+          `the local profile's aggregator writes to MODELS_DIR too), and this run would write its versions over them: run it on a directory of its own: ` +
+          `MODELS_DIR=${dirs.modelsDir}-embedded ${how} (or remove ${dirs.modelsDir})`,
+      };
+    }
+  }
   const refused = named.filter((_, i) => refusals[i] !== undefined);
   if (refused.length) {
     const holds = (ns: typeof named) => `${ns.map((n) => `${n.dir} (${n.what})`).join(' and ')} ${ns.length > 1 ? 'hold' : 'holds'} another run`;

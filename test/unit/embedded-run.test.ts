@@ -79,4 +79,22 @@ test('directories from before the record (content, no run.json) take this run; a
   if (!r.ok) assert.match(r.reason, /models \(global models\) holds another run \(\S+run\.json is not a run record\)/);
 });
 
+test('global models no run recorded, with no embedded journal beside them (the local aggregator\'s ./models): refused, nothing written', async () => {
+  const d = dirs();
+  mkdirSync(d.modelsDir, { recursive: true });
+  for (const v of [0, 1, 2, 10]) writeFileSync(path.join(d.modelsDir, `v${v}.json`), '{}');
+  const r = await claimRunDirs(d, wsn, 'npx flead embedded');
+  assert.is(r.ok, false);
+  if (!r.ok) {
+    assert.is(r.reason, `${d.modelsDir} (global models) holds 4 global model(s) that no embedded run recorded (v0.json, v1.json, v2.json, …; ` +
+      `the local profile's aggregator writes to MODELS_DIR too), and this run would write its versions over them: run it on a directory of its own: ` +
+      `MODELS_DIR=${d.modelsDir}-embedded npx flead embedded (or remove ${d.modelsDir})`);
+  }
+  assert.not.ok(existsSync(path.join(d.modelsDir, runFile)));
+  assert.not.ok(existsSync(d.dataDir));
+  // with an embedded journal beside them they are an embedded run from before the record: taken
+  mkdirSync(path.join(d.dataDir, 'journal'), { recursive: true });
+  assert.equal(await claimRunDirs(d, wsn, 'x'), { ok: true, recorded: 'new' });
+});
+
 test.run();
