@@ -1,4 +1,7 @@
+import { existsSync } from 'node:fs';
+import * as path from 'node:path';
 import type { CommandSpec } from './args';
+import { runFile } from './embedded-run';
 import type { Config } from '../config';
 import { createLogger } from '../infra/log';
 import { openInfra } from '../infra/profile';
@@ -17,6 +20,13 @@ export const aggregatorSpec: CommandSpec = {
 };
 
 export async function runAggregator(_values: Record<string, unknown>, config: Config): Promise<number> {
+  // MODELS_DIR holding an embedded run's global models (npm start's ./models, with its run.json): this aggregator's
+  // versions would overwrite them.
+  if (config.profile === 'local' && existsSync(path.join(config.modelsDir, runFile))) {
+    process.stderr.write(`flead aggregator: ${config.modelsDir} holds the global models of an embedded run (${runFile}) and this aggregator would write its versions over them: ` +
+      `set MODELS_DIR to a directory of its own, e.g. MODELS_DIR=${config.modelsDir}-local\n`);
+    return 2;
+  }
   const log = createLogger('aggregator', config.logLevel);
   const start = new Starting();
   const infra = await start.step(openInfra(config, 'aggregator', log), (i) => i.close());

@@ -130,6 +130,18 @@ Help('producer: a second run over other data (another seed) exits 2 saying the j
   }
 });
 
+Help('the aggregator refuses a MODELS_DIR holding an embedded run\'s models (run.json), before connecting', async () => {
+  const models = mkdtempSync(path.join(os.tmpdir(), 'flead-models-'));
+  writeFileSync(path.join(models, 'run.json'), '{}');
+  try {
+    const r = await runFlead(['aggregator'], { MODELS_DIR: models, KAFKA_BROKERS: '127.0.0.1:1', FLEAD_PROFILE: 'local' });
+    assert.is(r.code, 2);
+    assert.is(r.stderr, `flead aggregator: ${models} holds the global models of an embedded run (run.json) and this aggregator would write its versions over them: set MODELS_DIR to a directory of its own, e.g. MODELS_DIR=${models}-local\n`);
+  } finally {
+    rmSync(models, { recursive: true, force: true });
+  }
+});
+
 Help('an unreachable broker is a one-line error (no stack trace), exit 1', async () => {
   const r = await runFlead(['replay', '--service', 'trainer'], { KAFKA_BROKERS: '127.0.0.1:1', FLEAD_PROFILE: 'local' });
   assert.is(r.code, 1);
