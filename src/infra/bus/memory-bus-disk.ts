@@ -14,7 +14,10 @@ export interface Stored {
   timestamp: number;
 }
 export interface TopicState {
+  /** each partition's messages kept in memory, oldest first */
   partitions: Stored[][];
+  /** each partition's offset of its first kept message (messages before it were let go: MemoryBusOptions.retainMessages) */
+  bases: number[];
   compacted: boolean;
   /** `flead-outbox-id` headers of the stored messages: a message with one of them is not stored again */
   outboxIds: Set<string>;
@@ -61,7 +64,7 @@ export class DiskStore {
           return { key: rec.k, value: Buffer.from(rec.v, 'base64'), headers: rec.h, timestamp: rec.t };
         }),
       );
-      out.push([topic, { partitions, compacted: meta.compacted, outboxIds: outboxIdsOf(partitions) }]);
+      out.push([topic, { partitions, bases: partitions.map(() => 0), compacted: meta.compacted, outboxIds: outboxIdsOf(partitions) }]);
     }
     return out;
   }

@@ -42,6 +42,12 @@ export interface MemoryBusOptions {
   fsync?: boolean;
   /** where operational lines go (default: stderr) */
   log?: (line: string) => void;
+  /**
+   * Messages kept in memory per partition (default: all). Beyond it the oldest are let go once every group of this
+   * process has consumed them, like Kafka's retention (a group that starts later begins at the oldest kept one);
+   * the on-disk log (`dir`) keeps them all.
+   */
+  retainMessages?: number;
 }
 
 export const memoryBusDefaults = {
@@ -51,6 +57,7 @@ export const memoryBusDefaults = {
   retryBackoffMs: 50,
   maxRetryBackoffMs: 2000,
   fsync: false,
+  retainMessages: Infinity,
 } as const;
 
 type TP = { topic: string; partition: number };
@@ -121,7 +128,7 @@ export function createMemoryBus(opts: MemoryBusOptions = {}): Bus {
     if (!Number.isInteger(partitions) || partitions < 1) {
       throw new Error(`memory-bus: topic ${topic} needs a positive integer of partitions, got ${partitions}`);
     }
-    const t: TopicState = { partitions: Array.from({ length: partitions }, () => []), compacted, outboxIds: new Set() };
+    const t: TopicState = { partitions: Array.from({ length: partitions }, () => []), bases: Array.from({ length: partitions }, () => 0), compacted, outboxIds: new Set() };
     topics.set(topic, t);
     store?.createTopic(topic, partitions, compacted);
     // members already subscribed to it get its partitions (not awaited: a handler may be the caller)
@@ -182,11 +189,13 @@ export function createMemoryBus(opts: MemoryBusOptions = {}): Bus {
     for (let i = 0; i < m.assigned.length; i++) {
       const idx = (m.cursor + i) % m.assigned.length;
       const tp = m.assigned[idx]!;
-      const records = topics.get(tp.topic)!.partitions[tp.partition]!;
-      const from = g.committed.get(tpKey(tp.topic, tp.partition)) ?? 0;
-      if (from < records.length) {
+      const t = topics.get(tp.topic)!;
+      const records = t.partitions[tp.partition]!;
+      const base = t.bases[tp.partition]!;
+      const from = Math.max(g.committed.get(tpKey(tp.topic, tp.partition)) ?? 0, base); // let go before: the oldest kept
+      if (from - base < records.length) {
         m.cursor = idx + 1;
-        const messages = records.slice(from, from + cfg.maxBatchSize).map((s, j): BusMessage => ({
+        const messages = records.slice(from - base, from - base + cfg.maxBatchSize).map((s, j): BusMessage => ({
           topic: tp.topic,
           partition: tp.partition,
           offset: String(from + j),
@@ -235,6 +244,24 @@ export function createMemoryBus(opts: MemoryBusOptions = {}): Bus {
     }
   }
 
+  /** Lets the oldest messages of a partition go, down to retainMessages, but none a group here has not consumed. */
+  function letGo(topic: string, t: TopicState, partition: number): void {
+    const records = t.partitions[partition]!;
+    const base = t.bases[partition]!;
+    let floor = base + records.length;
+    for (const g of groups.values()) {
+      const c = g.committed.get(tpKey(topic, partition));
+      if (c !== undefined) floor = Math.min(floor, c);
+    }
+    const drop = Math.min(records.length - cfg.retainMessages, floor - base);
+    if (drop <= 0) return;
+    for (const s of records.splice(0, drop)) {
+      const id = s.headers[outboxIdHeader];
+      if (id !== undefined) t.outboxIds.delete(id);
+    }
+    t.bases[partition] = base + drop;
+  }
+
   async function publish(topic: string, messages: readonly OutgoingMessage[]): Promise<void> {
     checkOpen(`publish to ${topic}`);
     const prepared = messages.map((m) => {
@@ -264,6 +291,7 @@ export function createMemoryBus(opts: MemoryBusOptions = {}): Bus {
       store?.append(topic, partition, stored);
       t.partitions[partition]!.push(stored);
       if (id !== undefined) t.outboxIds.add(id);
+      if (t.partitions[partition]!.length > cfg.retainMessages * 1.1) letGo(topic, t, partition);
     }
     signal.notify();
   }
@@ -274,7 +302,7 @@ export function createMemoryBus(opts: MemoryBusOptions = {}): Bus {
     const startOffsets = new Map<string, number>();
     for (const topic of options.topics) {
       const t = topics.get(topic);
-      t?.partitions.forEach((p, i) => startOffsets.set(tpKey(topic, i), p.length));
+      t?.partitions.forEach((p, i) => startOffsets.set(tpKey(topic, i), t.bases[i]! + p.length));
     }
     const g = group(options.groupId);
     const m: Member = {
