@@ -10,9 +10,9 @@ import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { isLeft } from 'fp-ts/Either';
-import { loadConfig } from '../../src/config';
-import { MAX_READING_BYTES, startTrainer } from '../../src/actors/trainer/service';
-import { openInfra } from '../../src/infra/profile';
+import { loadConfig, type Config } from '../../src/config';
+import { MAX_READING_BYTES, startTrainer, type TrainerService } from '../../src/actors/trainer/service';
+import { openInfra, type Infra } from '../../src/infra/profile';
 import { silentLogger } from '../../src/infra/log';
 import { decodeJson, encodeJson } from '../../src/protocols/codec';
 import { DeadLetter } from '../../src/protocols/dead-letter';
@@ -42,22 +42,38 @@ const model = (version: number, layers: LayerShape[]): string => {
     lineage: { parentVersion: version - 1, round: version, strategy: { name: 'fedavg', trimRatio: null }, updates: [] },
   });
 };
-type Health = { status: string; problems: string[]; latestGlobalVersion: number | null };
-const healthOf = (trainer: Awaited<ReturnType<typeof startTrainer>>) => trainer.routes.find((r) => r.pattern === '/health')!.handler({}, new URLSearchParams()) as Health;
-
-test('3 bad readings → 3 dead letters with reasons; 300 readings of 400 features and 60 plain ones are all scored', async () => {
-  const { prefix, config, infra } = await openLocal('bad');
+/** The dead letters of a prefix's topic, as they arrive (stop the subscription at the end). */
+async function collectDeadLetters(bus: Awaited<ReturnType<typeof openLocal>>['infra']['bus'], prefix: string, topic: string) {
   const letters: DeadLetter[] = [];
+  const sub = await bus.subscribe({
+    groupId: `${prefix}check`, topics: [topic], fromBeginning: true,
+    eachBatch: async (ms) => { for (const m of ms) { const d = decodeJson(DeadLetter, m.value); if (!isLeft(d)) letters.push(d.right); } },
+  });
+  return { letters, sub };
+}
+/** A trainer on its own topics with the dead letters it sends collected; everything stopped after `body`. */
+async function withTrainer(tag: string, body: (t: { config: Config; infra: Infra; trainer: TrainerService; letters: DeadLetter[] }) => Promise<void>): Promise<void> {
+  const { prefix, config, infra } = await openLocal(tag);
   let sub: { stop(): Promise<void> } | undefined;
-  let trainer: Awaited<ReturnType<typeof startTrainer>> | undefined;
+  let trainer: TrainerService | undefined;
   try {
     // started inside the try: a failed start still closes the infrastructure (else the process lingers)
     trainer = await startTrainer({ config, journal: infra.journal, bus: infra.bus, log: silentLogger, instanceId: 'int' });
     await trainer.ready;
-    sub = await infra.bus.subscribe({
-      groupId: `${prefix}check`, topics: [config.topics.deadLetters], fromBeginning: true,
-      eachBatch: async (ms) => { for (const m of ms) { const d = decodeJson(DeadLetter, m.value); if (!isLeft(d)) letters.push(d.right); } },
-    });
+    const collected = await collectDeadLetters(infra.bus, prefix, config.topics.deadLetters);
+    sub = collected.sub;
+    await body({ config, infra, trainer, letters: collected.letters });
+  } finally {
+    await sub?.stop();
+    await trainer?.stop();
+    await infra.close();
+  }
+}
+type Health = { status: string; problems: string[]; latestGlobalVersion: number | null };
+const healthOf = (trainer: Awaited<ReturnType<typeof startTrainer>>) => trainer.routes.find((r) => r.pattern === '/health')!.handler({}, new URLSearchParams()) as Health;
+
+test('3 bad readings → 3 dead letters with reasons; 300 readings of 400 features and 60 plain ones are all scored', async () => {
+  await withTrainer('bad', async ({ config, infra, trainer, letters }) => {
     const names = Array.from({ length: 400 }, (_, i) => `feature_${String(i).padStart(3, '0')}`);
     const wide = (i: number) => reading('wide', i, Object.fromEntries(names.map((n, k) => [n, Math.sin(i * 400 + k) * 1e-3 + k])));
     for (let from = 0; from < 300; from += 50) {
@@ -97,11 +113,7 @@ test('3 bad readings → 3 dead letters with reasons; 300 readings of 400 featur
     assert.is(readings, 300);
     // ~2.5 MB of scored readings in events of at most EVENT_BUDGET_BYTES (256 KiB); the fetched batches held 50
     assert.ok(events >= 10, `${events} ReadingsScored events for 300 readings of ~11 KiB`);
-  } finally {
-    await sub?.stop();
-    await trainer?.stop();
-    await infra.close();
-  }
+  });
 });
 
 test('device ids that differ only in characters an actor name cannot hold (a/b and a_b, x y and x_y, ü) each get their own actor', async () => {
@@ -127,17 +139,7 @@ test('device ids that differ only in characters an actor name cannot hold (a/b a
 });
 
 test('readings with features beyond ±1e100 (1e308, 1e200) are dead letters with the reason; their devices and partitions go on', async () => {
-  const { prefix, config, infra } = await openLocal('range');
-  const letters: DeadLetter[] = [];
-  let sub: { stop(): Promise<void> } | undefined;
-  let trainer: Awaited<ReturnType<typeof startTrainer>> | undefined;
-  try {
-    trainer = await startTrainer({ config, journal: infra.journal, bus: infra.bus, log: silentLogger, instanceId: 'int' });
-    await trainer.ready;
-    sub = await infra.bus.subscribe({
-      groupId: `${prefix}check`, topics: [config.topics.deadLetters], fromBeginning: true,
-      eachBatch: async (ms) => { for (const m of ms) { const d = decodeJson(DeadLetter, m.value); if (!isLeft(d)) letters.push(d.right); } },
-    });
+  await withTrainer('range', async ({ config, infra, trainer, letters }) => {
     // before: the detectors' sums of squares became infinite, the device crashed on every batch of its partition
     await infra.bus.publish(config.topics.readings, [
       ...Array.from({ length: 30 }, (_, i) => ({ key: 'huge', value: reading('huge', i, { humidity: i % 2 ? 1e308 : -1e308, temperature: 20 }) })),
@@ -152,11 +154,7 @@ test('readings with features beyond ±1e100 (1e308, 1e200) are dead letters with
     assert.ok(letters.some((l) => /^reading huge-1: feature humidity is 1e\+308: a trainer takes values within ±1e\+100/.test(l.reason)), letters[0]!.reason);
     assert.ok(letters.some((l) => /^reading jump-50: feature humidity is 1e\+200/.test(l.reason)));
     assert.is(healthOf(trainer).status, 'ok', JSON.stringify(healthOf(trainer).problems));
-  } finally {
-    await sub?.stop();
-    await trainer?.stop();
-    await infra.close();
-  }
+  });
 });
 
 test('a partition whose batch keeps failing is a /health problem naming it and the reason, until the batch goes through', async () => {
