@@ -50,26 +50,31 @@ export function unusedDatasetOptions(config: Config, values: Record<string, unkn
   return null;
 }
 
+/** --rows, --devices and --seed as given, else their defaults. */
+const generatorSettings = (values: Record<string, unknown>) => ({
+  rows: (values.rows as number | undefined) ?? GENERATED_DEFAULTS.rows,
+  devices: (values.devices as number | undefined) ?? GENERATED_DEFAULTS.devices,
+  seed: (values.seed as number | undefined) ?? GENERATED_DEFAULTS.seed,
+});
+
 /** What the producer reads, in words, e.g. "generated rows (20000 rows, 10 devices, seed 7)". */
 export function datasetOrigin(config: Config, values: Record<string, unknown>): string {
-  const devices = (values.devices as number | undefined) ?? GENERATED_DEFAULTS.devices;
+  const { rows, devices, seed } = generatorSettings(values);
   const file = config.producer.datasetPath;
   switch (config.producer.dataset) {
     case 'wsn': return file ? `WSN file ${path.resolve(file)}` : `WSN data of ${WSN_PACKAGE}`;
     case 'edge-iiotset': return `Edge-IIoTset ${path.resolve(file)} (${devices} devices for a single file)`;
-    case 'generated': return `generated rows (${(values.rows as number | undefined) ?? GENERATED_DEFAULTS.rows} rows, ${devices} devices, seed ${(values.seed as number | undefined) ?? GENERATED_DEFAULTS.seed})`;
+    case 'generated': return `generated rows (${rows} rows, ${devices} devices, seed ${seed})`;
   }
 }
 
 export function datasetFor(config: Config, values: Record<string, unknown>): DatasetAdapter {
-  const devices = (values.devices as number | undefined) ?? GENERATED_DEFAULTS.devices;
+  const { rows, devices, seed } = generatorSettings(values);
   const file = config.producer.datasetPath;
   switch (config.producer.dataset) {
     case 'wsn': return openDataset('wsn', file ? { file } : {});
     case 'edge-iiotset': return openDataset('edge-iiotset', { path: file, devices });
-    case 'generated': return openDataset('generated', {
-      seed: (values.seed as number | undefined) ?? GENERATED_DEFAULTS.seed, rows: (values.rows as number | undefined) ?? GENERATED_DEFAULTS.rows, devices, attackFraction: 0.2,
-    });
+    case 'generated': return openDataset('generated', { seed, rows, devices, attackFraction: 0.2 });
   }
 }
 

@@ -65,6 +65,7 @@ export async function planSources(adapter: DatasetAdapter, maxPerDeviceSources =
     return h;
   };
   const all = createHash('sha256');
+  const invalid = createHash('sha256');
   let bad = 0;
   let cache: Array<DatasetRow | BadRow> | null = [];
   let byDevice: Map<string, DatasetRow[]> | undefined;
@@ -72,7 +73,7 @@ export async function planSources(adapter: DatasetAdapter, maxPerDeviceSources =
     const line = digestLine(r);
     if (isBadRow(r)) {
       bad++;
-      hashOf('\u0000invalid').update(line);
+      invalid.update(line);
     } else {
       perDevice.set(r.deviceId, (perDevice.get(r.deviceId) ?? 0) + 1);
       hashOf(r.deviceId).update(line);
@@ -112,6 +113,6 @@ export async function planSources(adapter: DatasetAdapter, maxPerDeviceSources =
     const total = [...perDevice.values()].reduce((a, b) => a + b, 0);
     sources.push({ id: 'all', total, digest: all.digest('hex'), records: () => filter(adapter, (r) => !isBadRow(r)) });
   }
-  if (bad > 0) sources.push({ id: 'invalid', total: bad, digest: hashOf('\u0000invalid').digest('hex'), records: () => filter(adapter, isBadRow) });
+  if (bad > 0) sources.push({ id: 'invalid', total: bad, digest: invalid.digest('hex'), records: () => filter(adapter, isBadRow) });
   return sources;
 }

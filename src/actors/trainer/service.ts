@@ -64,7 +64,8 @@ export const MAX_FEATURE_MAGNITUDE = 1e100;
 
 /** Why a reading's features are out of a detector's range, or null. */
 export function featureRangeProblem(features: Record<string, number>): string | null {
-  for (const [name, v] of Object.entries(features)) {
+  for (const name in features) { // per reading: no entries array
+    const v = features[name]!;
     if (!(Math.abs(v) <= MAX_FEATURE_MAGNITUDE)) return `feature ${name} is ${v}: a trainer takes values within ±${MAX_FEATURE_MAGNITUDE} (the detectors' sums of squares must stay finite)`;
   }
   return null;
