@@ -14,6 +14,7 @@ export const defaults = {
   FLEAD_TOPIC_PREFIX: '',
   READINGS_PARTITIONS: '12',
   FLEAD_DATA_DIR: './data',
+  EMBEDDED_BUS_RETAIN: '50000',
   MODELS_DIR: './models',
   INSPECT_HOST: '127.0.0.1',
   INSPECT_PORT: '8090',
@@ -61,6 +62,8 @@ export interface Config {
   /** partitions of the readings topic when it is created (READINGS_PARTITIONS) */
   readingsPartitions: number;
   dataDir: string;
+  /** messages the embedded bus keeps a partition once every group consumed them (EMBEDDED_BUS_RETAIN) */
+  busRetain: number;
   modelsDir: string;
   inspect: { host: string; port: number };
   round: { quorum: number; minUpdates: number; deadlineMs: number; intervalMs: number; maxUpdateBytes: number };
@@ -118,6 +121,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const trim = Number(get('AGG_TRIM_RATIO'));
   const seed = take(int(e, 'MODEL_SEED', 0), 0);
   const snapshotEvery = take(int(e, 'SNAPSHOT_EVERY', 1), 1);
+  const busRetain = take(int(e, 'EMBEDDED_BUS_RETAIN', 1), 50_000);
   const dataset = take(oneOf(e, 'DATASET', ['wsn', 'edge-iiotset', 'generated'] as const), 'wsn');
   const producerRate = take(rate(e, 'PRODUCER_RATE'), 10);
   const deviceRate = take(rate(e, 'PRODUCER_DEVICE_RATE'), Infinity);
@@ -171,6 +175,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     topicPrefix: prefix,
     readingsPartitions,
     dataDir: get('FLEAD_DATA_DIR'),
+    busRetain,
     modelsDir: get('MODELS_DIR'),
     inspect: { host: get('INSPECT_HOST'), port },
     round: { quorum, minUpdates, deadlineMs, intervalMs, maxUpdateBytes },

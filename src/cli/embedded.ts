@@ -28,6 +28,11 @@ import { renderRuns } from './analytics';
 import type { Logger } from '../infra/log';
 import type { Bus } from '../infra/bus/port';
 
+/** What the final table covers: every reading, or those the bus still held (EMBEDDED_BUS_RETAIN) and the run read. */
+export function readingsCovered(covered: number, published: number, retain: number): string {
+  return covered >= published ? 'every reading streamed' : `${covered} of the ${published} readings: those the bus still held (it keeps ${retain} a partition) and this run read`;
+}
+
 export const embeddedSpec: CommandSpec = {
   name: 'flead embedded',
   summary: 'Run the whole federated loop in one process: producer → per-device trainers → aggregator, with the sink writing readings, anomalies and models into the embedded database (PGlite) and the analytics jobs run over it at the end; journal, bus and database under FLEAD_DATA_DIR (no Kafka, no PostgreSQL server, no Docker). Prints the detection quality when the data is exhausted; Ctrl-C stops, a second run resumes from the journal.',
@@ -143,7 +148,7 @@ export async function runEmbedded(values: Record<string, unknown>, envConfig: Co
   const lines = [
     `${interrupted ? 'interrupted' : 'data exhausted'} after ${((Date.now() - started) / 1000).toFixed(1)} s: ${producer.progress().published} readings from ${trainer.devices().length || producer.progress().sources} devices, ${evaluation.anomalies()} anomalies, global version ${s?.version ?? '-'} after ${s?.rounds.length ?? 0} rounds`,
     '',
-    'detector     precision  recall  F1      TP     FP     FN      TN   (label 1 = anomaly; every reading streamed, no train/test split)',
+    `detector     precision  recall  F1      TP     FP     FN      TN   (label 1 = anomaly; ${readingsCovered(evaluation.readings(), producer.progress().published, config.busRetain)}, no train/test split)`,
   ];
   for (const [d, m] of Object.entries(table)) {
     lines.push(`${d.padEnd(11)}  ${pct(m.precision).padStart(9)}  ${pct(m.recall).padStart(6)}  ${pct(m.f1).padEnd(6)}  ${String(m.tp).padStart(5)}  ${String(m.fp).padStart(5)}  ${String(m.fn).padStart(5)}  ${String(m.tn).padStart(6)}`);

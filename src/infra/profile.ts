@@ -6,6 +6,7 @@
  * the embedded file journal relays it to the embedded bus (`relayToBus`), which drops re-relayed copies by
  * their `flead-outbox-id`. So the embedded bus is opened first, and closed after the journal.
  */
+import * as fs from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../config';
 import type { Bus } from './bus/port';
@@ -47,13 +48,25 @@ export function relayToBus(bus: Bus): OutboxRelay {
   };
 }
 
+/**
+ * Removes the offsets of the live-evaluation groups earlier versions left on disk, one pair per `npm start`
+ * (`embedded-<8 hex>-live-eval-*`): they would hold the bus's retention for good (the groups are transient now).
+ */
+function forgetLiveEvaluationGroups(busDir: string): void {
+  const dir = path.join(busDir, 'groups');
+  if (!fs.existsSync(dir)) return;
+  for (const f of fs.readdirSync(dir)) if (/^embedded-[0-9a-f]{8}-live-eval-(readings|anomalies)\.log$/.test(f)) fs.rmSync(path.join(dir, f), { force: true });
+}
+
 /** `log`: where the Kafka bus's operational lines (consumer crashes, handler failures) go, as warnings. */
 export async function openInfra(config: Config, service: string, log?: Logger): Promise<Infra> {
   const store = await createModelStore(config.modelsDir);
   if (config.profile === 'embedded') {
-    // the embedded bus keeps the newest 50,000 messages a partition in memory (all of them on disk): a long run's
-    // memory stays bounded (it grew ~700 bytes a message for as long as it ran)
-    const bus = createMemoryBus({ dir: path.join(config.dataDir, 'bus'), retainMessages: 50_000 });
+    // the embedded bus keeps the newest EMBEDDED_BUS_RETAIN messages a partition (in memory and on disk, once every
+    // group consumed them): a long run's memory and disk stay bounded (they grew ~700 bytes a message for as long as it ran)
+    const busDir = path.join(config.dataDir, 'bus');
+    forgetLiveEvaluationGroups(busDir);
+    const bus = createMemoryBus({ dir: busDir, retainMessages: config.busRetain });
     let journal: Journal;
     try {
       journal = await createFileJournal(path.join(config.dataDir, 'journal'), { relay: relayToBus(bus) });

@@ -53,6 +53,26 @@ busContract('memory-durable', async () => {
   };
 });
 
+// retention on, segments of 4 messages (rolled, read back on reopen): the contract holds while no partition outgrows the
+// retention before a group reads it (it publishes at most ~70 a partition; retention itself: unit/memory-bus-retention)
+busContract('memory-durable-retained', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'flead-bus-retained-'));
+  const open = () => createMemoryBus({ dir, retainMessages: 100, segmentMessages: 4 });
+  let bus = open();
+  return {
+    bus,
+    reopen: async () => {
+      await bus.close();
+      bus = open();
+      return bus;
+    },
+    close: async () => {
+      await bus.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+});
+
 async function rejection(p: Promise<unknown>): Promise<InfraError> {
   try {
     await p;

@@ -91,9 +91,9 @@ export async function getJson<T = unknown>(url: string): Promise<T | undefined> 
  * `flead embedded` started on a fresh data and models directory (Kafka pointed where nothing listens: the embedded
  * profile must not need it), logging to `<dir>/first.log`; `env` runs more commands on the same directory.
  */
-export function startEmbedded(tag: string, args: string[]): { dir: string; env: Record<string, string>; log: string; first: Proc } {
+export function startEmbedded(tag: string, args: string[], extraEnv: Record<string, string> = {}): { dir: string; env: Record<string, string>; log: string; first: Proc } {
   const dir = mkdtempSync(path.join(os.tmpdir(), `flead-${tag}-`));
-  const env = { FLEAD_DATA_DIR: path.join(dir, 'data'), MODELS_DIR: path.join(dir, 'models'), KAFKA_BROKERS: '127.0.0.1:1' };
+  const env = { FLEAD_DATA_DIR: path.join(dir, 'data'), MODELS_DIR: path.join(dir, 'models'), KAFKA_BROKERS: '127.0.0.1:1', ...extraEnv };
   const log = path.join(dir, 'first.log');
   return { dir, env, log, first: startFlead(['embedded', '--inspect-port', '0', ...args], env, log) };
 }

@@ -31,6 +31,7 @@ Defaults('an empty environment gives the documented defaults', () => {
     topicPrefix: '',
     readingsPartitions: 12,
     dataDir: './data',
+    busRetain: 50_000,
     modelsDir: './models',
     inspect: { host: '127.0.0.1', port: 8090 },
     round: { quorum: 3, minUpdates: 2, deadlineMs: 60_000, intervalMs: 1_000, maxUpdateBytes: 4_194_304 },
@@ -110,6 +111,7 @@ Bad('a choice outside its list names the variable and the allowed values', () =>
   assert.is(errorFor('FLEAD_PROFILE', 'cloud'), 'FLEAD_PROFILE must be one of local, embedded, got "cloud"');
   assert.is(errorFor('AGG_STRATEGY', 'krum'), 'AGG_STRATEGY must be one of fedavg, median, trimmed-mean, got "krum"');
   assert.is(errorFor('LOG_LEVEL', 'verbose'), 'LOG_LEVEL must be one of debug, info, warn, error, got "verbose"');
+  assert.is(errorFor('EMBEDDED_BUS_RETAIN', '0'), 'EMBEDDED_BUS_RETAIN must be an integer ≥ 1, got "0"');
 });
 
 Bad('several bad values are all reported, each naming its variable', () => {

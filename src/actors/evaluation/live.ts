@@ -1,7 +1,8 @@
 /**
  * Live detection quality of a running pipeline: joins labelled readings (edge-iiot-stream) with the
  * anomalies the trainers emitted, by reading id, and keeps a confusion matrix per detector. Used by the
- * embedded run's final table. A reading counts once (redeliveries are ignored).
+ * embedded run's final table. A reading counts once (redeliveries are ignored). Its groups are transient (a fresh
+ * pair each run, reading from the oldest kept message): they hold no retention of the embedded bus after the run.
  */
 import { isLeft } from 'fp-ts/Either';
 import type { Bus, Subscription } from '../../infra/bus/port';
@@ -23,7 +24,7 @@ export async function startLiveEvaluation(bus: Bus, topics: TopicSet, groupPrefi
   let anomalyCount = 0;
   const subs: Subscription[] = [];
   subs.push(await bus.subscribe({
-    groupId: `${groupPrefix}live-eval-readings`, topics: [topics.readings], fromBeginning: true,
+    groupId: `${groupPrefix}live-eval-readings`, topics: [topics.readings], fromBeginning: true, transient: true,
     eachBatch: async (ms) => {
       for (const m of ms) {
         const r = decodeJson(SensorReading, m.value);
@@ -32,7 +33,7 @@ export async function startLiveEvaluation(bus: Bus, topics: TopicSet, groupPrefi
     },
   }));
   subs.push(await bus.subscribe({
-    groupId: `${groupPrefix}live-eval-anomalies`, topics: [topics.anomalies], fromBeginning: true,
+    groupId: `${groupPrefix}live-eval-anomalies`, topics: [topics.anomalies], fromBeginning: true, transient: true,
     eachBatch: async (ms) => {
       for (const m of ms) {
         const a = decodeJson(Anomaly, m.value);

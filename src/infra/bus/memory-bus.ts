@@ -10,9 +10,15 @@
  * for itself); publishing from a handler is fine.
  *
  * With `dir`, topics, messages and committed offsets are durable: append-only JSON-lines files under
- * `dir/topics/<topic>/<partition>.log` and `dir/groups/<group>.log`, loaded on start-up (a torn last line
- * from a crash is dropped). One process at a time may open a directory. Compacted topics keep every record
+ * `dir/topics/<topic>/` and `dir/groups/<group>.log` (see memory-bus-disk.ts), loaded on start-up (a torn last
+ * line from a crash is dropped). One process at a time may open a directory. Compacted topics keep every record
  * (compaction is an optimisation; readers must tolerate the history).
+ *
+ * Retention (`retainMessages`): beyond it the oldest messages of a partition are let go, from memory and, in
+ * whole segments, from disk, once every group has consumed them: every group with a member here and every
+ * group with committed offsets on disk (so a service that subscribes a moment after the producer started loses
+ * nothing), except `transient` groups once they stopped. A group that begins later starts at the oldest kept
+ * message, like a Kafka consumer after retention. Compacted topics are never let go.
  *
  * Idempotent publish (the journal's transactional outbox, see `journal/port.ts`): a message with a
  * `flead-outbox-id` header whose id is already stored on that topic (or earlier in the same publish) is
@@ -23,7 +29,7 @@ import { InfraError } from '../errors';
 import { outboxIdHeader } from '../journal/port';
 import { stripUndefined } from '../objects';
 import type { Bus, BusMessage, OutgoingMessage, SubscribeOptions, Subscription, TopicPartitions } from './port';
-import { DiskStore, tpKey, type Stored, type TopicState } from './memory-bus-disk';
+import { DiskStore, markLetGo, markedStored, tpKey, type Stored, type TopicState } from './memory-bus-disk';
 import { partitionForKey } from './partitioner';
 
 export interface MemoryBusOptions {
@@ -43,11 +49,12 @@ export interface MemoryBusOptions {
   /** where operational lines go (default: stderr) */
   log?: (line: string) => void;
   /**
-   * Messages kept in memory per partition (default: all). Beyond it the oldest are let go once every group of this
-   * process has consumed them, like Kafka's retention (a group that starts later begins at the oldest kept one);
-   * the on-disk log (`dir`) keeps them all.
+   * Messages kept per partition (default: all). Beyond it the oldest are let go once every group has consumed
+   * them (see Retention above), from memory and from disk, where whole segments of `segmentMessages` go.
    */
   retainMessages?: number;
+  /** messages per on-disk segment (default: a tenth of retainMessages, at least 1; one file when all are kept) */
+  segmentMessages?: number;
 }
 
 export const memoryBusDefaults = {
@@ -76,6 +83,8 @@ interface Group {
   id: string;
   committed: Map<string, number>;
   members: Member[];
+  /** SubscribeOptions.transient: offsets not on disk, and no hold on retention once its members stopped */
+  transient: boolean;
   pendingRebalances: number;
   chain: Promise<void>;
 }
@@ -104,7 +113,8 @@ class Signal {
 export function createMemoryBus(opts: MemoryBusOptions = {}): Bus {
   const cfg = { ...memoryBusDefaults, ...stripUndefined(opts) };
   const log = opts.log ?? ((line: string) => void process.stderr.write(`${line}\n`));
-  const store = opts.dir ? new DiskStore(opts.dir, cfg.fsync) : null;
+  const segmentMessages = opts.segmentMessages ?? (Number.isFinite(cfg.retainMessages) ? Math.max(1, Math.ceil(cfg.retainMessages / 10)) : Infinity);
+  const store = opts.dir ? new DiskStore(opts.dir, cfg.fsync, segmentMessages) : null;
   const topics = new Map<string, TopicState>(store?.loadTopics() ?? []);
   const groups = new Map<string, Group>();
   const signal = new Signal();
@@ -115,20 +125,22 @@ export function createMemoryBus(opts: MemoryBusOptions = {}): Bus {
     if (closed) throw new InfraError('closed', `memory-bus: ${what} after close()`, false);
   };
 
-  function group(id: string): Group {
+  function group(id: string, transient = false): Group {
     let g = groups.get(id);
     if (!g) {
-      g = { id, committed: store?.loadOffsets(id) ?? new Map(), members: [], pendingRebalances: 0, chain: Promise.resolve() };
+      g = { id, committed: store?.loadOffsets(id) ?? new Map(), members: [], transient, pendingRebalances: 0, chain: Promise.resolve() };
       groups.set(id, g);
     }
     return g;
   }
+  // every group with offsets on disk holds retention from the start, subscribed or not yet
+  for (const id of store?.groupIds() ?? []) group(id);
 
   function createTopic(topic: string, partitions: number, compacted: boolean): TopicState {
     if (!Number.isInteger(partitions) || partitions < 1) {
       throw new Error(`memory-bus: topic ${topic} needs a positive integer of partitions, got ${partitions}`);
     }
-    const t: TopicState = { partitions: Array.from({ length: partitions }, () => []), bases: Array.from({ length: partitions }, () => 0), compacted, outboxIds: new Set() };
+    const t: TopicState = { partitions: Array.from({ length: partitions }, () => []), bases: Array.from({ length: partitions }, () => 0), compacted, outboxIds: new Set(), outboxMarks: new Map() };
     topics.set(topic, t);
     store?.createTopic(topic, partitions, compacted);
     // members already subscribed to it get its partitions (not awaited: a handler may be the caller)
@@ -182,7 +194,10 @@ export function createMemoryBus(opts: MemoryBusOptions = {}): Bus {
 
   function commit(g: Group, topic: string, partition: number, next: number): void {
     g.committed.set(tpKey(topic, partition), next);
-    store?.commit(g.id, topic, partition, next);
+    if (!g.transient) store?.commit(g.id, topic, partition, next);
+    // a group catching up after the last publish lets go too (retention otherwise waits for the next publish)
+    const t = topics.get(topic);
+    if (t && t.partitions[partition]!.length > cfg.retainMessages * 1.1) letGo(topic, t, partition);
   }
 
   function nextBatch(g: Group, m: Member): { tp: TP; from: number; messages: BusMessage[] } | null {
@@ -244,8 +259,9 @@ export function createMemoryBus(opts: MemoryBusOptions = {}): Bus {
     }
   }
 
-  /** Lets the oldest messages of a partition go, down to retainMessages, but none a group here has not consumed. */
+  /** Lets the oldest messages of a partition go, down to retainMessages, but none a group has not consumed. */
   function letGo(topic: string, t: TopicState, partition: number): void {
+    if (t.compacted) return;
     const records = t.partitions[partition]!;
     const base = t.bases[partition]!;
     let floor = base + records.length;
@@ -258,9 +274,13 @@ export function createMemoryBus(opts: MemoryBusOptions = {}): Bus {
     if (drop < Math.max(1, cfg.retainMessages * 0.1)) return;
     for (const s of records.splice(0, drop)) {
       const id = s.headers[outboxIdHeader];
-      if (id !== undefined) t.outboxIds.delete(id);
+      if (id !== undefined) {
+        t.outboxIds.delete(id);
+        markLetGo(t.outboxMarks, id);
+      }
     }
     t.bases[partition] = base + drop;
+    store?.letGo(topic, partition, base + drop, t.outboxMarks);
   }
 
   async function publish(topic: string, messages: readonly OutgoingMessage[]): Promise<void> {
@@ -286,7 +306,7 @@ export function createMemoryBus(opts: MemoryBusOptions = {}): Bus {
     const now = Date.now();
     for (const m of prepared) {
       const id = m.headers[outboxIdHeader];
-      if (id !== undefined && t.outboxIds.has(id)) continue; // already stored: a relayed outbox message seen again
+      if (id !== undefined && (t.outboxIds.has(id) || markedStored(t.outboxMarks, id))) continue; // already stored: a relayed outbox message seen again
       const partition = m.key === null ? roundRobin++ % t.partitions.length : partitionForKey(m.key, t.partitions.length);
       const stored: Stored = { ...m, timestamp: now };
       store?.append(topic, partition, stored);
@@ -305,7 +325,7 @@ export function createMemoryBus(opts: MemoryBusOptions = {}): Bus {
       const t = topics.get(topic);
       t?.partitions.forEach((p, i) => startOffsets.set(tpKey(topic, i), t.bases[i]! + p.length));
     }
-    const g = group(options.groupId);
+    const g = group(options.groupId, options.transient === true);
     const m: Member = {
       options: { ...options, topics: [...options.topics] },
       startOffsets,
@@ -330,6 +350,7 @@ export function createMemoryBus(opts: MemoryBusOptions = {}): Bus {
           await m.loop;
           g.members = g.members.filter((x) => x !== m);
           if (g.members.length > 0) await rebalance(g);
+          else if (g.transient) groups.delete(g.id);
         })();
         return stopping;
       },

@@ -33,6 +33,12 @@ export interface SubscribeOptions {
   eachBatch: (messages: readonly BusMessage[]) => Promise<void>;
   /** called when partitions are assigned or revoked (consumer-group rebalance) */
   onAssignment?: (assigned: ReadonlyArray<{ topic: string; partition: number }>) => void;
+  /**
+   * The group's offsets need not outlive the process (a reader with a fresh group id each run): the in-process bus
+   * keeps them off disk and lets the group hold no retention once it stopped. Kafka ignores it (a broker drops an
+   * empty group's offsets after offsets.retention.minutes).
+   */
+  transient?: boolean;
 }
 
 export interface Subscription {
