@@ -11,12 +11,18 @@
  * - journal-group-commit: appends/s of 2,000 single-event appends to 200 keys issued concurrently (200 loops of
  *   10 appends each, every loop awaiting its append before the next, like per-device actors), with group commit
  *   (the default) against the same workload on an engine with `groupCommit: false` (one transaction each).
+ * - embedded-actor-recovery: the same recovery on the embedded (file) journal: a fresh engine's `highestSeq`,
+ *   `latestSnapshot` and `read` of the tail of a key with 5 × `events` events, against replaying the whole key.
  * FLEAD_BENCH_EVENTS lowers `events` for a quick run.
  */
 import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { Kafka, logLevel } from '../src/infra/kafka/kafkajs';
 import { brokerList, brokersFromEnv } from '../src/infra/kafka/client';
 import { createKafkaJournal } from '../src/infra/journal/kafka-journal';
+import { createFileJournal } from '../src/infra/journal/file-journal';
 import type { Journal, JournalEvent } from '../src/infra/journal/port';
 
 const events = Number(process.env.FLEAD_BENCH_EVENTS || 200_000);
@@ -107,7 +113,41 @@ async function rawReplay(kafka: Kafka, topic: string, n: number): Promise<number
   return ms;
 }
 
+/** A fresh file-journal engine recovering a long-lived actor (snapshot + tail), against a full replay of the key. */
+async function embeddedRecovery(print: (line: string) => void): Promise<void> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'flead-bench-file-journal-'));
+  try {
+    const actor = 'bench/actor';
+    const writer = await createFileJournal(dir);
+    const writeMs = await appendMany(writer, actor, 1, recoveryEvents - tail);
+    await writer.saveSnapshot({ key: actor, seq: recoveryEvents - tail, timestamp: Date.now(), schemaVersion: 1, data: { total: recoveryEvents - tail } });
+    await appendMany(writer, actor, recoveryEvents - tail + 1, recoveryEvents);
+    await writer.close();
+    const fresh = await createFileJournal(dir);
+    try {
+      const t0 = Date.now();
+      const highest = await fresh.highestSeq(actor);
+      const snap = await fresh.latestSnapshot(actor);
+      if (!snap || highest !== recoveryEvents) throw new Error(`after restart: highest seq ${highest}, snapshot ${snap?.seq}`);
+      const rest = await count(fresh, actor, snap.seq);
+      const recoveryMs = Date.now() - t0;
+      if (rest.last !== recoveryEvents || rest.n !== tail) throw new Error(`recovery read ${rest.n} events up to seq ${rest.last}`);
+      const full = await count(fresh, actor);
+      if (full.n !== recoveryEvents) throw new Error(`full replay read ${full.n} of ${recoveryEvents}`);
+      const mb = fs.statSync(path.join(dir, 'events', 'bench%2Factor.jsonl')).size / 2 ** 20;
+      print(
+        `bench embedded-actor-recovery: ${recoveryMs} ms (${fmt(recoveryMs / full.ms, 4)}x full replay of ${recoveryEvents} events without snapshot, ${sec(full.ms)}; a ${fmt(mb)} MiB key file written in ${sec(writeMs)})`,
+      );
+    } finally {
+      await fresh.close();
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 export async function run(print: (line: string) => void): Promise<void> {
+  await embeddedRecovery(print);
   const brokers = brokersFromEnv();
   const id = `${Date.now()}-${randomBytes(3).toString('hex')}`;
   const topics = { journalTopic: `flead-bench-journal-${id}`, snapshotTopic: `flead-bench-snapshots-${id}`, partitions: 6 };

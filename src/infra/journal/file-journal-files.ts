@@ -61,39 +61,52 @@ export async function* completeLines(file: string, from = 0): AsyncGenerator<{ l
   }
 }
 
-/** The last complete line of a file (the incomplete trailing line left out), read from the end. */
-export async function lastCompleteLine(file: string): Promise<string | undefined> {
+/**
+ * Complete lines of a file from the last one back to the first, read from the end chunk by chunk, each with the
+ * offsets of its first byte and of the byte after its newline; the incomplete trailing line is left out. Reading
+ * the newest lines costs what they weigh, not what the file weighs.
+ */
+export async function* linesFromEnd(file: string): AsyncGenerator<{ line: string; start: number; end: number }> {
   let fh: fs.promises.FileHandle;
   try {
     fh = await fs.promises.open(file, 'r');
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
     throw e;
   }
   try {
     let pos = (await fh.stat()).size;
-    const chunks: Buffer[] = []; // the file from pos on
-    let end = -1; // file offset of the newline that ends the last complete line
+    let nl = -1; // file offset of the newline that ends the line being gathered (-1: none found yet, a torn tail)
+    let carry: Buffer = Buffer.alloc(0); // the file from pos up to nl
     while (pos > 0) {
       const n = Math.min(1 << 20, pos);
       pos -= n;
-      const buf = Buffer.alloc(n);
-      await fh.read(buf, 0, n, pos);
-      chunks.unshift(buf);
-      let before = n - 1; // where to look for the newline before the line
-      if (end < 0) {
-        const i = buf.lastIndexOf(10);
-        if (i < 0) continue;
-        end = pos + i;
-        before = i - 1;
+      const chunk = Buffer.alloc(n);
+      await fh.read(chunk, 0, n, pos);
+      let data: Buffer;
+      if (nl < 0) {
+        const i = chunk.lastIndexOf(10);
+        if (i < 0) continue; // all torn tail so far
+        nl = pos + i;
+        data = chunk.subarray(0, i);
+      } else data = carry.length ? Buffer.concat([chunk, carry]) : chunk;
+      for (let k = data.lastIndexOf(10); k >= 0; k = data.lastIndexOf(10)) {
+        if (data.length > k + 1) yield { line: data.toString('utf8', k + 1), start: pos + k + 1, end: nl + 1 };
+        nl = pos + k;
+        data = data.subarray(0, k);
       }
-      const j = before >= 0 ? buf.lastIndexOf(10, before) : -1;
-      if (j >= 0) return Buffer.concat(chunks).toString('utf8', j + 1, end - pos);
+      carry = data;
     }
-    return end < 0 ? undefined : Buffer.concat(chunks).toString('utf8', 0, end);
+    if (nl >= 0 && carry.length > 0) yield { line: carry.toString('utf8'), start: 0, end: nl + 1 };
   } finally {
     await fh.close();
   }
+}
+
+/** The last complete line of a file (the incomplete trailing line left out), read from the end. */
+export async function lastCompleteLine(file: string): Promise<string | undefined> {
+  for await (const { line } of linesFromEnd(file)) return line;
+  return undefined;
 }
 
 const isOutboxMessage = (v: unknown): v is OutboxMessage => {

@@ -50,7 +50,7 @@ import {
   stampOutbox,
   type FaultHook,
 } from './shared';
-import { completeLines, decodeKey, decodeLine, encodeKey, fsyncDir, lastCompleteLine } from './file-journal-files';
+import { completeLines, decodeKey, decodeLine, encodeKey, fsyncDir, lastCompleteLine, linesFromEnd } from './file-journal-files';
 
 export interface FileJournalOptions {
   /** open without taking over the directory (replay and inspection tools): appends and snapshots reject */
@@ -137,9 +137,13 @@ export async function createFileJournal(dir: string, options: FileJournalOptions
     const file = eventsFile(key);
     let highest = 0;
     let size = 0;
-    for await (const { line, end } of completeLines(file)) {
-      for (const env of decodeLine(line, `${file} at byte ${size}`).events) if (env.seq > highest) highest = env.seq;
-      size = end;
+    // the last line holds the highest seq (appends go in seq order): read from the end, not the whole history
+    for await (const { line, end } of linesFromEnd(file)) {
+      if (size === 0) size = end;
+      const { events } = decodeLine(line, `${file} before byte ${end}`);
+      if (events.length === 0) continue;
+      highest = Math.max(...events.map((e) => e.seq));
+      break;
     }
     if (forWrite) {
       const actual = await fs.promises.stat(file).then((s) => s.size, () => 0);
@@ -248,7 +252,19 @@ export async function createFileJournal(dir: string, options: FileJournalOptions
       check();
       const file = eventsFile(key);
       const filter = new ReadFilter(opts);
-      for await (const { line, end } of completeLines(file)) {
+      // after a seq (a recovery from its snapshot): start at the line holding the next one, found from the end
+      let from = 0;
+      const after = opts?.afterSeq ?? 0;
+      if (after > 0) {
+        for await (const { line, start, end } of linesFromEnd(file)) {
+          const first = decodeLine(line, `${file} before byte ${end}`).events[0];
+          if (first && first.seq <= after + 1) {
+            from = start;
+            break;
+          }
+        }
+      }
+      for await (const { line, end } of completeLines(file, from)) {
         for (const env of decodeLine(line, `${file} before byte ${end}`).events) {
           const verdict = filter.accept(env);
           if (verdict === 'stop') return;
