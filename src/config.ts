@@ -36,12 +36,12 @@ export const defaults = {
   PRODUCER_LINGER_MS: '100',
   MODEL_FEATURES: '',
   FEATURE_TRANSFORM: '',
-  RESIDUAL_WINDOW: '120',
+  RESIDUAL_WINDOW: '30',
   THRESHOLD_QUANTILE: '1',
   TRAIN_EVERY: '200',
   THRESHOLD_EVERY: '500',
   TRAIN_INTERVAL_MS: '60000',
-  TRAIN_WINDOW: '500',
+  TRAIN_WINDOW: '1000',
   TRAIN_MIN_SAMPLES: '50',
   TRAIN_EPOCHS: '5',
   TRAIN_BATCH_SIZE: '32',
@@ -145,7 +145,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const trainer = {
     // empty: what suits the model: an autoencoder (unlabelled sensor streams) reads residuals, a classifier the features
     transform: get('FEATURE_TRANSFORM').trim() === '' ? (spec.kind === 'classifier' ? 'raw' as const : 'residual' as const) : take(oneOf(e, 'FEATURE_TRANSFORM', ['raw', 'residual'] as const), 'raw'),
-    residualWindow: take(int(e, 'RESIDUAL_WINDOW', 2), 120),
+    residualWindow: take(int(e, 'RESIDUAL_WINDOW', 2), 30),
     thresholdQuantile: positive('THRESHOLD_QUANTILE'),
     trainEvery: take(int(e, 'TRAIN_EVERY', 1), 1),
     thresholdEvery: take(int(e, 'THRESHOLD_EVERY', 1), 1),

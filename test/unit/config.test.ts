@@ -48,8 +48,8 @@ Defaults('an empty environment gives the documented defaults', () => {
       seed: 42,
     },
     trainer: {
-      transform: 'residual', residualWindow: 120, thresholdQuantile: 1,
-      trainEvery: 200, thresholdEvery: 500, trainIntervalMs: 60_000, window: 500, minTrainSamples: 50, epochs: 5, batchSize: 32, learningRate: 0.01,
+      transform: 'residual', residualWindow: 30, thresholdQuantile: 1,
+      trainEvery: 200, thresholdEvery: 500, trainIntervalMs: 60_000, window: 1000, minTrainSamples: 50, epochs: 5, batchSize: 32, learningRate: 0.01,
       zscore: { window: 100, threshold: 2.5, critical: 5, minSamples: 30 },
     },
     snapshotEvery: 100,

@@ -101,6 +101,13 @@ Inputs(`a residual is the reading minus the median of the previous readings, 0 b
   assert.is(r[31]!['h'], 0 - 15.5); // window 1…29, 100: median (15 + 16) / 2
 });
 
+Inputs(`a window shorter than ${MIN_HISTORY} (RESIDUAL_WINDOW=5) warms up over the window, not ${MIN_HISTORY} readings`, () => {
+  // the warm-up once waited for 30 earlier readings in a median of 5: every residual was 0 and the model flagged nothing
+  const stream = [1, 2, 3, 4, 5, 50, 6].map((h) => ({ h }));
+  const r = residuals(stream, ['h'], 5).map((x) => x['h']);
+  assert.equal(r, [0, 0, 0, 0, 0, 50 - 3, 6 - 4]); // medians of 1…5 and of 2…5, 50
+});
+
 Inputs('a missing feature counts as 0', () => {
   const stream = [...Array.from({ length: 30 }, () => ({ h: 2 })), {}];
   assert.is(residuals(stream, ['h'], 30)[30]!['h'], -2);

@@ -3,7 +3,7 @@
  * sees its stream. Used by the device actors (FEATURE_TRANSFORM=residual) and by `flead evaluate`.
  */
 
-/** Earlier readings a residual needs (with fewer it is 0, like the z-score detector's warm-up). */
+/** Earlier readings a residual needs, or the whole window when it is shorter (with fewer it is 0, like the z-score detector's warm-up). */
 export const MIN_HISTORY = 30;
 
 /** Each feature minus the median of the previous `window` values of the stream (EvaluateOptions.inputs, FEATURE_TRANSFORM). */
@@ -13,7 +13,7 @@ export function residuals(stream: readonly Record<string, number>[], featureName
     const xs = stream.map((f) => f[name] ?? 0);
     const sorted: number[] = [];
     xs.forEach((x, i) => {
-      out[i]![name] = sorted.length < MIN_HISTORY ? 0 : x - medianOfSorted(sorted);
+      out[i]![name] = sorted.length < Math.min(MIN_HISTORY, window) ? 0 : x - medianOfSorted(sorted);
       insertSorted(sorted, x);
       if (i >= window) sorted.splice(lowerBound(sorted, xs[i - window]!), 1);
     });
