@@ -118,7 +118,7 @@ test('rounds close, every device applies the latest version, anomalies are emitt
     // evolve keeps TRAIN_WINDOW readings: a replay with another window rebuilds other states, and says where
     const otherWindow = await runFlead(['replay', '--service', 'trainer', '--compare', `http://127.0.0.1:${pt}`], { ...common, TRAIN_WINDOW: '100' });
     assert.is(otherWindow.code, 1, otherWindow.stderr);
-    assert.match(otherWindow.stderr, /\$\.windowSize: 100 ≠ 500/);
+    assert.match(otherWindow.stderr, /\$\.windowSize: 100 ≠ 1000/); // the default TRAIN_WINDOW
     assert.match(otherWindow.stderr, /4 of the 4 trainer actors on http:\/\/127\.0\.0\.1:\d+ differ from the live state/);
     // actors that run elsewhere (here: the producer's sources, on the trainer's endpoint) are listed, not compared
     const elsewhere = await runFlead(['replay', '--service', 'producer', '--compare', `http://127.0.0.1:${pt}`], common);

@@ -17,8 +17,8 @@ import { waitFor } from '../support/procs';
 
 const brokers = brokersFromEnv();
 
-busContract('kafka', async () => {
-  const open = () => createKafkaBus({ brokers, clientId: `bus-contract-${process.pid}` });
+/** A bus that `reopen` closes and opens again with `open` (on the same directory, for the durable ones). */
+function reopening(open: () => Bus, cleanup: () => void = () => undefined) {
   let bus = open();
   return {
     bus,
@@ -27,9 +27,14 @@ busContract('kafka', async () => {
       bus = open();
       return bus;
     },
-    close: () => bus.close(),
+    close: async () => {
+      await bus.close();
+      cleanup();
+    },
   };
-}, { outboxDedupe: false });
+}
+
+busContract('kafka', async () => reopening(() => createKafkaBus({ brokers, clientId: `bus-contract-${process.pid}` })), { outboxDedupe: false });
 
 busContract('memory', async () => {
   const bus = createMemoryBus();
@@ -38,39 +43,14 @@ busContract('memory', async () => {
 
 busContract('memory-durable', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'flead-bus-'));
-  let bus = createMemoryBus({ dir });
-  return {
-    bus,
-    reopen: async () => {
-      await bus.close();
-      bus = createMemoryBus({ dir });
-      return bus;
-    },
-    close: async () => {
-      await bus.close();
-      fs.rmSync(dir, { recursive: true, force: true });
-    },
-  };
+  return reopening(() => createMemoryBus({ dir }), () => fs.rmSync(dir, { recursive: true, force: true }));
 });
 
 // retention on, segments of 4 messages (rolled, read back on reopen): the contract holds while no partition outgrows the
 // retention before a group reads it (it publishes at most ~70 a partition; retention itself: unit/memory-bus-retention)
 busContract('memory-durable-retained', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'flead-bus-retained-'));
-  const open = () => createMemoryBus({ dir, retainMessages: 100, segmentMessages: 4 });
-  let bus = open();
-  return {
-    bus,
-    reopen: async () => {
-      await bus.close();
-      bus = open();
-      return bus;
-    },
-    close: async () => {
-      await bus.close();
-      fs.rmSync(dir, { recursive: true, force: true });
-    },
-  };
+  return reopening(() => createMemoryBus({ dir, retainMessages: 100, segmentMessages: 4 }), () => fs.rmSync(dir, { recursive: true, force: true }));
 });
 
 async function rejection(p: Promise<unknown>): Promise<InfraError> {

@@ -73,6 +73,17 @@ test('a message a group has not consumed is never let go', async () => {
 const segmentsOf = (dir: string, topic = 't'): string[] => fs.readdirSync(path.join(dir, 'topics', topic)).filter((f) => f.endsWith('.log')).sort();
 const consumer = (bus: ReturnType<typeof createMemoryBus>, groupId: string, into: BusMessage[], extra: { transient?: boolean } = {}) =>
   bus.subscribe({ groupId, topics: ['t'], ...extra, eachBatch: async (ms) => { into.push(...ms); } });
+/** A first run on `dir`: `group` reads m0..m4 and stops; the bus closes. */
+async function firstRun(dir: string, topics: Array<{ topic: string; partitions: number; compacted?: boolean }>, group: string, extra: { transient?: boolean } = {}): Promise<void> {
+  const bus = createMemoryBus({ dir, retainMessages: 10, segmentMessages: 2 });
+  await bus.ensureTopics(topics);
+  const seen: BusMessage[] = [];
+  const sub = await consumer(bus, group, seen, extra);
+  await publishN(bus, 0, 5);
+  await waitFor(`${group} consumed`, () => seen.length === 5);
+  await sub.stop();
+  await bus.close();
+}
 const withDir = async (name: string, body: (dir: string) => Promise<void>): Promise<void> => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `flead-retain-${name}-`));
   try { await body(dir); } finally { fs.rmSync(dir, { recursive: true, force: true }); }
@@ -122,17 +133,9 @@ test('durable: consumed segments leave the disk; a reopened bus keeps offsets, l
 
 test('durable: a group with offsets on disk holds its unconsumed messages before it subscribes again', () =>
   withDir('pin', async (dir) => {
-    let bus = createMemoryBus({ dir, retainMessages: 10, segmentMessages: 2 });
-    await bus.ensureTopics([{ topic: 't', partitions: 1 }]);
-    const early: BusMessage[] = [];
-    const sink = await consumer(bus, 'sink', early);
-    await publishN(bus, 0, 5);
-    await waitFor('sink consumed', () => early.length === 5);
-    await sink.stop();
-    await bus.close();
-
+    await firstRun(dir, [{ topic: 't', partitions: 1 }], 'sink');
     // the next run: the trainer consumes a long stream while the sink has not subscribed yet
-    bus = createMemoryBus({ dir, retainMessages: 10, segmentMessages: 2 });
+    const bus = createMemoryBus({ dir, retainMessages: 10, segmentMessages: 2 });
     const trained: BusMessage[] = [];
     const trainer = await consumer(bus, 'trainer', trained);
     for (let i = 5; i < 100; i += 5) {
@@ -153,17 +156,9 @@ test('durable: a group with offsets on disk holds its unconsumed messages before
 
 test('durable: a transient group holds nothing once stopped, nor after a reopen; compacted topics keep everything', () =>
   withDir('transient', async (dir) => {
-    let bus = createMemoryBus({ dir, retainMessages: 10, segmentMessages: 2 });
-    await bus.ensureTopics([{ topic: 't', partitions: 1 }, { topic: 'c', partitions: 1, compacted: true }]);
-    const seen: BusMessage[] = [];
-    const reader = await consumer(bus, 'eval-1', seen, { transient: true });
-    await publishN(bus, 0, 5);
-    await waitFor('the reader consumed', () => seen.length === 5);
-    await reader.stop();
-    await bus.close();
+    await firstRun(dir, [{ topic: 't', partitions: 1 }, { topic: 'c', partitions: 1, compacted: true }], 'eval-1', { transient: true });
     assert.not.ok(fs.existsSync(path.join(dir, 'groups', 'eval-1.log')), 'no offsets on disk');
-
-    bus = createMemoryBus({ dir, retainMessages: 10, segmentMessages: 2 });
+    const bus = createMemoryBus({ dir, retainMessages: 10, segmentMessages: 2 });
     const a: BusMessage[] = [];
     const sub = await consumer(bus, 'a', a);
     for (let i = 5; i < 100; i += 5) {
