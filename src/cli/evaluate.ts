@@ -4,7 +4,7 @@
  *
  * Presets per data set (each can be overridden by its option):
  * - wsn: binary, autoencoder [8, 3, 8] over the residuals of humidity and temperature against the median of the
- *   mote's previous 120 readings, alarm above the client's largest training error (the 1.0 quantile). Default split
+ *   mote's previous RESIDUAL_WINDOW readings (30, as the trainers), alarm above the client's largest training error (the 1.0 quantile). Default split
  *   45% / 55%: in the Suthaharan data every labelled anomaly lies between 47% and 56% of its mote's stream, so the
  *   usual 70/30 split would leave no anomaly to test on (every F1 would be 0/0 = 0).
  * - edge-iiotset, generated: 15-class classifier [64, 32] on the standardised features, split 70% / 30%.
@@ -76,7 +76,8 @@ function openFor(v: Values): DatasetAdapter {
 }
 
 /** The evaluate() options of the command line: the data set's preset, then the options given. */
-export function evaluateOptions(v: Values, dataset: DatasetAdapter): EvaluateOptions {
+/** `residualWindow`: RESIDUAL_WINDOW, the trainers' setting (WSN's residual inputs). */
+export function evaluateOptions(v: Values, dataset: DatasetAdapter, residualWindow: number): EvaluateOptions {
   const strategy: StrategyConfig =
     v.strategy === 'trimmed-mean' ? { name: 'trimmed-mean', trimRatio: v['trim-ratio'] as number } : { name: v.strategy as 'fedavg' | 'median', trimRatio: null };
   const common = { dataset, rounds: v.rounds as number, localEpochs: v['local-epochs'] as number, strategy, seed: v.seed as number, ...(v['max-rows'] !== undefined ? { maxRows: v['max-rows'] as number } : {}) };
@@ -89,14 +90,14 @@ export function evaluateOptions(v: Values, dataset: DatasetAdapter): EvaluateOpt
       modelKind: 'autoencoder',
       hidden: [8, 3, 8],
       inputs: 'residuals',
-      residualWindow: 120,
+      residualWindow,
       threshold: { kind: 'quantile', q: 1 },
     };
   }
   return { ...common, trainFraction: tf ?? 0.7, mode: 'multiclass', modelKind: 'classifier', hidden: [64, 32], inputs: 'readings' };
 }
 
-export async function runEvaluate(values: Values, _config: Config): Promise<number> {
+export async function runEvaluate(values: Values, config: Config): Promise<number> {
   const problem = checkValues(values);
   if (problem) {
     process.stderr.write(`flead evaluate: ${problem}\n`);
@@ -109,7 +110,7 @@ export async function runEvaluate(values: Values, _config: Config): Promise<numb
     process.stderr.write(`flead evaluate: ${(e as Error).message}\n`);
     return 2;
   }
-  const opts = evaluateOptions(values, dataset);
+  const opts = evaluateOptions(values, dataset, config.trainer.residualWindow);
   const json = values.json === true;
   const out = (s: string): void => void process.stdout.write(`${s}\n`);
   const multiclass = opts.mode === 'multiclass';

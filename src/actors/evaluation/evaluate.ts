@@ -33,7 +33,7 @@ import { parameterCount } from '../../protocols/weights';
 import { createModel, modelLayers, type LocalModel, type ModelSpec } from '../trainer/model';
 import { initTf } from '../trainer/tf-backend';
 import { DEFAULT_THRESHOLD_RULE, modelThreshold, type ThresholdRule } from '../trainer/threshold';
-import { MIN_HISTORY, residuals } from '../trainer/residuals';
+import { residuals } from '../trainer/residuals';
 import { ZScoreDetector, type ZScoreConfig } from '../trainer/zscore';
 import { ZERO_COUNTS, addCounts, binaryCounts, binaryMetrics, multiclassMetrics, type BinaryCounts } from './metrics';
 
@@ -63,7 +63,7 @@ export interface EvaluateOptions {
   /**
    * What the model reads. 'readings' (default): the row's features. 'residuals': each feature minus the median of
    * the same device's previous `residualWindow` readings (causal: only earlier readings of the device, train or
-   * test, as a device computes it on its stream; 0 while fewer than MIN_HISTORY readings precede). Residuals remove slow drift
+   * test, as a device computes it on its stream; 0 while fewer than min(MIN_HISTORY, residualWindow) readings precede). Residuals remove slow drift
    * (day/night), which a model fitted on the first hours of a stream cannot extrapolate.
    */
   inputs?: 'readings' | 'residuals';
@@ -76,7 +76,7 @@ export const EVALUATE_DEFAULTS = {
   batchSize: 32,
   learningRate: 0.01,
   inputs: 'readings',
-  residualWindow: 120,
+  residualWindow: 30,
 } as const;
 
 export interface Scores {
@@ -296,7 +296,7 @@ function checkOptions(opts: EvaluateOptions, trainFraction: number): void {
     why(`multi-class mode needs a data set with more than two classes; ${opts.dataset.name} has ${opts.dataset.classes.join(', ')}`);
   }
   const window = opts.residualWindow ?? EVALUATE_DEFAULTS.residualWindow;
-  if (!(Number.isSafeInteger(window) && window >= MIN_HISTORY)) why(`residualWindow must be an integer of at least ${MIN_HISTORY}, not ${window}`);
+  if (!(Number.isSafeInteger(window) && window >= 2)) why(`residualWindow must be an integer of at least 2, not ${window}`);
   if (opts.maxRows !== undefined && !(Number.isSafeInteger(opts.maxRows) && opts.maxRows >= 1)) why(`maxRows must be a positive integer, not ${opts.maxRows}`);
 }
 
