@@ -241,6 +241,16 @@ const expectationOf = (opt: Pick<OptionSpec, 'type' | 'choices' | 'min'>) =>
   opt.choices ? `one of ${opt.choices.join(', ')}` : opt.type === 'int' && (opt.min ?? 0) > 0 ? `an integer ≥ ${opt.min}` : expectations[opt.type];
 
 /** Usage line, summary, arguments, options (description, choices, default, env var, required), conflicts. */
+/**
+ * A configuration error with each variable that an option of `spec` sets named as that option too
+ * (`PRODUCER_RATE must be …` → `--rate (PRODUCER_RATE) must be …`): the user may have typed the option.
+ */
+export function namingOptions(spec: CommandSpec, message: string): string {
+  let out = message;
+  for (const o of spec.options) if (o.env) out = out.replace(new RegExp(`(^|; )${o.env} (must|cannot)`, 'g'), `$1--${o.name} (${o.env}) $2`);
+  return out;
+}
+
 export function formatHelp(spec: CommandSpec): string {
   const ps = spec.positionals ?? [];
   const usageArgs = ps.map((p) => {

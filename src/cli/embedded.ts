@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { isLeft } from 'fp-ts/Either';
-import type { CommandSpec } from './args';
+import { namingOptions, type CommandSpec } from './args';
 import { loadConfig, type Config } from '../config';
 import { createLogger } from '../infra/log';
 import { openInfra } from '../infra/profile';
@@ -74,7 +74,7 @@ export async function runEmbedded(values: Record<string, unknown>, envConfig: Co
     ROUND_INTERVAL_MS: process.env.ROUND_INTERVAL_MS ?? '200',
     INSPECT_PORT: String(envConfig.inspect.port),
   });
-  if (isLeft(decoded)) { process.stderr.write(`flead embedded: configuration error: ${decoded.left}\n`); return 2; }
+  if (isLeft(decoded)) { process.stderr.write(`flead embedded: configuration error: ${namingOptions(embeddedSpec, decoded.left)}\n`); return 2; }
   const config = decoded.right;
   const log = createLogger('embedded', config.logLevel);
   const adapter = datasetFor(config, values);

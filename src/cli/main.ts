@@ -3,7 +3,7 @@
  * 2 bad arguments or configuration (with a sentence saying what is wrong).
  */
 import { isLeft } from 'fp-ts/Either';
-import { parseArgs, type CommandSpec } from './args';
+import { namingOptions, parseArgs, type CommandSpec } from './args';
 import { runAggregator, aggregatorSpec } from './aggregator';
 import { runReplay, replaySpec } from './replay';
 import { runEmbedded, embeddedSpec } from './embedded';
@@ -77,7 +77,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   const config = loadConfig(process.env, command.overrides?.(parsed.values) ?? {});
   if (isLeft(config)) {
-    process.stderr.write(`${command.spec.name}: configuration error: ${config.left}\n`);
+    process.stderr.write(`${command.spec.name}: configuration error: ${namingOptions(command.spec, config.left)}\n`);
     return 2;
   }
   return command.run(parsed.values, config.right, parsed.positionals);

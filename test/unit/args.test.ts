@@ -1,10 +1,12 @@
 /** The declarative argument parser: values, every error sentence, help text, env fallback, defaults. */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { formatHelp, parseArgs, type CommandSpec, type ParseResult } from '../../src/cli/args';
+import { formatHelp, namingOptions, parseArgs, type CommandSpec, type ParseResult } from '../../src/cli/args';
 import { embeddedSpec } from '../../src/cli/embedded';
 import { producerSpec } from '../../src/cli/producer';
 import { evaluateSpec } from '../../src/cli/evaluate';
+import { loadConfig } from '../../src/config';
+import { isLeft } from 'fp-ts/Either';
 
 const replay: CommandSpec = {
   name: 'flead replay',
@@ -294,3 +296,17 @@ Specs('counts that cannot be 0 (rows, devices, batch size, rounds) say so instea
 });
 
 Specs.run();
+
+const Naming = suite('configuration errors name the option that sets the variable');
+
+Naming('a variable an option sets is named as the option too; other variables and other words are left alone', () => {
+  const config = loadConfig({}, { PRODUCER_RATE: '-1', ROUND_QUORUM: '0' });
+  assert.ok(isLeft(config));
+  const message = namingOptions(producerSpec, (config as { left: string }).left);
+  assert.match(message, /(^|; )--rate \(PRODUCER_RATE\) must be a positive number of messages per second or "unlimited", got "-1"/);
+  assert.match(message, /(^|; )ROUND_QUORUM must be an integer ≥ 1, got "0"/);
+  assert.is(namingOptions(embeddedSpec, 'TRAIN_MIN_SAMPLES (5) cannot exceed TRAIN_WINDOW (2): …'), 'TRAIN_MIN_SAMPLES (5) cannot exceed TRAIN_WINDOW (2): …');
+  assert.is(namingOptions(embeddedSpec, 'INSPECT_PORT must be an integer ≥ 0, got "x"'), '--inspect-port (INSPECT_PORT) must be an integer ≥ 0, got "x"');
+});
+
+Naming.run();
