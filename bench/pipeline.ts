@@ -46,8 +46,8 @@
  *    run warm code, as a trainer that has been running does. Local training being off, a device's model keeps
  *    global v0's weights; its threshold is computed on its window
  *    (THRESHOLD_EVERY), so the autoencoder flags readings too (about half of them: v0 is untrained and the WSN
- *    readings drift away from any 500-reading window).
- *    With the default TRAIN_EVERY=200, local training (5 epochs over a 500-row window, after every batch of a
+ *    readings drift away from any window of TRAIN_WINDOW readings).
+ *    With the default TRAIN_EVERY=200, local training (5 epochs over a TRAIN_WINDOW-row window, after every batch of a
  *    device that brings its count of new readings to 200 or more: at full speed a batch holds hundreds to
  *    thousands of readings, so a training per batch) is measured too and printed as a note on stderr
  *    (FLEAD_BENCH_PIPELINE_TRAINING=0 skips it).
@@ -88,7 +88,7 @@ import type { Consumer, Kafka } from 'kafkajs';
 import { initialWeights, mulberry32 } from '../src/actors/aggregator/initial-model';
 import { startProducer } from '../src/actors/producer/service';
 import { startTrainer, type TrainerService } from '../src/actors/trainer/service';
-import { loadConfig, type Config, type EnvName } from '../src/config';
+import { defaults, loadConfig, type Config, type EnvName } from '../src/config';
 import type { Bus } from '../src/infra/bus/port';
 import type { Journal, OutboxMessage } from '../src/infra/journal/port';
 import { createKafka, brokersFromEnv } from '../src/infra/kafka/client';
@@ -553,7 +553,7 @@ export async function run(print: (line: string) => void): Promise<void> {
       note(`throughput: raw kafkajs, two plain hops (plain producer into topic A; an auto-committing group copies A to B with a plain producer; no transactions, journal, scoring or anomalies): best of 2 ${plain} ms (${fmt(plainRate)} msg/s, ${ratio(plainRate, rawRate)}x raw-kafkajs); the same with each value parsed and re-encoded in the middle: best of 2 ${json} ms (${fmt(jsonRate)} msg/s, ${ratio(jsonRate, rawRate)}x raw-kafkajs)`);
       if (process.env.FLEAD_BENCH_PIPELINE_TRAINING !== '0') {
         const t = await pipelineThroughput(`${prefix}tt-`, n, true);
-        note(`throughput with local training on (default TRAIN_EVERY=200, 5 epochs on 500 rows): ${fmt(n / (t.ms / 1000))} readings/s (${n} readings in ${t.ms} ms)`);
+        note(`throughput with local training on (default TRAIN_EVERY=200, 5 epochs on up to ${defaults.TRAIN_WINDOW} rows): ${fmt(n / (t.ms / 1000))} readings/s (${n} readings in ${t.ms} ms)`);
       }
     }
     // 2. latency at LATENCY_RATE
