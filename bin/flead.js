@@ -6,9 +6,12 @@
 // LOG_LEVEL=debug shows the stack of all.
 const described = (err) => err instanceof Error && process.env.LOG_LEVEL !== 'debug' &&
   (/^InfraError\(/.test(err.name) || (typeof err.code === 'string' && typeof err.syscall === 'string'));
-// A finished command exits even if a client library left a timer or socket behind (a leak: said in a line).
+// A finished command exits even if a client library left a timer or socket behind (a leak: said in a line, with
+// what was left, src/cli/left-open.ts).
 const exitSoon = () => setTimeout(() => {
-  process.stderr.write('flead: handles were still open 5 s after the command finished; exiting\n');
+  let what = '';
+  try { what = ` (${require('../dist/src/cli/left-open.js').leftOpen()})`; } catch { /* the line without it */ }
+  process.stderr.write(`flead: handles were still open 5 s after the command finished${what}; exiting\n`);
   process.exit();
 }, 5000).unref();
 require('../dist/src/cli/main.js').main(process.argv.slice(2)).then(
