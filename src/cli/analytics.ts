@@ -101,7 +101,7 @@ export async function runAnalytics(values: Record<string, unknown>, config: Conf
 
 function openBus(config: Config, log: Logger): Bus {
   return config.profile === 'embedded'
-    ? createMemoryBus({ dir: path.join(config.dataDir, 'bus'), retainMessages: config.busRetain })
+    ? createMemoryBus({ dir: path.join(config.dataDir, 'bus'), retainMessages: config.busRetain, keepTopics: [config.topics.deadLetters] })
     : createKafkaBus({ brokers: config.kafkaBrokers, clientId: 'flead-analytics', log: (l) => log.warn(l) });
 }
 

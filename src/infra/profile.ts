@@ -66,7 +66,8 @@ export async function openInfra(config: Config, service: string, log?: Logger): 
     // group consumed them): a long run's memory and disk stay bounded (they grew ~700 bytes a message for as long as it ran)
     const busDir = path.join(config.dataDir, 'bus');
     forgetLiveEvaluationGroups(busDir);
-    const bus = createMemoryBus({ dir: busDir, retainMessages: config.busRetain });
+    // dead letters are kept whole: no group here reads them, and the bus is their only copy
+    const bus = createMemoryBus({ dir: busDir, retainMessages: config.busRetain, keepTopics: [config.topics.deadLetters] });
     let journal: Journal;
     try {
       journal = await createFileJournal(path.join(config.dataDir, 'journal'), { relay: relayToBus(bus) });

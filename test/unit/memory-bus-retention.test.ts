@@ -177,4 +177,21 @@ test('durable: a transient group holds nothing once stopped, nor after a reopen;
     assert.is(kept.reduce((n, x) => n + x, 0), 19, 'a compacted topic is never let go');
   }));
 
+test('keepTopics (the dead letters) are never let go, read or not', () =>
+  withDir('keep', async (dir) => {
+    const bus = createMemoryBus({ dir, retainMessages: 10, segmentMessages: 2, keepTopics: ['dead'] });
+    await bus.ensureTopics([{ topic: 'dead', partitions: 1 }]);
+    const seen: BusMessage[] = [];
+    const sub = await bus.subscribe({ groupId: 'reader', topics: ['dead'], eachBatch: async (ms) => { seen.push(...ms); } });
+    for (let i = 0; i < 60; i++) await bus.publish('dead', [{ key: 'k', value: `d${i}`, headers: {} }]);
+    await waitFor('the reader read them', () => seen.length === 60);
+    await sub.stop();
+    const late: BusMessage[] = [];
+    const sub2 = await bus.subscribe({ groupId: 'late', topics: ['dead'], eachBatch: async (ms) => { late.push(...ms); } });
+    await waitFor('a later group reads every dead letter', () => late.length === 60);
+    await sub2.stop();
+    await bus.close();
+    assert.is(segmentsOf(dir, 'dead').length, 30, 'all on disk');
+  }));
+
 test.run();

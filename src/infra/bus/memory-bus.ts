@@ -18,7 +18,7 @@
  * whole segments, from disk, once every group has consumed them: every group with a member here and every
  * group with committed offsets on disk (so a service that subscribes a moment after the producer started loses
  * nothing), except `transient` groups once they stopped. A group that begins later starts at the oldest kept
- * message, like a Kafka consumer after retention. Compacted topics are never let go.
+ * message, like a Kafka consumer after retention. Compacted topics and `keepTopics` are never let go.
  *
  * Idempotent publish (the journal's transactional outbox, see `journal/port.ts`): a message with a
  * `flead-outbox-id` header whose id is already stored on that topic (or earlier in the same publish) is
@@ -55,6 +55,8 @@ export interface MemoryBusOptions {
   retainMessages?: number;
   /** messages per on-disk segment (default: a tenth of retainMessages, at least 1; one file when all are kept) */
   segmentMessages?: number;
+  /** topics never let go, whatever retainMessages says (the embedded profile's dead letters: their only copy) */
+  keepTopics?: readonly string[];
 }
 
 export const memoryBusDefaults = {
@@ -113,6 +115,7 @@ class Signal {
 export function createMemoryBus(opts: MemoryBusOptions = {}): Bus {
   const cfg = { ...memoryBusDefaults, ...stripUndefined(opts) };
   const log = opts.log ?? ((line: string) => void process.stderr.write(`${line}\n`));
+  const keepTopics = new Set(opts.keepTopics ?? []);
   const segmentMessages = opts.segmentMessages ?? (Number.isFinite(cfg.retainMessages) ? Math.max(1, Math.ceil(cfg.retainMessages / 10)) : Infinity);
   const store = opts.dir ? new DiskStore(opts.dir, cfg.fsync, segmentMessages) : null;
   const topics = new Map<string, TopicState>(store?.loadTopics() ?? []);
@@ -261,7 +264,7 @@ export function createMemoryBus(opts: MemoryBusOptions = {}): Bus {
 
   /** Lets the oldest messages of a partition go, down to retainMessages, but none a group has not consumed. */
   function letGo(topic: string, t: TopicState, partition: number): void {
-    if (t.compacted) return;
+    if (t.compacted || keepTopics.has(topic)) return;
     const records = t.partitions[partition]!;
     const base = t.bases[partition]!;
     let floor = base + records.length;
