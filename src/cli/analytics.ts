@@ -10,7 +10,6 @@
  * Exit codes (run): 0 every job succeeded (an empty database gives empty results), 1 a job failed, PostgreSQL
  * cannot be reached, or a message could not be published, 2 bad arguments or configuration.
  */
-import path from 'node:path';
 import { isLeft } from 'fp-ts/Either';
 import type { CommandSpec } from './args';
 import type { Config } from '../config';
@@ -21,7 +20,7 @@ import type { Bus } from '../infra/bus/port';
 import { ensureTopicsWarned } from '../infra/bus/ensure-topics';
 import { dataTopics } from '../protocols/topics';
 import { createKafkaBus } from '../infra/bus/kafka-bus';
-import { createMemoryBus } from '../infra/bus/memory-bus';
+import { openEmbeddedBus } from '../infra/profile';
 import { startInspectionServer } from '../infra/http/inspection-server';
 import { analyticsDefaults, analyticsJobs, selectJobs, sinceFor, type AnalyticsSettings } from '../actors/analytics/settings';
 import { runJob, type JobRun } from '../actors/analytics/runner';
@@ -101,7 +100,7 @@ export async function runAnalytics(values: Record<string, unknown>, config: Conf
 
 function openBus(config: Config, log: Logger): Bus {
   return config.profile === 'embedded'
-    ? createMemoryBus({ dir: path.join(config.dataDir, 'bus'), retainMessages: config.busRetain, keepTopics: [config.topics.deadLetters] })
+    ? openEmbeddedBus(config)
     : createKafkaBus({ brokers: config.kafkaBrokers, clientId: 'flead-analytics', log: (l) => log.warn(l) });
 }
 

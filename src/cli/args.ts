@@ -240,7 +240,6 @@ export function parseArgs(spec: CommandSpec, argv: readonly string[], env: Recor
 const expectationOf = (opt: Pick<OptionSpec, 'type' | 'choices' | 'min'>) =>
   opt.choices ? `one of ${opt.choices.join(', ')}` : opt.type === 'int' && (opt.min ?? 0) > 0 ? `an integer ≥ ${opt.min}` : expectations[opt.type];
 
-/** Usage line, summary, arguments, options (description, choices, default, env var, required), conflicts. */
 /**
  * A configuration error with each variable that an option of `spec` sets named as that option too
  * (`PRODUCER_RATE must be …` → `--rate (PRODUCER_RATE) must be …`): the user may have typed the option.
@@ -251,6 +250,7 @@ export function namingOptions(spec: CommandSpec, message: string): string {
   return out;
 }
 
+/** Usage line, summary, arguments, options (description, choices, default, env var, required), conflicts. */
 export function formatHelp(spec: CommandSpec): string {
   const ps = spec.positionals ?? [];
   const usageArgs = ps.map((p) => {

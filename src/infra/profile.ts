@@ -58,16 +58,23 @@ function forgetLiveEvaluationGroups(busDir: string): void {
   for (const f of fs.readdirSync(dir)) if (/^embedded-[0-9a-f]{8}-live-eval-(readings|anomalies)\.log$/.test(f)) fs.rmSync(path.join(dir, f), { force: true });
 }
 
+/**
+ * The embedded profile's bus under FLEAD_DATA_DIR/bus: it keeps the newest EMBEDDED_BUS_RETAIN messages a partition
+ * (in memory and on disk, once every group consumed them), so a long run's memory and disk stay bounded (they grew
+ * ~700 bytes a message for as long as it ran); dead letters are kept whole (no group here reads them, and the bus
+ * is their only copy).
+ */
+export function openEmbeddedBus(config: Config): Bus {
+  const busDir = path.join(config.dataDir, 'bus');
+  forgetLiveEvaluationGroups(busDir);
+  return createMemoryBus({ dir: busDir, retainMessages: config.busRetain, keepTopics: [config.topics.deadLetters] });
+}
+
 /** `log`: where the Kafka bus's operational lines (consumer crashes, handler failures) go, as warnings. */
 export async function openInfra(config: Config, service: string, log?: Logger): Promise<Infra> {
   const store = await createModelStore(config.modelsDir);
   if (config.profile === 'embedded') {
-    // the embedded bus keeps the newest EMBEDDED_BUS_RETAIN messages a partition (in memory and on disk, once every
-    // group consumed them): a long run's memory and disk stay bounded (they grew ~700 bytes a message for as long as it ran)
-    const busDir = path.join(config.dataDir, 'bus');
-    forgetLiveEvaluationGroups(busDir);
-    // dead letters are kept whole: no group here reads them, and the bus is their only copy
-    const bus = createMemoryBus({ dir: busDir, retainMessages: config.busRetain, keepTopics: [config.topics.deadLetters] });
+    const bus = openEmbeddedBus(config);
     let journal: Journal;
     try {
       journal = await createFileJournal(path.join(config.dataDir, 'journal'), { relay: relayToBus(bus) });

@@ -8,7 +8,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { completeLines, lastCompleteLine, linesFromEnd } from '../../src/infra/journal/file-journal-files';
+import { completeLines, firstSeqOf, lastCompleteLine, linesFromEnd } from '../../src/infra/journal/file-journal-files';
+import { buildEnvelopes, encodeEnvelope } from '../../src/infra/journal/shared';
 import { mulberry32 } from '../../src/infra/prng';
 
 const test = suite('file journal: lines from the end');
@@ -71,6 +72,18 @@ test('megabytes of random lines, some longer than a read chunk, multi-byte chara
       for (const l of backward.slice(0, 50)) assert.is(whole.toString('utf8', l.start, l.end), `${l.line}\n`);
     });
   }
+});
+
+test('the first seq of a stored line, read without decoding it, as the engine writes lines (with and without outbox)', () => {
+  const ev = (i: number) => ({ type: 'Ticked', schemaVersion: 1, timestamp: 1_700_000_000_000 + i, data: { seq: 999, note: '"seq":5' } });
+  for (const key of ['trainer/device/mote-1', 'odd/"seq":7/key', 'seq']) {
+    const envs = buildEnvelopes(key, 41, [ev(0), ev(1)]);
+    const plain = `[${envs.map(encodeEnvelope).join(',')}]`;
+    const withOutbox = `{"events":${plain},"outbox":[{"topic":"t","key":null,"value":"{\\"seq\\":3}"}]}`;
+    assert.is(firstSeqOf(plain), 41, key);
+    assert.is(firstSeqOf(withOutbox), 41, key);
+  }
+  assert.is(firstSeqOf('{"something":"else"}'), undefined);
 });
 
 test.run();

@@ -34,6 +34,7 @@ import { createModel, modelLayers, type LocalModel, type ModelSpec } from '../tr
 import { initTf } from '../trainer/tf-backend';
 import { DEFAULT_THRESHOLD_RULE, modelThreshold, type ThresholdRule } from '../trainer/threshold';
 import { residuals } from '../trainer/residuals';
+import { defaults } from '../../config';
 import { ZScoreDetector, type ZScoreConfig } from '../trainer/zscore';
 import { ZERO_COUNTS, addCounts, binaryCounts, binaryMetrics, multiclassMetrics, type BinaryCounts } from './metrics';
 
@@ -76,7 +77,8 @@ export const EVALUATE_DEFAULTS = {
   batchSize: 32,
   learningRate: 0.01,
   inputs: 'readings',
-  residualWindow: 30,
+  /** RESIDUAL_WINDOW's default: the trainers' */
+  residualWindow: Number(defaults.RESIDUAL_WINDOW),
 } as const;
 
 export interface Scores {

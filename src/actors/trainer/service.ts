@@ -127,20 +127,20 @@ export async function startTrainer(deps: TrainerDeps): Promise<TrainerService> {
   registry.register(ingestPath, 'consumer', null);
 
   /** Partitions whose batch keeps failing (it is redelivered each time): a /health problem from the third failure. */
-  const failing = new Map<string, { partition: number; failures: number; since: number; readings: number; reason: string }>();
+  const failing = new Map<number, { failures: number; since: number; readings: number; reason: string }>();
   async function handleReadings(messages: readonly BusMessage[]): Promise<void> {
-    const where = messages.length ? `${messages[0]!.topic}[${messages[0]!.partition}]` : '';
+    const partition = messages[0]?.partition ?? -1; // a batch is one partition's
     try {
       await scoreReadings(messages);
-      failing.delete(where);
+      failing.delete(partition);
     } catch (e) {
-      const was = failing.get(where);
-      failing.set(where, { partition: messages[0]?.partition ?? -1, failures: (was?.failures ?? 0) + 1, since: was?.since ?? clock(), readings: messages.length, reason: (e as Error)?.message ?? String(e) });
+      const was = failing.get(partition);
+      failing.set(partition, { failures: (was?.failures ?? 0) + 1, since: was?.since ?? clock(), readings: messages.length, reason: (e as Error)?.message ?? String(e) });
       throw e;
     }
   }
-  const failingPartitions = (): string[] => [...failing].filter(([, f]) => f.failures >= 3).map(([where, f]) =>
-    `${where}: a batch of ${f.readings} reading(s) failed ${f.failures} times in a row since ${new Date(f.since).toISOString()} (redelivered each time; the partition's later readings wait): ${f.reason}`);
+  const failingPartitions = (): string[] => [...failing].filter(([, f]) => f.failures >= 3).map(([partition, f]) =>
+    `${config.topics.readings}[${partition}]: a batch of ${f.readings} reading(s) failed ${f.failures} times in a row since ${new Date(f.since).toISOString()} (redelivered each time; the partition's later readings wait): ${f.reason}`);
 
   async function scoreReadings(messages: readonly BusMessage[]): Promise<void> {
     const byDevice = new Map<string, { partition: number; readings: IncomingReading[] }>();
@@ -244,7 +244,7 @@ export async function startTrainer(deps: TrainerDeps): Promise<TrainerService> {
         for (const [id, d] of devices) {
           if (!mine.has(d.partition)) { stopActor(d.actor.ref); registry.remove(d.actor.path); devices.delete(id); weightsMisfits.delete(id); }
         }
-        for (const [where, f] of failing) if (!mine.has(f.partition)) failing.delete(where); // another member's now
+        for (const partition of failing.keys()) if (!mine.has(partition)) failing.delete(partition); // another member's now
         log.info(`partitions of ${config.topics.readings}: [${[...mine].sort((a, b) => a - b).join(', ')}]; ${devices.size} device actors kept`);
         if ([...mine].some((p) => !before.has(p))) {
           adopting = adopting.then(adoptDevices).catch((e: unknown) => log.warn(`recovering the devices of new partitions at once failed (${e instanceof Error ? e.message : String(e)}); they recover at their next reading`));

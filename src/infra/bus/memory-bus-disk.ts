@@ -78,8 +78,6 @@ export class DiskStore {
   private readonly fds = new Map<string, number>();
   /** each partition's segment bases, ascending (tpKey) */
   private readonly segments = new Map<string, number[]>();
-  /** each partition's next offset (tpKey) */
-  private readonly ends = new Map<string, number>();
 
   constructor(
     private readonly dir: string,
@@ -135,7 +133,6 @@ export class DiskStore {
           }
         });
         this.segments.set(tpKey(topic, p), segs);
-        this.ends.set(tpKey(topic, p), segs[0]! + records.length);
         bases.push(segs[0]!);
         return records;
       });
@@ -182,15 +179,12 @@ export class DiskStore {
     fs.renameSync(path.join(d, 'meta.json.tmp'), path.join(d, 'meta.json'));
     for (let p = 0; p < partitions; p++) {
       this.segments.set(tpKey(topic, p), [0]);
-      this.ends.set(tpKey(topic, p), 0);
     }
   }
 
-  /** Appends the partition's next message, to a new segment when the last one is full. */
-  append(topic: string, partition: number, s: Stored): void {
-    const key = tpKey(topic, partition);
-    const segs = this.segments.get(key)!;
-    const offset = this.ends.get(key)!;
+  /** Appends the partition's next message (its offset: `offset`), to a new segment when the last one is full. */
+  append(topic: string, partition: number, s: Stored, offset: number): void {
+    const segs = this.segments.get(tpKey(topic, partition))!;
     if (offset - segs[segs.length - 1]! >= this.segmentMessages) {
       const full = this.segmentFile(topic, partition, segs[segs.length - 1]!);
       const fd = this.fds.get(full);
@@ -200,7 +194,6 @@ export class DiskStore {
     }
     const line = JSON.stringify({ k: s.key, v: s.value.toString('base64'), h: s.headers, t: s.timestamp });
     this.write(this.segmentFile(topic, partition, segs[segs.length - 1]!), `${line}\n`);
-    this.ends.set(key, offset + 1);
   }
 
   /**

@@ -312,7 +312,7 @@ export function createMemoryBus(opts: MemoryBusOptions = {}): Bus {
       if (id !== undefined && (t.outboxIds.has(id) || markedStored(t.outboxMarks, id))) continue; // already stored: a relayed outbox message seen again
       const partition = m.key === null ? roundRobin++ % t.partitions.length : partitionForKey(m.key, t.partitions.length);
       const stored: Stored = { ...m, timestamp: now };
-      store?.append(topic, partition, stored);
+      store?.append(topic, partition, stored, t.bases[partition]! + t.partitions[partition]!.length);
       t.partitions[partition]!.push(stored);
       if (id !== undefined) t.outboxIds.add(id);
       if (t.partitions[partition]!.length > cfg.retainMessages * 1.1) letGo(topic, t, partition);

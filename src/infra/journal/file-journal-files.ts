@@ -109,6 +109,18 @@ export async function lastCompleteLine(file: string): Promise<string | undefined
   return undefined;
 }
 
+/**
+ * The seq of a stored line's first event without decoding the line (its outbox can be hundreds of kilobytes): an
+ * envelope is written `{"type":…,"schemaVersion":…,"key":…,"seq":N,…}` (shared.ts buildEnvelopes), and the strings
+ * before it cannot hold an unescaped `"seq":`. Undefined when the line is not written so (then decode it).
+ */
+export function firstSeqOf(line: string): number | undefined {
+  const at = line.indexOf('"seq":');
+  if (at < 0) return undefined;
+  const m = /^\d+/.exec(line.slice(at + 6, at + 30));
+  return m ? Number(m[0]) : undefined;
+}
+
 const isOutboxMessage = (v: unknown): v is OutboxMessage => {
   const m = v as OutboxMessage;
   return (

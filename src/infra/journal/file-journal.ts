@@ -50,7 +50,7 @@ import {
   stampOutbox,
   type FaultHook,
 } from './shared';
-import { completeLines, decodeKey, decodeLine, encodeKey, fsyncDir, lastCompleteLine, linesFromEnd } from './file-journal-files';
+import { completeLines, decodeKey, decodeLine, encodeKey, firstSeqOf, fsyncDir, lastCompleteLine, linesFromEnd } from './file-journal-files';
 
 export interface FileJournalOptions {
   /** open without taking over the directory (replay and inspection tools): appends and snapshots reject */
@@ -257,8 +257,8 @@ export async function createFileJournal(dir: string, options: FileJournalOptions
       const after = opts?.afterSeq ?? 0;
       if (after > 0) {
         for await (const { line, start, end } of linesFromEnd(file)) {
-          const first = decodeLine(line, `${file} before byte ${end}`).events[0];
-          if (first && first.seq <= after + 1) {
+          const first = firstSeqOf(line) ?? decodeLine(line, `${file} before byte ${end}`).events[0]?.seq;
+          if (first !== undefined && first <= after + 1) {
             from = start;
             break;
           }
