@@ -12,8 +12,8 @@ import { fromLittleEndianBytes, hashWeights, parameterCount, toLittleEndianBytes
 import { decodeOrThrow } from '../runtime/decode';
 import { spawnEventSourced, type ActorWiring, type EventSourcedRef } from '../runtime/event-sourced';
 import type { OutboxLike, Ref } from '../runtime/nact';
-import { deviceDecider, holdsUnmergedUpdate, toRecord, toVector } from './device.decider';
-import { residuals } from './residuals';
+import { deviceDecider, holdsUnmergedUpdate, toVector } from './device.decider';
+import { WindowResiduals } from './residuals';
 import { anomaliesOf, DeviceEvent, type DeviceCommand } from './device.events';
 import { decodeDeviceState, deviceKeyPrefix, deviceSummary, type DeviceSettings, type DeviceState } from './device.state';
 import type { ModelPool } from './model-pool';
@@ -46,29 +46,22 @@ export type DeviceActor = EventSourcedRef<DeviceCommand, DeviceEvent>;
 const b64ToFloats = (b64: string): Float32Array => fromLittleEndianBytes(Buffer.from(b64, 'base64'));
 const floatsToB64 = (w: Float32Array): string => Buffer.from(toLittleEndianBytes(w)).toString('base64');
 
-/** Residuals: each feature minus the median of the device's previous `window` raw readings (causal). */
-function residualRows(history: readonly number[][], rows: readonly number[][], window: number): number[][] {
-  const names = (rows[0] ?? history[0] ?? []).map((_, i) => String(i));
-  const stream = [...history, ...rows].map((x) => toRecord(names, x));
-  const res = residuals(stream, names, window);
-  return res.slice(history.length).map((r) => names.map((n) => r[n]!));
-}
-
 /**
  * The model's inputs for `rows` (readings after the window, or the window itself when `rows` is omitted):
- * 'raw' = standardised with the device's running scaler; 'residual' = residuals, standardised with the
+ * 'raw' = standardised with the device's running scaler; 'residual' = residuals (each feature minus the median of
+ * the previous `RESIDUAL_WINDOW` readings, `residuals` keeps them across batches), standardised with the
  * statistics of the window's residuals. Null before the device has statistics.
  */
-function modelInputs(s: DeviceState, transform: 'raw' | 'residual', window: number, rows?: number[][]): number[][] | null {
+function modelInputs(s: DeviceState, transform: 'raw' | 'residual', residuals: WindowResiduals, rows?: number[][]): number[][] | null {
   if (!s.scaler || s.window.length === 0) return null;
   if (transform === 'raw') {
     const scaler = Scaler.fromJSON(s.scaler);
     return (rows ?? s.window).map((x) => scaler.transform(x));
   }
-  const train = residualRows([], s.window, window);
+  const train = residuals.ofWindow(s.window);
   const scaler = new Scaler(train[0]!.length);
   for (const x of train) scaler.update(x);
-  return (rows ? residualRows(s.window, rows, window) : train).map((x) => scaler.transform(x));
+  return (rows ? residuals.after(s.window, rows) : train).map((x) => scaler.transform(x));
 }
 
 /** Bytes that a base64 text decodes to, without decoding it. */
@@ -80,6 +73,8 @@ export function spawnDeviceActor(parent: Ref<unknown>, deps: DeviceActorDeps): D
   const { settings, pool, clock } = deps;
   const inputs = deps.layers[0]?.shape[0] ?? 0;
   const parameters = parameterCount(deps.layers);
+  /** the device's residual inputs, kept across its batches (not state: a recovery starts it again) */
+  const residuals = new WindowResiduals(deps.residualWindow);
   let warned = false;
   let warnedWeights = false;
   /**
@@ -112,7 +107,7 @@ export function spawnDeviceActor(parent: Ref<unknown>, deps: DeviceActorDeps): D
   const fits = (s: DeviceState): boolean => featuresFit(s) && weightsFit(s);
 
   /** the model's inputs for the device's window, null when the device's features or its weights do not fit the model */
-  const windowInputs = (s: DeviceState): number[][] | null => (fits(s) ? modelInputs(s, deps.transform, deps.residualWindow) : null);
+  const windowInputs = (s: DeviceState): number[][] | null => (fits(s) ? modelInputs(s, deps.transform, residuals) : null);
 
   async function scoreRows(weights: string, xs: number[][]): Promise<Float32Array> {
     return pool.use((m) => { m.setWeights(b64ToFloats(weights)); return m.score(xs); });
@@ -179,12 +174,12 @@ export function spawnDeviceActor(parent: Ref<unknown>, deps: DeviceActorDeps): D
     enrich: async (c, s) => {
       if (c.type === 'RecordTraining' && c.baseVersion === pendingBase) pendingBase = null;
       if (c.type === 'ScoreBatch' && s.model.weights && s.featureNames && s.scaler && fits(s)) {
-        const xs = modelInputs(s, deps.transform, deps.residualWindow, c.readings.map((r) => toVector(s.featureNames!, r.features)))!;
+        const xs = modelInputs(s, deps.transform, residuals, c.readings.map((r) => toVector(s.featureNames!, r.features)))!;
         const scores = await scoreRows(s.model.weights, xs);
         return { ...c, modelScores: Array.from(scores, (v) => (Number.isFinite(v) ? v : null)) };
       }
       if (c.type === 'ApplyGlobal' && c.threshold === null) {
-        const xs = featuresFit(s) ? modelInputs(s, deps.transform, deps.residualWindow) : null; // the new weights replace the held ones
+        const xs = featuresFit(s) ? modelInputs(s, deps.transform, residuals) : null; // the new weights replace the held ones
         if (xs && xs.length >= settings.minTrainSamples) return { ...c, threshold: thresholdOf(await scoreRows(c.weights, xs)) };
       }
       return c;
