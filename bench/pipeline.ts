@@ -65,10 +65,13 @@
  * 3. trainer-memory-10k-devices: in a child process (so RSS is that of the trainer alone), a trainer in the
  *    embedded profile: file journal under a temporary FLEAD_DATA_DIR + the in-process bus (the Kafka journal
  *    would be too slow at creating 10,000 new keys for a bench of a couple of minutes, and its writer is not
- *    what is measured). The in-process bus keeps the messages it carried (30,000 readings and their anomalies,
- *    a few MiB) in this RSS. A global model (version 0) is published first, then 3 readings each (features
- *    humidity and temperature, seeded) for 10,000 device ids; measured when every device has scored its 3
- *    readings and holds the global weights. RSS after gc, against the RSS of the same process after the trainer
+ *    what is measured). The in-process bus keeps the newest EMBEDDED_BUS_RETAIN messages a partition once consumed
+ *    (1,000 here unless set: a trainer on Kafka keeps none; 30,000 readings and their anomalies are a few MiB) in
+ *    this RSS. A global model (version 0) is published first, then 3 readings each (features humidity and
+ *    temperature, seeded) for 10,000 device ids, a reading of every device at a time, the next only once the
+ *    trainer has scored all but 10,000 of those published (so the bus never holds the whole stream when
+ *    FLEAD_BENCH_PIPELINE_READINGS fills the windows); measured when every device has scored its readings and
+ *    holds the global weights. RSS after gc, against the RSS of the same process after the trainer
  *    started (TensorFlow.js loaded, subscriptions running) and before any device existed. Goal < 2 GiB.
  *
  * FLEAD_BENCH_PIPELINE_DEVICES lowers the 10,000 devices for a quick run. FLEAD_BENCH_PIPELINE_REPEAT=K streams
@@ -437,14 +440,14 @@ async function settledRss(): Promise<number> {
   return process.memoryUsage().rss;
 }
 
-interface MemoryResult { emptyRss: number; rss: number; devices: number; seconds: number }
+interface MemoryResult { emptyRss: number; rss: number; heap: number; buffers: number; devices: number; seconds: number }
 
 async function memoryChild(): Promise<MemoryResult> {
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'flead-bench-memory-'));
   // TRAIN_WINDOW from the environment (how much of each device's stream it keeps); no training, so that filling the
   // windows takes minutes, not hours (the weights a device holds have the same size either way)
   const decoded = loadConfig(process.env.TRAIN_WINDOW ? { TRAIN_WINDOW: process.env.TRAIN_WINDOW } : {}, {
-    ...NO_TRAINING, FLEAD_PROFILE: 'embedded', FLEAD_DATA_DIR: path.join(tmp, 'data'), MODELS_DIR: path.join(tmp, 'models'), LOG_LEVEL: 'warn',
+    ...NO_TRAINING, EMBEDDED_BUS_RETAIN: process.env.EMBEDDED_BUS_RETAIN || '1000', FLEAD_PROFILE: 'embedded', FLEAD_DATA_DIR: path.join(tmp, 'data'), MODELS_DIR: path.join(tmp, 'models'), LOG_LEVEL: 'warn',
   });
   if (isLeft(decoded)) throw new Error(decoded.left);
   const config = decoded.right;
@@ -470,6 +473,8 @@ async function memoryChild(): Promise<MemoryResult> {
         return { key: reading.deviceId, value: encodeJson(SensorReading, reading) };
       });
       for (let i = 0; i < batch.length; i += 1000) await infra.bus.publish(config.topics.readings, batch.slice(i, i + 1000));
+      const behind = (r + 1) * MEMORY_DEVICES - 10_000;
+      if (behind > 0) await waitUntil(`${behind} readings scored`, () => seenOf(t) >= behind, 900_000, 20);
     }
     const total = MEMORY_DEVICES * MEMORY_READINGS_PER_DEVICE;
     await waitUntil(`${MEMORY_DEVICES} devices to score ${total} readings`, () => seenOf(t) >= total, 900_000, 200);
@@ -480,7 +485,8 @@ async function memoryChild(): Promise<MemoryResult> {
     }
     const seconds = (Date.now() - started) / 1000;
     const rss = await settledRss();
-    return { emptyRss, rss, devices: views.length, seconds };
+    const { heapUsed, arrayBuffers } = process.memoryUsage();
+    return { emptyRss, rss, heap: heapUsed, buffers: arrayBuffers, devices: views.length, seconds };
   } finally {
     await trainer?.stop().catch(() => undefined);
     await infra.close().catch(() => undefined);
@@ -576,7 +582,7 @@ export async function run(print: (line: string) => void): Promise<void> {
     const m = await trainerMemory();
     print(`bench trainer-memory-10k-devices: ${fmt(m.rss / MiB)} MiB RSS (${ratio(m.rss, m.emptyRss)}x empty-trainer)`);
     if (m.devices !== 10_000 || MEMORY_READINGS_PER_DEVICE !== 3) note(`memory: NOT the standard measure: ${m.devices} devices × ${MEMORY_READINGS_PER_DEVICE} readings each`);
-    note(`memory: ${m.devices} devices in ${m.seconds.toFixed(1)} s; empty trainer ${fmt(m.emptyRss / MiB)} MiB RSS`);
+    note(`memory: ${m.devices} devices in ${m.seconds.toFixed(1)} s; empty trainer ${fmt(m.emptyRss / MiB)} MiB RSS; at the end heap ${fmt(m.heap / MiB)} MiB used, array buffers ${fmt(m.buffers / MiB)} MiB`);
   }
 }
 

@@ -1,6 +1,6 @@
 /**
  * A device's residual inputs kept across batches (`WindowResiduals`): the same numbers, bit for bit, as computing
- * every residual again from the stream (`residuals`, what `flead evaluate` uses), as a device's window slides by
+ * every residual again from the stream (a plain reference: sort the earlier values, take the median), as a device's window slides by
  * batches of any size, with ties, after a recovery (new reading objects) and for residual windows shorter and
  * longer than the warm-up.
  */
@@ -11,11 +11,18 @@ import { mulberry32 } from '../../src/infra/prng';
 
 const test = suite('trainer: residual inputs across batches');
 
-/** The reference: records through `residuals`, back to vectors. */
+/** The reference, written plainly: each feature minus the median of its previous min(i, window) values, 0 while fewer than min(30, window). */
 function reference(stream: readonly number[][], window: number, from: number): number[][] {
-  const names = (stream[0] ?? []).map((_, i) => String(i));
-  const records = stream.map((x) => Object.fromEntries(names.map((n, i) => [n, x[i]!])));
-  return residuals(records, names, window).slice(from).map((r) => names.map((n) => r[n]!));
+  return stream.slice(from).map((x, k) => {
+    const i = from + k;
+    const before = stream.slice(Math.max(0, i - window), i);
+    return x.map((v, f) => {
+      if (before.length < Math.min(MIN_HISTORY, window)) return 0;
+      const sorted = before.map((b) => b[f]!).sort((a, b) => a - b);
+      const m = sorted.length >> 1;
+      return v - (sorted.length % 2 === 1 ? sorted[m]! : (sorted[m - 1]! + sorted[m]!) / 2);
+    });
+  });
 }
 
 /** Exactly equal, -0 included. */
@@ -33,6 +40,15 @@ function stream(n: number, features: number, seed: number): number[][] {
   const rnd = mulberry32(seed);
   return Array.from({ length: n }, (_, i) => Array.from({ length: features }, (_, f) => (rnd() < 0.2 ? 3 : Math.round((f + 1) * 0.01 * i + 10 * rnd()) / 4)));
 }
+
+test('residuals (records, `flead evaluate`) are the same numbers', () => {
+  const xs = stream(300, 3, 10);
+  const names = ['a', 'b', 'c'];
+  const records = xs.map((x) => ({ a: x[0]!, b: x[1]!, c: x[2]! }));
+  for (const window of [2, MIN_HISTORY, 120]) {
+    same(residuals(records, names, window).map((r) => names.map((n) => r[n]!)), reference(xs, window, 0), `records, window ${window}`);
+  }
+});
 
 test('residualTail is residuals from any point, reading only the window before it', () => {
   const xs = stream(300, 3, 1);

@@ -8,17 +8,8 @@ export const MIN_HISTORY = 30;
 
 /** Each feature minus the median of the previous `window` values of the stream (EvaluateOptions.inputs, FEATURE_TRANSFORM). */
 export function residuals(stream: readonly Record<string, number>[], featureNames: readonly string[], window: number): Record<string, number>[] {
-  const out: Record<string, number>[] = stream.map(() => ({}));
-  for (const name of featureNames) {
-    const xs = stream.map((f) => f[name] ?? 0);
-    const sorted: number[] = [];
-    xs.forEach((x, i) => {
-      out[i]![name] = sorted.length < Math.min(MIN_HISTORY, window) ? 0 : x - medianOfSorted(sorted);
-      insertSorted(sorted, x);
-      if (i >= window) sorted.splice(lowerBound(sorted, xs[i - window]!), 1);
-    });
-  }
-  return out;
+  const rows = residualTail(stream.map((f) => featureNames.map((name) => f[name] ?? 0)), window, 0);
+  return rows.map((r) => Object.fromEntries(featureNames.map((name, i) => [name, r[i]!])));
 }
 
 const medianOfSorted = (s: readonly number[]): number => {
