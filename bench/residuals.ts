@@ -2,8 +2,9 @@
  * Residual-input benchmark: what a device actor computes for each scoring batch when FEATURE_TRANSFORM=residual
  * (the autoencoder's default): the residuals of its window (for the statistics that standardise them) and those of
  * the batch's readings. `WindowResiduals` keeps the window's settled residuals across batches and computes on
- * vectors; the baseline is the device's computation until 2026-12-04, every reading as a record and every residual
- * again from the window's start, twice a batch (same numbers, bit for bit: test/unit/window-residuals). Prints two lines:
+ * the device's window (in chunks) and slides it as the device does; the baseline is the device's computation until 2026-12-04 (kept in this file), every reading as
+ * a record and every residual again from the window's start, twice a batch (the kept residuals are the same
+ * numbers, bit for bit, as a plain reference: test/unit/window-residuals). Prints two lines:
  *
  *   bench residual-inputs-2-features: <µs> µs a batch (<ratio>x recomputed, <µs> µs)   ratio < 1 = faster
  *   bench residual-inputs-60-features: <µs> µs a batch (<ratio>x recomputed, <µs> µs)
@@ -15,7 +16,8 @@
  * Run: `node dist/bench/residuals.js`, or through the bench runner calling `run(print)`.
  */
 import { performance } from 'node:perf_hooks';
-import { residuals as residualRecords, WindowResiduals } from '../src/actors/trainer/residuals';
+import { MIN_HISTORY, WindowResiduals } from '../src/actors/trainer/residuals';
+import { slideChunks } from '../src/actors/trainer/window-chunks';
 import { mulberry32 } from '../src/infra/prng';
 
 const TRAIN_WINDOW = 1_000;
@@ -32,26 +34,61 @@ function readings(n: number, features: number): number[][] {
   return Array.from({ length: n }, (_, i) => Array.from({ length: features }, (_, f) => 20 + f + 0.001 * i + rnd()));
 }
 
-/** The device's computation until 2026-12-04: every reading of the stream as a record, all residuals from its start. */
+/**
+ * The device's computation until 2026-12-04, kept here as the baseline: every reading of the window (and the batch)
+ * as a record, every residual again from the window's start, a sorted list per feature.
+ */
 function recomputed(history: readonly number[][], rows: readonly number[][]): number[][] {
   const names = (rows[0] ?? history[0] ?? []).map((_, i) => String(i));
   const stream = [...history, ...rows].map((x) => Object.fromEntries(names.map((n, i) => [n, x[i]!])) as Record<string, number>);
-  return residualRecords(stream, names, RESIDUAL_WINDOW).slice(history.length).map((r) => names.map((n) => r[n]!));
+  const out: Record<string, number>[] = stream.map(() => ({}));
+  for (const name of names) {
+    const xs = stream.map((f) => f[name] ?? 0);
+    const sorted: number[] = [];
+    xs.forEach((x, i) => {
+      out[i]![name] = sorted.length < Math.min(MIN_HISTORY, RESIDUAL_WINDOW) ? 0 : x - median(sorted);
+      sorted.splice(lowerBound(sorted, x), 0, x);
+      if (i >= RESIDUAL_WINDOW) sorted.splice(lowerBound(sorted, xs[i - RESIDUAL_WINDOW]!), 1);
+    });
+  }
+  return out.slice(history.length).map((r) => names.map((n) => r[n]!));
+}
+
+const median = (s: readonly number[]): number => (s.length % 2 === 1 ? s[s.length >> 1]! : (s[(s.length >> 1) - 1]! + s[s.length >> 1]!) / 2);
+
+function lowerBound(s: readonly number[], x: number): number {
+  let lo = 0;
+  let hi = s.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (s[mid]! < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 /** µs per batch over BATCHES batches after WARM, one way of computing. */
 function perBatch(xs: readonly number[][], kept: boolean): number {
+  const features = xs[0]!.length;
   const residuals = new WindowResiduals(RESIDUAL_WINDOW);
   let window: number[][] = xs.slice(0, TRAIN_WINDOW);
+  let chunks = slideChunks([], 0, window, TRAIN_WINDOW);
   let started = 0;
   for (let b = 0; b < WARM + BATCHES; b++) {
     if (b === WARM) started = performance.now();
     const at = TRAIN_WINDOW + b * BATCH;
     const batch = xs.slice(at, at + BATCH);
-    const train = kept ? residuals.ofWindow(window) : recomputed([], window);
-    const rows = kept ? residuals.after(window, batch) : recomputed(window, batch);
-    sink += train[train.length - 1]![0]! + rows[0]![0]!;
-    window = [...window, ...batch].slice(-TRAIN_WINDOW);
+    if (kept) {
+      const train = residuals.ofWindow(chunks, TRAIN_WINDOW, features, at);
+      const rows = residuals.after(chunks, TRAIN_WINDOW, features, batch);
+      sink += train[train.length - 1]! + rows[0]![0]!;
+      chunks = slideChunks(chunks, TRAIN_WINDOW, batch, TRAIN_WINDOW); // as the device's evolve
+    } else {
+      const train = recomputed([], window);
+      const rows = recomputed(window, batch);
+      sink += train[train.length - 1]![0]! + rows[0]![0]!;
+      window = [...window, ...batch].slice(-TRAIN_WINDOW);
+    }
   }
   return ((performance.now() - started) * 1000) / BATCHES;
 }

@@ -92,7 +92,7 @@ Score('on a fresh device: FeaturesFixed with the sorted keys of the first readin
   given(decider, [])
     .when(scoreBatch([r1, r2]))
     .then([fixed('co2', 'hum', 'temp'), readingsScored([scored(r1, [400, 40, 21]), scored(r2, [410, 41, 22])])])
-    .thenState({ featureNames: ['co2', 'hum', 'temp'], seen: 2, lastOffsets: { 0: '2' }, window: [[400, 40, 21], [410, 41, 22]], windowLabels: [null, 1], sinceTraining: 2 });
+    .thenState({ featureNames: ['co2', 'hum', 'temp'], seen: 2, lastOffsets: { 0: '2' }, window: [[400, 40, 21, 410, 41, 22]], windowLabels: [null, 1], sinceTraining: 2 });
 });
 
 Score('settings.features fixes the order: a missing feature reads 0, an extra one is left out', () => {
@@ -497,7 +497,7 @@ Evolve('the training window keeps the last `window` (4) readings and their label
   const b = [4, 5, 6].map((n) => v(n, n * 10, { label: null }));
   given(decider, [fixed('v'), readingsScored(a.map((r) => scored(r, [r.features['v']!])))])
     .when(scoreBatch(b))
-    .thenState({ window: [[30], [40], [50], [60]], windowLabels: [1, null, null, null], seen: 6, sinceTraining: 6 });
+    .thenState({ window: [[30, 40, 50, 60]], windowLabels: [1, null, null, null], seen: 6, sinceTraining: 6 });
 });
 
 Evolve('sinceTraining counts fresh readings only and resets on LocalModelTrained; lastTrainedAt is the event time', () => {
@@ -580,7 +580,7 @@ Evolve('a whole life, step by step: the counters add up by hand', () => {
   // after the first training the threshold is 0.75, so r10's 0.6 is none. Trainings: 3, sent for rounds 1 and 2.
   assert.equal(live.counters, { zscoreAnomalies: 2, modelAnomalies: 2, trainings: 3, updatesSent: 2, duplicates: 2 });
   assert.equal(live.lastOffsets, { 0: '8', 1: '11' });
-  assert.equal([live.seen, live.window.length, live.sinceTraining, live.lastTrainedAt, live.sentUpTo], [10, 4, 0, T0 + 12, 10]);
+  assert.equal([live.seen, live.windowLabels.length, live.sinceTraining, live.lastTrainedAt, live.sentUpTo], [10, 4, 0, T0 + 12, 10]);
   assert.equal(live.round, { round: 2, baseVersion: 1, deadline: DEADLINE + 60_000, sent: true });
   assert.equal(live.model, { version: 1, hash: hash('e'), weights: W_LOCAL, source: 'local', threshold: 0.75 });
 });

@@ -15,7 +15,7 @@ import type { OutboxLike, Ref } from '../runtime/nact';
 import { deviceDecider, holdsUnmergedUpdate, toVector } from './device.decider';
 import { WindowResiduals } from './residuals';
 import { anomaliesOf, DeviceEvent, type DeviceCommand } from './device.events';
-import { decodeDeviceState, deviceKeyPrefix, deviceSummary, type DeviceSettings, type DeviceState } from './device.state';
+import { decodeDeviceState, deviceKeyPrefix, deviceSummary, windowCount, windowFeatures, windowRows, type DeviceSettings, type DeviceState } from './device.state';
 import type { ModelPool } from './model-pool';
 import { Scaler } from './scaler';
 import { modelThreshold } from './threshold';
@@ -53,15 +53,17 @@ const floatsToB64 = (w: Float32Array): string => Buffer.from(toLittleEndianBytes
  * statistics of the window's residuals. Null before the device has statistics.
  */
 function modelInputs(s: DeviceState, transform: 'raw' | 'residual', residuals: WindowResiduals, rows?: number[][]): number[][] | null {
-  if (!s.scaler || s.window.length === 0) return null;
+  if (!s.scaler || windowCount(s) === 0) return null;
   if (transform === 'raw') {
     const scaler = Scaler.fromJSON(s.scaler);
-    return (rows ?? s.window).map((x) => scaler.transform(x));
+    return (rows ?? windowRows(s)).map((x) => scaler.transform(x));
   }
-  const train = residuals.ofWindow(s.window);
-  const scaler = new Scaler(train[0]!.length);
-  for (const x of train) scaler.update(x);
-  return (rows ? residuals.after(s.window, rows) : train).map((x) => scaler.transform(x));
+  const features = windowFeatures(s);
+  const train = residuals.ofWindow(s.window, windowCount(s), features, s.seen);
+  const scaler = new Scaler(features);
+  scaler.updateFlat(train);
+  if (rows) return residuals.after(s.window, windowCount(s), features, rows).map((x) => scaler.transform(x));
+  return Array.from({ length: windowCount(s) }, (_, i) => scaler.transform(Array.from(train.subarray(i * features, (i + 1) * features))));
 }
 
 /** Bytes that a base64 text decodes to, without decoding it. */
@@ -142,7 +144,7 @@ export function spawnDeviceActor(parent: Ref<unknown>, deps: DeviceActorDeps): D
   /** autoencoder: a quantile of the training window's reconstruction errors; classifier: probability 0.5 */
   const thresholdOf = (scores: ArrayLike<number>): number | null => (settings.modelKind === 'classifier' ? 0.5 : modelThreshold(scores, { kind: 'quantile', q: deps.thresholdQuantile }));
 
-  const dueForTraining = (s: DeviceState) => s.model.weights !== null && s.window.length >= settings.minTrainSamples;
+  const dueForTraining = (s: DeviceState) => s.model.weights !== null && windowCount(s) >= settings.minTrainSamples;
   /**
    * The base version of the training whose RecordTraining is pending, or null. It is queued behind the messages
    * that came while the training ran: until it is handled, those must not start another training on the same
@@ -225,7 +227,7 @@ export function spawnDeviceActor(parent: Ref<unknown>, deps: DeviceActorDeps): D
       // flags nothing), and again every THRESHOLD_EVERY readings, so it follows the device's drift between trainings.
       else if (fresh && dueForTraining(s) && (s.model.threshold === null || s.sinceThreshold >= settings.thresholdEvery)) await calibrate(ctx.tell, s);
     },
-    onRecovered: () => { pendingBase = null; },
+    onRecovered: () => { pendingBase = null; residuals.reset(); },
     policy: deps.policy,
     supervisionLog: deps.supervisionLog,
     registry: deps.registry,

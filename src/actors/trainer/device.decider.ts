@@ -10,6 +10,7 @@ import { alertCounts, type Alert, type AlertModel, type DeviceCommand, type Devi
 import { initialDeviceState, type DeviceSettings, type DeviceState } from './device.state';
 import { Scaler } from './scaler';
 import { severityOf, ZScoreDetector } from './zscore';
+import { slideChunks } from './window-chunks';
 
 /**
  * A ReadingsScored event holds at most READINGS_PER_EVENT readings, and fewer when their estimated JSON size
@@ -152,7 +153,7 @@ export function evolveDevice(settings: DeviceSettings) {
           detector.addValues(names, r.x);
           lastOffsets[r.partition] = r.offset;
         }
-        const window = [...s.window, ...e.readings.map((r) => r.x)].slice(-settings.window);
+        const window = slideChunks(s.window, s.windowLabels.length, e.readings.map((r) => r.x), settings.window);
         const windowLabels = [...s.windowLabels, ...e.readings.map((r) => r.label)].slice(-settings.window);
         const alerts = alertCounts(e);
         return {

@@ -3,6 +3,7 @@ import { escapeName } from '../runtime/nact';
 import { ZSCORE_DEFAULTS, ZScoreDetector, type ZScoreConfig, type ZScoreSnapshot } from './zscore';
 import type { ScalerSnapshot } from './scaler';
 import type { Config } from '../../config';
+import { numbersOf } from './window-chunks';
 
 export interface DeviceSettings {
   deviceId: string;
@@ -46,6 +47,11 @@ export interface DeviceState {
   lastOffsets: Record<string, string>;
   scaler: ScalerSnapshot | null;
   zscore: ZScoreSnapshot;
+  /**
+   * the readings kept for training, in chunks (window-chunks.ts): each chunk holds the features (in
+   * `featureNames` order) of consecutive readings one after the other, oldest first; `windowLabels` has one entry
+   * a reading, so it counts them
+   */
   window: number[][];
   /** labels of the window's readings (classifier mode), null when unlabelled */
   windowLabels: Array<number | null>;
@@ -96,7 +102,8 @@ export const initialDeviceState = (deviceId: string, zscore: ZScoreConfig = ZSCO
 /**
  * A device state from a snapshot; snapshots written before `sinceThreshold` existed count from 0, those written
  * before `sentUpTo` existed take the readings since the last training as not sent yet, and those written before
- * `mergedUpTo` existed take every update sent as merged (as the device then did).
+ * `mergedUpTo` existed take every update sent as merged (as the device then did). A window written one array a
+ * reading (before 2026-12-04) is a window of one-reading chunks.
  */
 export const decodeDeviceState = (d: unknown): DeviceState => {
   const s = d as Partial<DeviceState>;
@@ -104,12 +111,26 @@ export const decodeDeviceState = (d: unknown): DeviceState => {
   return { sinceThreshold: 0, mergedUpTo: sentUpTo, lastUpdate: null, ...s, sentUpTo } as DeviceState;
 };
 
+/** Readings in a device's window. */
+export const windowCount = (s: DeviceState): number => s.windowLabels.length;
+
+/** Features of each reading in a device's window (0 while it is empty). */
+export const windowFeatures = (s: DeviceState): number => (s.windowLabels.length > 0 ? numbersOf(s.window) / s.windowLabels.length : 0);
+
+/** A device's window, a vector a reading. */
+export function windowRows(s: DeviceState): number[][] {
+  const n = windowFeatures(s);
+  const rows: number[][] = [];
+  for (const c of s.window) for (let at = 0; at < c.length; at += n) rows.push(c.slice(at, at + n));
+  return rows;
+}
+
 export const deviceSummary = (s: DeviceState) => ({
   deviceId: s.deviceId,
   featureNames: s.featureNames,
   seen: s.seen,
   lastOffsets: s.lastOffsets,
-  windowSize: s.window.length,
+  windowSize: windowCount(s),
   sinceTraining: s.sinceTraining,
   /** readings in no update sent to a round yet */
   unsent: s.seen - s.sentUpTo,

@@ -32,12 +32,25 @@ export class Scaler {
   /** Add one vector to the statistics; throws on a wrong length or a non-finite value (nothing is added then). */
   update(x: readonly number[]): void {
     this.check(x, 'update');
-    if (x.some((v) => !Number.isFinite(v))) throw new Error(`scaler: update got a non-finite value in [${x.join(', ')}]`);
+    this.add(x, 0);
+  }
+
+  /** update() with every vector of `flat`, `size` numbers each, in order; throws before the first non-finite one. */
+  updateFlat(flat: ArrayLike<number>): void {
+    if (flat.length % this.size !== 0) throw new Error(`scaler: updateFlat got ${flat.length} numbers, not vectors of ${this.size}`);
+    for (let at = 0; at < flat.length; at += this.size) this.add(flat, at);
+  }
+
+  private add(x: ArrayLike<number>, at: number): void {
+    for (let i = 0; i < this.size; i++) {
+      if (!Number.isFinite(x[at + i])) throw new Error(`scaler: update got a non-finite value in [${Array.from({ length: this.size }, (_, j) => x[at + j]).join(', ')}]`);
+    }
     this.count++;
     for (let i = 0; i < this.size; i++) {
-      const d = x[i]! - this.means[i]!;
+      const v = x[at + i]!;
+      const d = v - this.means[i]!;
       this.means[i] = this.means[i]! + d / this.count;
-      this.m2s[i] = this.m2s[i]! + d * (x[i]! - this.means[i]!);
+      this.m2s[i] = this.m2s[i]! + d * (v - this.means[i]!);
     }
   }
 
