@@ -68,10 +68,10 @@
  *    what is measured). The in-process bus keeps the newest EMBEDDED_BUS_RETAIN messages a partition once consumed
  *    (1,000 here unless set: a trainer on Kafka keeps none; 30,000 readings and their anomalies are a few MiB) in
  *    this RSS. A global model (version 0) is published first, then 3 readings each (features humidity and
- *    temperature, seeded) for 10,000 device ids, a reading of every device at a time, the next only once the
- *    trainer has scored all but 10,000 of those published (so the bus never holds the whole stream when
- *    FLEAD_BENCH_PIPELINE_READINGS fills the windows); measured when every device has scored its readings and
- *    holds the global weights. RSS after gc, against the RSS of the same process after the trainer
+ *    temperature, seeded) for 10,000 device ids, a reading of every device at a time, in groups of devices of
+ *    ~100,000 readings (all 10,000 devices at 3 readings each), the next group once the trainer has scored the
+ *    last (so the bus never holds the whole stream when FLEAD_BENCH_PIPELINE_READINGS fills the windows);
+ *    measured when every device has scored its readings and holds the global weights. RSS after gc, against the RSS of the same process after the trainer
  *    started (TensorFlow.js loaded, subscriptions running) and before any device existed. Goal < 2 GiB.
  *
  * FLEAD_BENCH_PIPELINE_DEVICES lowers the 10,000 devices for a quick run. FLEAD_BENCH_PIPELINE_REPEAT=K streams
@@ -464,17 +464,23 @@ async function memoryChild(): Promise<MemoryResult> {
     const rnd = mulberry32(20240611);
     const g = (): number => Math.sqrt(-2 * Math.log(1 - rnd())) * Math.cos(2 * Math.PI * rnd());
     const ts0 = Date.UTC(2026, 0, 1);
-    for (let r = 0; r < MEMORY_READINGS_PER_DEVICE; r++) {
-      const batch = Array.from({ length: MEMORY_DEVICES }, (_, d) => {
-        const reading: SensorReading = {
-          deviceId: `device-${d}`, readingId: `device-${d}/${r}`, ts: ts0 + r * 5000,
-          features: { humidity: 40 + 5 * g(), temperature: 22 + 2 * g() }, label: 0, attackType: null, source: 'bench',
-        };
-        return { key: reading.deviceId, value: encodeJson(SensorReading, reading) };
-      });
-      for (let i = 0; i < batch.length; i += 1000) await infra.bus.publish(config.topics.readings, batch.slice(i, i + 1000));
-      const behind = (r + 1) * MEMORY_DEVICES - 10_000;
-      if (behind > 0) await waitUntil(`${behind} readings scored`, () => seenOf(t) >= behind, 900_000, 20);
+    // devices in groups of ~100,000 readings (all 10,000 at 3 readings each), a reading of every device of the
+    // group at a time; the next group once the trainer has scored this one
+    const group = Math.max(1, Math.floor(100_000 / MEMORY_READINGS_PER_DEVICE));
+    for (let d0 = 0; d0 < MEMORY_DEVICES; d0 += group) {
+      const d1 = Math.min(MEMORY_DEVICES, d0 + group);
+      for (let r = 0; r < MEMORY_READINGS_PER_DEVICE; r++) {
+        const batch = Array.from({ length: d1 - d0 }, (_, i) => {
+          const d = d0 + i;
+          const reading: SensorReading = {
+            deviceId: `device-${d}`, readingId: `device-${d}/${r}`, ts: ts0 + r * 5000,
+            features: { humidity: 40 + 5 * g(), temperature: 22 + 2 * g() }, label: 0, attackType: null, source: 'bench',
+          };
+          return { key: reading.deviceId, value: encodeJson(SensorReading, reading) };
+        });
+        for (let i = 0; i < batch.length; i += 1000) await infra.bus.publish(config.topics.readings, batch.slice(i, i + 1000));
+      }
+      await waitUntil(`devices ${d0}-${d1 - 1} to score their readings`, () => seenOf(t) >= d1 * MEMORY_READINGS_PER_DEVICE, 900_000, 50);
     }
     const total = MEMORY_DEVICES * MEMORY_READINGS_PER_DEVICE;
     await waitUntil(`${MEMORY_DEVICES} devices to score ${total} readings`, () => seenOf(t) >= total, 900_000, 200);
