@@ -16,7 +16,7 @@
  * Run: `node dist/bench/residuals.js`, or through the bench runner calling `run(print)`.
  */
 import { performance } from 'node:perf_hooks';
-import { MIN_HISTORY, WindowResiduals } from '../src/actors/trainer/residuals';
+import { lowerBound, medianOfSorted, MIN_HISTORY, WindowResiduals } from '../src/actors/trainer/residuals';
 import { slideChunks } from '../src/actors/trainer/window-chunks';
 import { mulberry32 } from '../src/infra/prng';
 
@@ -46,25 +46,12 @@ function recomputed(history: readonly number[][], rows: readonly number[][]): nu
     const xs = stream.map((f) => f[name] ?? 0);
     const sorted: number[] = [];
     xs.forEach((x, i) => {
-      out[i]![name] = sorted.length < Math.min(MIN_HISTORY, RESIDUAL_WINDOW) ? 0 : x - median(sorted);
+      out[i]![name] = sorted.length < Math.min(MIN_HISTORY, RESIDUAL_WINDOW) ? 0 : x - medianOfSorted(sorted);
       sorted.splice(lowerBound(sorted, x), 0, x);
       if (i >= RESIDUAL_WINDOW) sorted.splice(lowerBound(sorted, xs[i - RESIDUAL_WINDOW]!), 1);
     });
   }
   return out.slice(history.length).map((r) => names.map((n) => r[n]!));
-}
-
-const median = (s: readonly number[]): number => (s.length % 2 === 1 ? s[s.length >> 1]! : (s[(s.length >> 1) - 1]! + s[s.length >> 1]!) / 2);
-
-function lowerBound(s: readonly number[], x: number): number {
-  let lo = 0;
-  let hi = s.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (s[mid]! < x) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }
 
 /** µs per batch over BATCHES batches after WARM, one way of computing. */

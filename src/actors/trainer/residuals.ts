@@ -13,12 +13,14 @@ export function residuals(stream: readonly Record<string, number>[], featureName
   return rows.map((r) => Object.fromEntries(featureNames.map((name, i) => [name, r[i]!])));
 }
 
-const medianOfSorted = (s: readonly number[]): number => {
+/** The median of sorted numbers (the mean of the middle two for an even count). */
+export const medianOfSorted = (s: readonly number[]): number => {
   const m = s.length >> 1;
   return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
 
-function lowerBound(s: readonly number[], x: number): number {
+/** Where `x` goes in sorted `s`: the first index whose value is not below it. */
+export function lowerBound(s: readonly number[], x: number): number {
   let lo = 0;
   let hi = s.length;
   while (lo < hi) {
