@@ -96,13 +96,14 @@ test("a device's window in chunks: the same readings as a list, whatever the bat
 });
 
 test('a sliding window gives the residuals computed again from its start, batch after batch', () => {
-  for (const [residualWindow, trainWindow, features, seed] of [[30, 200, 2, 2], [15, 100, 3, 3], [120, 300, 2, 4], [45, 60, 1, 5], [30, 400, 60, 6]] as const) {
+  for (const [residualWindow, trainWindow, features, seed, upgraded] of [[30, 200, 2, 2, 0], [15, 100, 3, 3, 0], [120, 300, 2, 4, 0], [45, 60, 1, 5, 0], [30, 400, 60, 6, 0], [30, 200, 2, 7, 150]] as const) {
     const xs = stream(2_000, features, seed);
     const rnd = mulberry32(seed * 7);
     const kept = new WindowResiduals(residualWindow);
-    let window: number[][] = [];
-    let chunks: number[][] = [];
-    let seen = 0;
+    // `upgraded` readings first, as a snapshot written one array a reading (before 2026-12-04) holds them
+    let window: number[][] = xs.slice(0, upgraded);
+    let chunks: number[][] = window.map((x) => [...x]);
+    let seen = upgraded;
     let batches = 0;
     let reused = 0;
     while (seen < xs.length) {
