@@ -1,16 +1,17 @@
 /**
  * Residual-input benchmark: what a device actor computes for each scoring batch when FEATURE_TRANSFORM=residual
  * (the autoencoder's default): the residuals of its window (for the statistics that standardise them) and those of
- * the batch's readings. `WindowResiduals` keeps the window's settled residuals across batches and computes on
- * the device's window (in chunks) and slides it as the device does; the baseline is the device's computation until 2026-12-04 (kept in this file), every reading as
- * a record and every residual again from the window's start, twice a batch (the kept residuals are the same
- * numbers, bit for bit, as a plain reference: test/unit/window-residuals). Prints two lines:
+ * the batch's readings. `WindowResiduals` keeps the window's settled residuals across batches, on the device's
+ * window in chunks, slid as the device slides it; the baseline is the device's computation until 2026-12-04 (kept
+ * in this file): every reading as a record and every residual again from the window's start, twice a batch (the
+ * kept residuals are the same numbers, bit for bit, as a plain reference: test/unit/window-residuals). Prints two
+ * lines:
  *
  *   bench residual-inputs-2-features: <µs> µs a batch (<ratio>x recomputed, <µs> µs)   ratio < 1 = faster
  *   bench residual-inputs-60-features: <µs> µs a batch (<ratio>x recomputed, <µs> µs)
  *
- * A device's window of TRAIN_WINDOW=1,000 readings slides by batches of 10 readings (RESIDUAL_WINDOW=30, the
- * defaults); 2 features like the WSN motes, 60 like preprocessed Edge-IIoTset rows. Readings from a seeded PRNG
+ * A device's window of TRAIN_WINDOW readings slides by batches of 10 readings (TRAIN_WINDOW and RESIDUAL_WINDOW at
+ * their defaults, 1,000 and 30); 2 features like the WSN motes, 60 like preprocessed Edge-IIoTset rows. Readings from a seeded PRNG
  * (mulberry32, seed 20240611). 300 batches per way after 100 to warm up; the two ways alternate 3 times, best of each.
  *
  * Run: `node dist/bench/residuals.js`, or through the bench runner calling `run(print)`.
@@ -19,9 +20,10 @@ import { performance } from 'node:perf_hooks';
 import { lowerBound, medianOfSorted, MIN_HISTORY, WindowResiduals } from '../src/actors/trainer/residuals';
 import { slideChunks } from '../src/actors/trainer/window-chunks';
 import { mulberry32 } from '../src/infra/prng';
+import { defaults } from '../src/config';
 
-const TRAIN_WINDOW = 1_000;
-const RESIDUAL_WINDOW = 30;
+const TRAIN_WINDOW = Number(defaults.TRAIN_WINDOW);
+const RESIDUAL_WINDOW = Number(defaults.RESIDUAL_WINDOW);
 const BATCH = 10;
 const WARM = 100;
 const BATCHES = 300;

@@ -4,7 +4,8 @@
  *
  * Presets per data set (each can be overridden by its option):
  * - wsn: binary, autoencoder [8, 3, 8] over the residuals of humidity and temperature against the median of the
- *   mote's previous RESIDUAL_WINDOW readings (30, as the trainers), alarm above the client's largest training error (the 1.0 quantile). Default split
+ *   mote's previous RESIDUAL_WINDOW readings (30, as the trainers), alarm above the client's largest training
+ *   error (the 1.0 quantile). Default split
  *   45% / 55%: in the Suthaharan data every labelled anomaly lies between 47% and 56% of its mote's stream, so the
  *   usual 70/30 split would leave no anomaly to test on (every F1 would be 0/0 = 0).
  * - edge-iiotset, generated: 15-class classifier [64, 32] on the standardised features, split 70% / 30%.
@@ -75,8 +76,10 @@ function openFor(v: Values): DatasetAdapter {
   }
 }
 
-/** The evaluate() options of the command line: the data set's preset, then the options given. */
-/** `residualWindow`: RESIDUAL_WINDOW, the trainers' setting (WSN's residual inputs). */
+/**
+ * The evaluate() options of the command line: the data set's preset, then the options given. `residualWindow`:
+ * RESIDUAL_WINDOW, the trainers' setting (WSN's residual inputs).
+ */
 export function evaluateOptions(v: Values, dataset: DatasetAdapter, residualWindow: number): EvaluateOptions {
   const strategy: StrategyConfig =
     v.strategy === 'trimmed-mean' ? { name: 'trimmed-mean', trimRatio: v['trim-ratio'] as number } : { name: v.strategy as 'fedavg' | 'median', trimRatio: null };

@@ -118,10 +118,11 @@ export class WindowResiduals {
   /** The residuals of `rows`, readings that come after a device's window (`count` readings of `features` numbers, in chunks). */
   after(chunks: readonly (readonly number[])[], count: number, features: number, rows: readonly (readonly number[])[]): number[][] {
     const tail = Math.min(this.window, count);
-    const flat = readingsOf(chunks, features, count - tail, count);
-    const stream: number[][] = [];
-    for (let i = 0; i < tail; i++) stream.push(flat.slice(i * features, (i + 1) * features));
-    return residualTail([...stream, ...rows], this.window, tail);
+    const stream = readingsOf(chunks, features, count - tail, count);
+    for (const x of rows) for (let f = 0; f < features; f++) stream.push(x[f] ?? 0);
+    const out = new Float64Array(rows.length * features);
+    residualsFlat(stream, features, this.window, tail, tail + rows.length, out, 0);
+    return rows.map((_, i) => Array.from(out.subarray(i * features, (i + 1) * features)));
   }
 }
 
