@@ -63,16 +63,19 @@
  *    pump does), latency from the send call to consumption by a kafkajs consumer in a fresh group.
  *
  * 3. trainer-memory-10k-devices: in a child process (so RSS is that of the trainer alone), a trainer in the
- *    embedded profile: file journal under a temporary FLEAD_DATA_DIR + the in-process bus (the Kafka journal
- *    would be too slow at creating 10,000 new keys for a bench of a couple of minutes, and its writer is not
- *    what is measured). The in-process bus keeps the newest EMBEDDED_BUS_RETAIN messages a partition once consumed
- *    (1,000 here unless set: a trainer on Kafka keeps none; 30,000 readings and their anomalies are a few MiB) in
- *    this RSS. A global model (version 0) is published first, then 3 readings each (features humidity and
+ *    local profile, as `flead trainer` runs: Kafka journal + Kafka bus, on its own topics (deleted at the end).
+ *    FLEAD_BENCH_PIPELINE_MEMORY_PROFILE=embedded runs it on the file journal under a temporary FLEAD_DATA_DIR +
+ *    the in-process bus instead, which keeps the newest EMBEDDED_BUS_RETAIN messages a partition once consumed
+ *    (1,000 here unless set; 30,000 readings and their anomalies are a few MiB) in this RSS; a trainer on Kafka
+ *    keeps none. (Before 2026-12-05 the embedded profile was the default, on the belief that the Kafka journal was
+ *    slow at creating 10,000 keys; measured that day: 10,000 devices × 3 readings in 14.9 s on Kafka.) A global
+ *    model (version 0) is published first, then 3 readings each (features humidity and
  *    temperature, seeded) for 10,000 device ids, a reading of every device at a time, in groups of devices of
  *    ~100,000 readings (all 10,000 devices at 3 readings each), the next group once the trainer has scored the
  *    last (so the bus never holds the whole stream when FLEAD_BENCH_PIPELINE_READINGS fills the windows);
  *    measured when every device has scored its readings and holds the global weights. RSS after gc, against the
- *    RSS of the same process after the trainer started (TensorFlow.js loaded, subscriptions running) and before any device existed. Goal < 2 GiB.
+ *    RSS of the same process after the trainer started (TensorFlow.js loaded, subscriptions running) and before
+ *    any device existed; the process's peak RSS on stderr. Goal < 2 GiB.
  *
  * FLEAD_BENCH_PIPELINE_DEVICES lowers the 10,000 devices for a quick run. FLEAD_BENCH_PIPELINE_REPEAT=K streams
  * the WSN readings K times over in the throughput measures (pipeline, 2-process, ceiling, plain chain and their
@@ -114,6 +117,9 @@ const TWO_PROCESS_PASSES = 3;
 const MEMORY_DEVICES = Number(process.env.FLEAD_BENCH_PIPELINE_DEVICES || 10_000);
 /** readings per device of the memory measure (FLEAD_BENCH_PIPELINE_READINGS; TRAIN_WINDOW of them fill a device's window) */
 const MEMORY_READINGS_PER_DEVICE = Number(process.env.FLEAD_BENCH_PIPELINE_READINGS || 3);
+/** where the memory measure's trainer journals and reads: local (Kafka journal + Kafka bus) or embedded (file journal + in-process bus) */
+const MEMORY_PROFILE = process.env.FLEAD_BENCH_PIPELINE_MEMORY_PROFILE || 'local';
+const memoryProfileError = MEMORY_PROFILE === 'local' || MEMORY_PROFILE === 'embedded' ? null : `FLEAD_BENCH_PIPELINE_MEMORY_PROFILE must be local or embedded, got "${MEMORY_PROFILE}"`;
 /** the WSN readings streamed this many times over in the throughput measures (see the file comment) */
 const REPEAT = Number(process.env.FLEAD_BENCH_PIPELINE_REPEAT || 1);
 const repeatError = Number.isInteger(REPEAT) && REPEAT >= 1 ? null : `FLEAD_BENCH_PIPELINE_REPEAT must be a positive integer, got "${process.env.FLEAD_BENCH_PIPELINE_REPEAT}"`;
@@ -440,17 +446,23 @@ async function settledRss(): Promise<number> {
   return process.memoryUsage().rss;
 }
 
-interface MemoryResult { emptyRss: number; rss: number; heap: number; buffers: number; devices: number; seconds: number }
+interface MemoryResult { emptyRss: number; rss: number; peakRss: number; heap: number; buffers: number; devices: number; seconds: number }
 
 async function memoryChild(): Promise<MemoryResult> {
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'flead-bench-memory-'));
   // TRAIN_WINDOW from the environment (how much of each device's stream it keeps); no training, so that filling the
   // windows takes minutes, not hours (the weights a device holds have the same size either way)
-  const decoded = loadConfig(process.env.TRAIN_WINDOW ? { TRAIN_WINDOW: process.env.TRAIN_WINDOW } : {}, {
-    ...NO_TRAINING, EMBEDDED_BUS_RETAIN: process.env.EMBEDDED_BUS_RETAIN || '1000', FLEAD_PROFILE: 'embedded', FLEAD_DATA_DIR: path.join(tmp, 'data'), MODELS_DIR: path.join(tmp, 'models'), LOG_LEVEL: 'warn',
-  });
-  if (isLeft(decoded)) throw new Error(decoded.left);
-  const config = decoded.right;
+  const window: Partial<Record<EnvName, string>> = process.env.TRAIN_WINDOW ? { TRAIN_WINDOW: process.env.TRAIN_WINDOW } : {};
+  const prefix = `bench-mem-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}-`;
+  const config = MEMORY_PROFILE === 'local'
+    ? benchConfig(prefix, path.join(tmp, 'models'), { ...NO_TRAINING, ...window })
+    : (() => {
+        const decoded = loadConfig(window, {
+          ...NO_TRAINING, EMBEDDED_BUS_RETAIN: process.env.EMBEDDED_BUS_RETAIN || '1000', FLEAD_PROFILE: 'embedded', FLEAD_DATA_DIR: path.join(tmp, 'data'), MODELS_DIR: path.join(tmp, 'models'), LOG_LEVEL: 'warn',
+        });
+        if (isLeft(decoded)) throw new Error(decoded.left);
+        return decoded.right;
+      })();
   const infra = await openInfra(config, 'trainer');
   let trainer: TrainerService | undefined;
   try {
@@ -490,11 +502,16 @@ async function memoryChild(): Promise<MemoryResult> {
     const seconds = (Date.now() - started) / 1000;
     const rss = await settledRss();
     const { heapUsed, arrayBuffers } = process.memoryUsage();
-    return { emptyRss, rss, heap: heapUsed, buffers: arrayBuffers, devices: views.length, seconds };
+    // maxRSS: the process's peak resident set, in KiB
+    return { emptyRss, rss, peakRss: process.resourceUsage().maxRSS * 1024, heap: heapUsed, buffers: arrayBuffers, devices: views.length, seconds };
   } finally {
     await trainer?.stop().catch(() => undefined);
     await infra.close().catch(() => undefined);
     rmSync(tmp, { recursive: true, force: true });
+    if (MEMORY_PROFILE === 'local') {
+      const kafka = createKafka({ brokers: brokersFromEnv(), clientId: 'flead-bench-memory' });
+      await deleteTopicsWithPrefix(kafka, prefix).catch(() => undefined);
+    }
   }
 }
 
@@ -521,6 +538,7 @@ function trainerMemory(): Promise<MemoryResult> {
 
 export async function run(print: (line: string) => void): Promise<void> {
   if (repeatError) throw new Error(repeatError);
+  if (memoryProfileError) throw new Error(memoryProfileError);
   const prefix = `bench-pipe-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}-`;
   const kafka = createKafka({ brokers: brokersFromEnv(), clientId: 'flead-bench-pipeline' });
   try {
@@ -586,7 +604,7 @@ export async function run(print: (line: string) => void): Promise<void> {
     const m = await trainerMemory();
     print(`bench trainer-memory-10k-devices: ${fmt(m.rss / MiB)} MiB RSS (${ratio(m.rss, m.emptyRss)}x empty-trainer)`);
     if (m.devices !== 10_000 || MEMORY_READINGS_PER_DEVICE !== 3) note(`memory: NOT the standard measure: ${m.devices} devices × ${MEMORY_READINGS_PER_DEVICE} readings each`);
-    note(`memory: ${m.devices} devices in ${m.seconds.toFixed(1)} s; empty trainer ${fmt(m.emptyRss / MiB)} MiB RSS; at the end heap ${fmt(m.heap / MiB)} MiB used, array buffers ${fmt(m.buffers / MiB)} MiB`);
+    note(`memory: ${m.devices} devices in ${m.seconds.toFixed(1)} s on the ${MEMORY_PROFILE} profile; empty trainer ${fmt(m.emptyRss / MiB)} MiB RSS; at the end heap ${fmt(m.heap / MiB)} MiB used, array buffers ${fmt(m.buffers / MiB)} MiB; peak RSS ${fmt(m.peakRss / MiB)} MiB`);
   }
 }
 
@@ -601,8 +619,8 @@ if (require.main === module) {
       (r) => { process.stdout.write(`${JSON.stringify(r)}\n`); process.exit(0); },
       (e: unknown) => { process.stderr.write(`bench pipeline (memory child): ${(e as Error).stack ?? String(e)}\n`); process.exit(1); },
     );
-  } else if (repeatError) {
-    process.stderr.write(`bench pipeline: ${repeatError}\n`);
+  } else if (repeatError || memoryProfileError) {
+    process.stderr.write(`bench pipeline: ${repeatError ?? memoryProfileError}\n`);
     process.exit(2);
   } else {
     run((line) => process.stdout.write(`${line}\n`)).then(
