@@ -5,11 +5,12 @@ import { rateText, TokenBucket } from '../../src/actors/producer/rate-limit';
 import { planSources, sourceIds } from '../../src/actors/producer/sources';
 import { escapeName } from '../../src/actors/runtime/nact';
 import { isBadRow } from '../../src/infra/datasets/adapter';
-import { openDataset } from '../../src/infra/datasets';
+import { EDGE_IIOTSET_HEADER, openDataset, parseCsv, writeDeviceFiles, type BadRow, type DatasetRow } from '../../src/infra/datasets';
+import { edgeAdapterFromSources, resolveEdgeFiles } from '../../src/infra/datasets/edge-iiotset';
 import { dataMismatch, sourceDecider, type SourceCommand, type SourceEvent, type SourceState } from '../../src/actors/producer/source.decider';
 import { fold } from '../../src/actors/runtime/decider';
 import { given } from '../support/given';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { isLeft } from 'fp-ts/Either';
@@ -122,6 +123,47 @@ Sources('a data set kept in memory gives each device source its own rows, the sa
   assert.equal(Object.keys(cached), ['mote-1', 'mote-2', 'mote-3', 'mote-4']);
   assert.equal(cached, streamed);
   assert.is(Object.values(cached).reduce((n, rows) => n + rows.length, 0), 18_914);
+});
+
+Sources('device_N.csv files: each device source reads its own file only, and yields what a filtered pass over every file yields', async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'flead-producer-own-'));
+  await writeDeviceFiles(dir, { seed: 11, rows: 900, devices: 3, attackFraction: 0.3 });
+  // a bad row in device 2's file, and a protocol first seen in device 3's file (a one-hot category the earlier files lack)
+  const f2 = path.join(dir, 'device_2.csv');
+  writeFileSync(f2, `${readFileSync(f2, 'utf8')}1,2,3\n`);
+  const f3 = path.join(dir, 'device_3.csv');
+  const [head3, first3, ...rest3] = readFileSync(f3, 'utf8').split('\n');
+  const proto = EDGE_IIOTSET_HEADER.indexOf('http.request.method');
+  const cells = first3!.split(',');
+  assert.ok(proto >= 0 && cells.length === EDGE_IIOTSET_HEADER.length, 'the first row of device 3 is a plain 63-column line');
+  cells[proto] = 'BREW';
+  writeFileSync(f3, [head3, cells.join(','), ...rest3].join('\n'));
+
+  const files = resolveEdgeFiles(dir);
+  const opened: string[] = [];
+  const adapter = (dropDuplicates: boolean) => edgeAdapterFromSources(
+    files.map(({ file, device }) => ({ file, device, records: () => { opened.push(path.basename(file)); return parseCsv(file); } })),
+    { dropDuplicates },
+  );
+  const text = (r: DatasetRow | BadRow) => (isBadRow(r) ? `bad ${r.file}:${r.line}` : `${r.deviceId} ${r.readingId} ${r.ts} ${r.label} ${r.attackType} ${JSON.stringify(r.features)}`);
+  for (const dropDuplicates of [false, true]) {
+    const a = adapter(dropDuplicates);
+    const sources = await planSources(a, 64, 0); // cacheRows 0: no source is kept in memory
+    assert.equal(sources.map((x) => x.id), ['device-1', 'device-2', 'device-3', 'invalid']);
+    const reference: string[] = [];
+    for await (const r of a.rows()) reference.push(text(r));
+    assert.ok(reference.some((r) => r.includes('"http.request.method=BREW":0')), 'rows of devices 1 and 2 carry the category device 3 brought, as 0');
+    for (const source of sources.slice(0, 3)) {
+      opened.length = 0;
+      const got: string[] = [];
+      for await (const r of source.records()) got.push(text(r));
+      assert.is(got.length, source.total, `${source.id}: its total`);
+      assert.equal(got, reference.filter((r) => r.startsWith(`${source.id} `)), `${source.id}: the filtered pass's rows`);
+      const own = `device_${source.id.slice('device-'.length)}.csv`;
+      if (dropDuplicates) assert.equal(opened, ['device_1.csv', 'device_2.csv', 'device_3.csv'], 'duplicates dropped across files: every file is read');
+      else assert.equal(opened, [own], `${source.id}: its own file only`);
+    }
+  }
 });
 
 Sources('each source has a digest of its records: the same data gives the same digests, another seed or one changed row others', async () => {

@@ -2,7 +2,8 @@
  * What a producer streams: one source per device when the data set has few devices (so devices interleave
  * in time even when the file is sorted by device, as the WSN file is), a single source otherwise, and a
  * separate source for the bad rows (they go to the dead-letter topic). Each source is a fresh, deterministic
- * pass over the adapter's rows, filtered; its position counts the records it yields.
+ * pass over the adapter's rows, filtered (a device's own rows where the adapter offers them: `rowsOf`); its
+ * position counts the records it yields.
  */
 import { createHash, type Hash } from 'node:crypto';
 import { InfraError } from '../../infra/errors';
@@ -107,7 +108,9 @@ export async function planSources(adapter: DatasetAdapter, maxPerDeviceSources =
     const ids = sourceIds([...perDevice.keys()]);
     for (const [device, total] of [...perDevice.entries()].sort(([a], [b]) => a.localeCompare(b, 'en', { numeric: true }))) {
       const own = byDevice?.get(device);
-      sources.push({ id: ids.get(device)!, total, digest: hashOf(device).digest('hex'), records: own ? () => fromArray(own) : () => filter(adapter, (r) => !isBadRow(r) && r.deviceId === device) });
+      const whole = adapter;
+      const records = own ? () => fromArray(own) : whole.rowsOf ? () => whole.rowsOf!(device) : () => filter(whole, (r) => !isBadRow(r) && r.deviceId === device);
+      sources.push({ id: ids.get(device)!, total, digest: hashOf(device).digest('hex'), records });
     }
   } else {
     const total = [...perDevice.values()].reduce((a, b) => a + b, 0);

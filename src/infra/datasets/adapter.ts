@@ -49,6 +49,12 @@ export interface DatasetAdapter {
   classes: readonly string[];
   /** rows in file order; each call starts a fresh pass */
   rows(): AsyncIterable<DatasetRow | BadRow>;
+  /**
+   * Optional: a fresh pass over one device's good rows, the same rows in the same order as `rows()` filtered to that
+   * device, reading only what holds them (Edge-IIoTset `device_N.csv` files: that device's file). Adapters offer it
+   * only where that holds; the producer's per-device sources use it instead of a whole pass each.
+   */
+  rowsOf?(device: string): AsyncIterable<DatasetRow>;
 }
 
 export const BINARY_CLASSES: readonly string[] = ['normal', 'anomaly'];

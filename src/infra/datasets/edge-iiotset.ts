@@ -38,7 +38,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { InfraError } from '../errors';
 import { stripUndefined } from '../objects';
-import { BINARY_CLASSES, clipRaw, type BadRow, type DatasetAdapter, type DatasetRow } from './adapter';
+import { BINARY_CLASSES, clipRaw, isBadRow, type BadRow, type DatasetAdapter, type DatasetRow } from './adapter';
 import { csvLine, parseCsv, type CsvRecord } from './csv';
 import { canonicalCategory, fnv1a, parseFrameTime, parseNumber } from './edge-iiotset-fields';
 import { EDGE_IIOTSET_CLASSES, EDGE_IIOTSET_HEADER, EDGE_NUMERIC_COLUMNS, EDGE_ONE_HOT_COLUMNS, type EdgeColumn } from './edge-iiotset-schema';
@@ -169,11 +169,11 @@ export function edgeAdapterFromSources(
     ...EDGE_ONE_HOT_COLUMNS.flatMap((c) => categories.get(c)!.map((v) => `${c}=${v}`)),
   ];
 
-  async function* rows(): AsyncGenerator<DatasetRow | BadRow> {
-    stats = emptyStats();
+  /** One pass over `list`, counting into `counts`. */
+  async function* pass(list: readonly EdgeSource[], counts: EdgeStats): AsyncGenerator<DatasetRow | BadRow> {
     const seen = o.dropDuplicates ? new Set<string>() : null;
     let roundRobin = 0;
-    for (const source of sources) {
+    for (const source of list) {
       const fileName = basename(source.file);
       let header = true;
       let dataIndex = 0;
@@ -184,12 +184,12 @@ export function edgeAdapterFromSources(
           continue;
         }
         const index0 = dataIndex++;
-        stats.records++;
+        counts.records++;
         const { line } = record;
         let fields = record.fields;
         const bad = (kind: string, reason: string): BadRow => {
-          stats.bad++;
-          stats.badByKind[kind] = (stats.badByKind[kind] ?? 0) + 1;
+          counts.bad++;
+          counts.badByKind[kind] = (counts.badByKind[kind] ?? 0) + 1;
           return { bad: true, file: source.file, line, reason: `line ${line}: ${reason}`, raw: clipRaw(csvLine(record.fields)) };
         };
         if (record.error) {
@@ -197,11 +197,11 @@ export function edgeAdapterFromSources(
           continue;
         }
         if (fields.length === 1 && fields[0]!.trim() === '') {
-          stats.blank++;
+          counts.blank++;
           continue;
         }
         if (IPV4.test(fields[0]!.trim())) {
-          stats.shifted++;
+          counts.shifted++;
           if (o.shifted === 'bad') {
             yield bad('shifted', `shifted row: frame.time holds an IP address (${fields[0]!.trim()})`);
             continue;
@@ -211,7 +211,7 @@ export function edgeAdapterFromSources(
             continue;
           }
           fields = fields.slice(1);
-          stats.realigned++;
+          counts.realigned++;
         }
         if (fields.length !== EDGE_IIOTSET_HEADER.length) {
           yield bad('columns', `expected ${EDGE_IIOTSET_HEADER.length} columns, got ${fields.length}`);
@@ -236,7 +236,7 @@ export function edgeAdapterFromSources(
           const known = categories.get(col)!;
           if (!known.includes(value)) {
             if (fixed.has(col)) {
-              stats.unknownCategories++;
+              counts.unknownCategories++;
               continue;
             }
             known.push(value);
@@ -250,7 +250,7 @@ export function edgeAdapterFromSources(
             .subarray(0, 16)
             .toString('base64');
           if (seen.has(key)) {
-            stats.duplicates++;
+            counts.duplicates++;
             continue;
           }
           seen.add(key);
@@ -260,7 +260,7 @@ export function edgeAdapterFromSources(
         // time and device
         let ts = parseFrameTime(at(fields, 'frame.time'));
         if (ts === null) {
-          stats.fallbackTimestamps++;
+          counts.fallbackTimestamps++;
           ts = EDGE_FALLBACK_EPOCH_MS + index0;
         }
         let deviceId = source.device;
@@ -268,7 +268,7 @@ export function edgeAdapterFromSources(
           const n = o.assign === 'hash' ? fnv1a(at(fields, 'ip.src_host').trim()) % o.devices : roundRobin++ % o.devices;
           deviceId = `device-${n + 1}`;
         }
-        stats.rows++;
+        counts.rows++;
         yield {
           deviceId,
           readingId: `${deviceId}/${fileName}:${line}`,
@@ -284,6 +284,18 @@ export function edgeAdapterFromSources(
     }
   }
 
+  async function* rows(): AsyncGenerator<DatasetRow | BadRow> {
+    stats = emptyStats();
+    yield* pass(sources, stats);
+  }
+
+  // A device's rows come from its own files alone when every file names its device and no row is dropped as a
+  // duplicate of another file's: then its pass reads those files only (the counts of the adapter's last pass stay).
+  const ownFiles = !o.dropDuplicates && sources.every((src) => src.device !== null);
+  async function* rowsOf(device: string): AsyncGenerator<DatasetRow> {
+    for await (const r of pass(sources.filter((src) => src.device === device), emptyStats())) if (!isBadRow(r)) yield r;
+  }
+
   return {
     name: o.name,
     get featureNames() {
@@ -291,6 +303,7 @@ export function edgeAdapterFromSources(
     },
     classes: o.labels === 'binary' ? BINARY_CLASSES : EDGE_IIOTSET_CLASSES,
     rows,
+    ...(ownFiles ? { rowsOf } : {}),
     vocabulary: () => Object.fromEntries([...categories].map(([c, v]) => [c, [...v]])),
     stats: () => ({ ...stats, badByKind: { ...stats.badByKind } }),
     files,
