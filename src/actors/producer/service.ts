@@ -58,7 +58,8 @@ export async function startProducer(deps: ProducerDeps): Promise<ProducerService
   await ensureTopicsWarned(bus, dataTopics(config.topics, config.readingsPartitions, ['readings', 'deadLetters']), log);
   const sources = await planSources(deps.adapter);
   const total = sources.reduce((n, s) => n + s.total, 0);
-  log.info(`dataset ${deps.adapter.name}: ${sources.length} sources, ${total} records; rate ${rateText(config.producer.rate)} in total, ${rateText(config.producer.deviceRate)} per device, batches of ${config.producer.batchSize}`);
+  const reads = [...new Set(sources.filter((s) => s.id !== 'invalid').map((s) => s.reads))].join(', ');
+  log.info(`dataset ${deps.adapter.name}: ${sources.length} sources, ${total} records (each source's records: ${reads}); rate ${rateText(config.producer.rate)} in total, ${rateText(config.producer.deviceRate)} per device, batches of ${config.producer.batchSize}`);
   const features = deps.adapter.featureNames.length;
   if (config.model.features === null && features !== config.model.spec.inputs) {
     log.warn(`readings of ${deps.adapter.name} carry ${features} features and MODEL_SPEC takes ${config.model.spec.inputs}: the trainers will score them with the z-score baseline only. ` +
