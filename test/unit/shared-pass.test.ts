@@ -86,6 +86,18 @@ test('a device attached before its rows were let go still gets them all; one tha
   assert.is(shared.waiting, 0);
 });
 
+test('when the last source reading leaves before the end (a stop), the data is let go and sources yet to come read alone', async () => {
+  const { adapter, devices } = interleaved(3_000, 3);
+  let closed = false;
+  const rows = async function* () { try { yield* adapter.rows(); } finally { closed = true; } };
+  const shared = new SharedPass(rows, devices, 100);
+  const first = await drain(shared.attach('device-1')!, mulberry32(9), 25);
+  assert.equal(first, (await filtered(adapter, 'device-1')).slice(0, 25));
+  assert.ok(closed, 'the pass over the data was closed');
+  assert.is(shared.attach('device-2'), null);
+  assert.is(shared.waiting, 0);
+});
+
 test('a failure of the pass fails every source reading it, after the rows it read', async () => {
   const { adapter, devices } = interleaved(2_000, 2, 1_000);
   const shared = new SharedPass(() => adapter.rows(), devices, 100);

@@ -10,7 +10,8 @@
  * devices whose source has not come (or never will: an exhausted source does not read) are let go, or else it
  * waits for a source to take a row. A source gets the shared rows only on its first `attach`, and only if its
  * queue was never let go; otherwise (`null`) it makes a pass of its own, as a source restarted by its supervisor
- * does. A failure of the pass fails every source reading it (each restarts on a pass of its own).
+ * does. A failure of the pass fails every source reading it (each restarts on a pass of its own). When the last
+ * source reading leaves before the end (a stop), the pass is closed and every source yet to come reads alone.
  */
 import { isBadRow, type BadRow, type DatasetRow } from '../../infra/datasets/adapter';
 
@@ -78,6 +79,12 @@ export class SharedPass {
     q.rows = [];
     q.head = 0;
     this.wake();
+    // the last source reading left before the end (a stop): let the data go; a source yet to come reads alone
+    if (this.iterator && !this.done && ![...this.queues.values()].some((x) => x.state === 'attached')) {
+      this.done = true;
+      for (const x of this.queues.values()) if (x.state === 'waiting') this.close(x);
+      void this.iterator.return?.().catch(() => undefined);
+    }
   }
 
   private wake(): void {
@@ -95,7 +102,7 @@ export class SharedPass {
   /** Reads until a row went to a source's queue, or the pass ended. */
   private async readAhead(): Promise<void> {
     this.iterator ??= this.pass()[Symbol.asyncIterator]();
-    for (;;) {
+    while (!this.done) {
       while (this.queued >= this.maxQueued) {
         let freed = false;
         for (const q of this.queues.values()) if (q.state === 'waiting' && q.rows.length > q.head) { this.close(q); freed = true; }
