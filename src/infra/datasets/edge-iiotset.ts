@@ -162,6 +162,8 @@ export function edgeAdapterFromSources(
   }
   // categories per one-hot column, in first-seen (or given) order; survives passes so featureNames only grows
   const categories = new Map<string, string[]>(EDGE_ONE_HOT_COLUMNS.map((c) => [c, fixed.has(c) ? [...fixed.get(c)!] : []]));
+  // their feature names ("column=value"), in the same order, made once rather than for every row
+  const hotNames = new Map<string, string[]>([...categories].map(([c, values]) => [c, values.map((v) => `${c}=${v}`)]));
   let stats = emptyStats();
 
   const featureNames = (): string[] => [
@@ -234,14 +236,16 @@ export function edgeAdapterFromSources(
         for (const col of EDGE_ONE_HOT_COLUMNS) {
           const value = canonicalCategory(at(fields, col));
           const known = categories.get(col)!;
-          if (!known.includes(value)) {
+          let i = known.indexOf(value);
+          if (i < 0) {
             if (fixed.has(col)) {
               counts.unknownCategories++;
               continue;
             }
-            known.push(value);
+            i = known.push(value) - 1;
+            hotNames.get(col)!.push(`${col}=${value}`);
           }
-          hot.push(`${col}=${value}`);
+          hot.push(hotNames.get(col)![i]!);
         }
         if (seen) {
           const key = createHash('sha1')
@@ -255,7 +259,7 @@ export function edgeAdapterFromSources(
           }
           seen.add(key);
         }
-        for (const col of EDGE_ONE_HOT_COLUMNS) for (const v of categories.get(col)!) features[`${col}=${v}`] = 0;
+        for (const col of EDGE_ONE_HOT_COLUMNS) for (const name of hotNames.get(col)!) features[name] = 0;
         for (const h of hot) features[h] = 1;
         // time and device
         let ts = parseFrameTime(at(fields, 'frame.time'));
