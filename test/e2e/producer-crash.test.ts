@@ -6,7 +6,7 @@
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { writeEdgeCsv } from '../../src/infra/datasets';
@@ -64,12 +64,17 @@ test('one Edge-IIoTset file split over devices row by row (one pass shared by th
   // so its device sources read the file again, through one shared pass
   const file = path.join(tmp, 'one-file.csv');
   await writeEdgeCsv(file, { seed: 5, rows: 80_000, devices: 4, attackFraction: 0.2 });
+  // three bad rows (too few columns) spread over the file: the bad rows' source shares the pass too
+  const lines = readFileSync(file, 'utf8').split('\n');
+  for (const at of [60_000, 30_000, 10]) lines.splice(at, 0, '1,2,3');
+  writeFileSync(file, lines.join('\n'));
   const prefix = `e2e-prod1-${Date.now().toString(36)}-`;
   const env = { KAFKA_BROKERS: brokers, FLEAD_TOPIC_PREFIX: prefix, DATASET: 'edge-iiotset', DATASET_PATH: file, PRODUCER_RATE: '10000', LOG_LEVEL: 'info' };
   const log = path.join(tmp, 'producer-one-file.log');
   await killAndResume(['producer', '--devices', '4', '--exit-when-done'], env, await freePort(), log, 20_000);
   const text = readFileSync(log, 'utf8');
-  assert.is(text.match(/4 sources, 80000 records \(each source's records: one pass shared by the devices\)/g)?.length, 2, 'both runs read through one shared pass');
+  assert.is(text.match(/5 sources, 80003 records \(each source's records: one pass shared by the devices\)/g)?.length, 2, 'both runs read through one shared pass');
+  assert.match(text, /all 5 sources exhausted: 80000 readings published, 3 bad rows dead-lettered/);
   assert.match(text, /resuming at record [1-9]/);
   // reading ids end in the row's line in the file
   const { seen, duplicates, outOfOrder, devices } = await readingsOn(prefix, 80_000, (r) => Number(r.readingId.slice(r.readingId.lastIndexOf(':') + 1)));

@@ -51,7 +51,7 @@ async function drain(rows: AsyncIterable<DatasetRow>, rnd: () => number, limit =
 
 test('sources at different paces each get their own filtered pass, from one read of the data', async () => {
   const { adapter, passes, devices } = interleaved(5_000, 4);
-  const shared = new SharedPass(() => adapter.rows(), devices, 200);
+  const shared = new SharedPass(() => adapter.rows(), devices, { maxQueued: 200 });
   const rnd = mulberry32(5);
   const got = await Promise.all(devices.map((d) => drain(shared.attach(d)!, rnd)));
   assert.is(passes.count, 1, 'the data was read once');
@@ -62,7 +62,7 @@ test('sources at different paces each get their own filtered pass, from one read
 
 test('a device whose source never comes (an exhausted one) has its rows let go; the others finish; it comes too late: null', async () => {
   const { adapter, devices } = interleaved(3_000, 3);
-  const shared = new SharedPass(() => adapter.rows(), devices, 100);
+  const shared = new SharedPass(() => adapter.rows(), devices, { maxQueued: 100, graceMs: 0 });
   const rnd = mulberry32(6);
   const got = await Promise.all(devices.slice(0, 2).map((d) => drain(shared.attach(d)!, rnd)));
   for (const [i, d] of devices.slice(0, 2).entries()) assert.equal(got[i], await filtered(adapter, d), d);
@@ -70,9 +70,35 @@ test('a device whose source never comes (an exhausted one) has its rows let go; 
   assert.ok(shared.waiting <= 100, `at most maxQueued rows held (${shared.waiting})`);
 });
 
+test('sources yet to come get the grace: one that comes late within it still shares; one released (exhausted) is let go at once', async () => {
+  const { adapter, devices } = interleaved(3_000, 3);
+  let now = 0;
+  const shared = new SharedPass(() => adapter.rows(), devices, { maxQueued: 100, graceMs: 1_000, now: () => now });
+  const rnd = mulberry32(10);
+  shared.release('device-3'); // exhausted: it will not read
+  const first = drain(shared.attach('device-1')!, rnd);
+  await new Promise((resolve) => setTimeout(resolve, 30)); // device-1 has read ahead to the bound and waits for device-2
+  assert.ok(shared.waiting >= 100, `the bound is reached (${shared.waiting})`);
+  const second = shared.attach('device-2');
+  assert.ok(second, 'within the grace: its rows were kept past the bound');
+  const [a, b] = await Promise.all([first, drain(second!, rnd)]);
+  assert.equal(a, await filtered(adapter, 'device-1'));
+  assert.equal(b, await filtered(adapter, 'device-2'));
+  assert.is(shared.attach('device-3'), null, 'released');
+
+  // past the grace the rows of a source that has not come are let go
+  const late = new SharedPass(() => adapter.rows(), devices, { maxQueued: 100, graceMs: 1_000, now: () => now });
+  now = 0;
+  const only = drain(late.attach('device-1')!, rnd);
+  await new Promise((resolve) => setTimeout(resolve, 30));
+  now = 5_000; // the grace is over; the next space check lets go of devices 2 and 3
+  assert.equal(await only, await filtered(adapter, 'device-1'));
+  assert.is(late.attach('device-2'), null);
+});
+
 test('a device attached before its rows were let go still gets them all; one that leaves early does not hold the others', async () => {
   const { adapter, devices } = interleaved(3_000, 3);
-  const shared = new SharedPass(() => adapter.rows(), devices, 50);
+  const shared = new SharedPass(() => adapter.rows(), devices, { maxQueued: 50 });
   const rnd = mulberry32(7);
   const a = drain(shared.attach('device-1')!, rnd);
   const early = await drain(shared.attach('device-2')!, rnd, 10); // leaves after 10 rows (a stop, a restart)
@@ -90,7 +116,7 @@ test('when the last source reading leaves before the end (a stop), the data is l
   const { adapter, devices } = interleaved(3_000, 3);
   let closed = false;
   const rows = async function* () { try { yield* adapter.rows(); } finally { closed = true; } };
-  const shared = new SharedPass(rows, devices, 100);
+  const shared = new SharedPass(rows, devices, { maxQueued: 100 });
   const first = await drain(shared.attach('device-1')!, mulberry32(9), 25);
   assert.equal(first, (await filtered(adapter, 'device-1')).slice(0, 25));
   assert.ok(closed, 'the pass over the data was closed');
@@ -100,7 +126,7 @@ test('when the last source reading leaves before the end (a stop), the data is l
 
 test('a failure of the pass fails every source reading it, after the rows it read', async () => {
   const { adapter, devices } = interleaved(2_000, 2, 1_000);
-  const shared = new SharedPass(() => adapter.rows(), devices, 100);
+  const shared = new SharedPass(() => adapter.rows(), devices, { maxQueued: 100 });
   const results = await Promise.allSettled(devices.map(async (d) => { const out: string[] = []; for await (const r of shared.attach(d)!) out.push(r.readingId); return out; }));
   for (const r of results) assert.ok(r.status === 'rejected' && /read failed at row 1000/.test(String(r.reason)), JSON.stringify(r));
 });
@@ -111,13 +137,30 @@ test('planSources: interleaved devices of an uncached data set share one pass; d
   assert.is(passes.count, 1, 'the planning pass');
   const rnd = mulberry32(8);
   assert.equal(sources.map((s) => s.id), ['device-1', 'device-2', 'device-3', 'device-4', 'invalid']);
+  assert.ok(sources.every((s) => s.reads === 'one pass shared by the devices'), 'the bad rows\' source shares it too');
   const devices = sources.slice(0, 4);
-  const got = await Promise.all(devices.map((s) => drain(s.records() as AsyncIterable<DatasetRow>, rnd)));
-  assert.is(passes.count, 2, 'one shared pass for the four device sources');
+  const badLines: number[] = [];
+  const [got] = await Promise.all([
+    Promise.all(devices.map((s) => drain(s.records() as AsyncIterable<DatasetRow>, rnd))),
+    (async () => { for await (const r of sources[4]!.records()) badLines.push(isBadRow(r) ? r.line : -1); })(),
+  ]);
+  assert.is(passes.count, 2, 'one shared pass for the four device sources and the bad rows');
   for (const [i, s] of devices.entries()) assert.equal(got[i], await filtered(adapter, s.id), s.id);
+  const expectedBad: number[] = [];
+  for await (const r of adapter.rows()) if (isBadRow(r)) expectedBad.push(r.line);
+  assert.equal(badLines, expectedBad, 'the bad rows, in order');
   // a restarted source reads alone, from the start
   passes.count = 0;
   assert.equal(await drain(sources[1]!.records() as AsyncIterable<DatasetRow>, rnd), await filtered(adapter, 'device-2'));
+  assert.is(passes.count, 2, 'its own pass (and the reference pass)');
+  // a source released before it reads (an exhausted one) has no rows kept for it: were it read after all, it reads alone
+  const again = await planSources(adapter, 64, 0);
+  again[2]!.release!();
+  passes.count = 0;
+  const [kept, released] = await Promise.all([drain(again[0]!.records() as AsyncIterable<DatasetRow>, rnd), drain(again[2]!.records() as AsyncIterable<DatasetRow>, rnd)]);
+  assert.equal(kept, await filtered(adapter, 'device-1'));
+  assert.equal(released, await filtered(adapter, 'device-3'));
+  assert.is(passes.count, 4, 'the shared pass, the released source\'s own pass (and the two reference passes)');
 
   const dir = mkdtempSync(path.join(os.tmpdir(), 'flead-shared-pass-'));
   const file = path.join(dir, 'sorted.csv');

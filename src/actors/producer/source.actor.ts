@@ -103,6 +103,7 @@ export function spawnSourceActor(parent: Ref<unknown>, deps: SourceActorDeps): S
   let running: Promise<void> = Promise.resolve();
   const start = (actor: EventSourcedRef<SourceCommand, SourceEvent>, state: SourceState) => {
     const mine = ++generation;
+    if (state.exhausted) deps.source.release?.();
     if (state.exhausted || stopped) return;
     running = pump(actor, state.position, mine, (state.data ?? null) !== null).catch((e) => {
       if (generation === mine && !stopped) deps.log.warn(`source ${deps.source.id}: pump stopped (${(e as Error).message}); it restarts with the actor`);
@@ -127,6 +128,7 @@ export function spawnSourceActor(parent: Ref<unknown>, deps: SourceActorDeps): S
       const refused = dataMismatch(state, deps.source.id, data);
       if (refused) {
         ++generation; // no pump: not even one started before this recovery
+        deps.source.release?.();
         deps.onRefused(deps.source.id, refused);
         return;
       }

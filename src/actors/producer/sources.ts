@@ -21,6 +21,8 @@ export interface ProducerSource {
   records(): AsyncIterable<DatasetRow | BadRow>;
   /** sha-256 over the source's records in order (ids, times, labels, features; bad rows' line and reason) */
   digest: string;
+  /** says that records() will not be called (the source is exhausted), so a pass it shares need not keep its rows */
+  release?(): void;
   /** how its records are read, in words: "kept in memory", "its own files", "one pass shared by the devices", "a pass of its own" */
   reads: string;
 }
@@ -30,6 +32,7 @@ const digestLine = (r: DatasetRow | BadRow, values: readonly number[]): string =
   isBadRow(r) ? `bad\t${r.line}\t${r.reason}\n` : `${r.readingId}\t${r.ts}\t${r.label}\t${r.attackType}\t${values.join(',')}\n`;
 const none: readonly number[] = [];
 const ALONE = 'a pass of its own';
+const SHARED = 'one pass shared by the devices';
 
 async function* filter(adapter: DatasetAdapter, keep: (r: DatasetRow | BadRow) => boolean): AsyncIterable<DatasetRow | BadRow> {
   for await (const r of adapter.rows()) if (keep(r)) yield r;
@@ -124,23 +127,34 @@ export async function planSources(adapter: DatasetAdapter, maxPerDeviceSources =
     }
   }
   const sources: ProducerSource[] = [];
+  let shared: SharedPass | null = null;
   if (perDevice.size <= maxPerDeviceSources) {
     const ids = sourceIds([...perDevice.keys()]);
     // devices that interleave row by row share one pass (a quarter of the rows or more start another device's run)
     const whole = adapter;
-    const shared = !byDevice && !whole.rowsOf && perDevice.size > 1 && switches * 4 >= good ? new SharedPass(() => whole.rows(), [...perDevice.keys()]) : null;
+    // (the bad rows' source joins it: it would pass over the whole data for them otherwise)
+    const pass = !byDevice && !whole.rowsOf && perDevice.size > 1 && switches * 4 >= good ? new SharedPass(() => whole.rows(), [...perDevice.keys()], { badRows: bad > 0 }) : null;
+    shared = pass;
     for (const [device, total] of [...perDevice.entries()].sort(([a], [b]) => a.localeCompare(b, 'en', { numeric: true }))) {
       const own = byDevice?.get(device);
       const alone = () => filter(whole, (r) => !isBadRow(r) && r.deviceId === device);
       const [records, reads] = own ? [() => fromArray(own), 'kept in memory']
         : whole.rowsOf ? [() => whole.rowsOf!(device), 'its own files']
-          : shared ? [() => shared.attach(device) ?? alone(), 'one pass shared by the devices'] : [alone, ALONE];
-      sources.push({ id: ids.get(device)!, total, digest: hashOf(device).digest('hex'), records, reads });
+          : pass ? [() => pass.attach(device) ?? alone(), SHARED] : [alone, ALONE];
+      sources.push({ id: ids.get(device)!, total, digest: hashOf(device).digest('hex'), records, reads, ...(pass ? { release: () => pass.release(device) } : {}) });
     }
   } else {
     const total = [...perDevice.values()].reduce((a, b) => a + b, 0);
     sources.push({ id: 'all', total, digest: all.digest('hex'), records: () => filter(adapter, (r) => !isBadRow(r)), reads: ALONE });
   }
-  if (bad > 0) sources.push({ id: 'invalid', total: bad, digest: invalid.digest('hex'), records: () => filter(adapter, isBadRow), reads: ALONE });
+  if (bad > 0) {
+    const whole = adapter;
+    const alone = () => filter(whole, isBadRow);
+    const pass = shared;
+    sources.push({
+      id: 'invalid', total: bad, digest: invalid.digest('hex'), records: pass ? () => pass.attachBadRows() ?? alone() : alone, reads: pass ? SHARED : ALONE,
+      ...(pass ? { release: () => pass.releaseBadRows() } : {}),
+    });
+  }
   return sources;
 }
