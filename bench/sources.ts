@@ -32,7 +32,7 @@ const note = (line: string): void => void process.stderr.write(`bench sources: $
 /** rows a second, reading every device source to its end, all at once; checks that they yield every planned row. */
 async function readAll(adapter: DatasetAdapter, separate: boolean): Promise<number> {
   const t0 = performance.now();
-  const sources = (await planSources(adapter, 64, 0)).filter((s) => s.id !== 'invalid');
+  const sources = (await planSources(adapter, { cacheRows: 0 })).filter((s) => s.id !== 'invalid');
   const planned = performance.now();
   const alone = async function* (device: string) {
     for await (const r of adapter.rows()) if (!isBadRow(r) && r.deviceId === device) yield r;

@@ -119,7 +119,7 @@ Sources('a data set kept in memory gives each device source its own rows, the sa
     return out;
   };
   const cached = await ids(await planSources(adapter));
-  const streamed = await ids(await planSources(adapter, 64, 0)); // cacheRows 0: every source passes over the file
+  const streamed = await ids(await planSources(adapter, { cacheRows: 0 })); // cacheRows 0: every source passes over the file
   assert.equal(Object.keys(cached), ['mote-1', 'mote-2', 'mote-3', 'mote-4']);
   assert.equal(cached, streamed);
   assert.is(Object.values(cached).reduce((n, rows) => n + rows.length, 0), 18_914);
@@ -148,7 +148,7 @@ Sources('device_N.csv files: each device source reads its own file only, and yie
   const text = (r: DatasetRow | BadRow) => (isBadRow(r) ? `bad ${r.file}:${r.line}` : `${r.deviceId} ${r.readingId} ${r.ts} ${r.label} ${r.attackType} ${JSON.stringify(r.features)}`);
   for (const dropDuplicates of [false, true]) {
     const a = adapter(dropDuplicates);
-    const sources = await planSources(a, 64, 0); // cacheRows 0: no source is kept in memory
+    const sources = await planSources(a, { cacheRows: 0 }); // cacheRows 0: no source is kept in memory
     assert.equal(sources.map((x) => x.id), ['device-1', 'device-2', 'device-3', 'invalid']);
     const reference: string[] = [];
     for await (const r of a.rows()) reference.push(text(r));
@@ -164,6 +164,16 @@ Sources('device_N.csv files: each device source reads its own file only, and yie
       else assert.equal(opened, [own], `${source.id}: its own file only`);
     }
   }
+});
+
+Sources('the planning pass tells its progress every 250,000 records (a large file takes a while)', async () => {
+  const rows = async function* (): AsyncGenerator<DatasetRow> {
+    for (let i = 0; i < 600_000; i++) yield { deviceId: `d${i % 3}`, readingId: `r${i}`, ts: i, features: { x: i % 10 }, label: null, attackType: null, file: 'f', line: i + 2 };
+  };
+  const told: number[] = [];
+  const sources = await planSources({ name: 'big', featureNames: ['x'], classes: ['normal', 'anomaly'], rows }, { cacheRows: 0, onProgress: (n) => told.push(n) });
+  assert.equal(told, [250_000, 500_000]);
+  assert.is(sources.reduce((n, s) => n + s.total, 0), 600_000);
 });
 
 Sources('each source has a digest of its records: the same data gives the same digests, another seed or one changed row others', async () => {

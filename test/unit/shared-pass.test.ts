@@ -133,7 +133,7 @@ test('a failure of the pass fails every source reading it, after the rows it rea
 
 test('planSources: interleaved devices of an uncached data set share one pass; devices in runs (a file sorted by device) pass alone', async () => {
   const { adapter, passes } = interleaved(4_000, 4);
-  const sources = await planSources(adapter, 64, 0);
+  const sources = await planSources(adapter, { cacheRows: 0 });
   assert.is(passes.count, 1, 'the planning pass');
   const rnd = mulberry32(8);
   assert.equal(sources.map((s) => s.id), ['device-1', 'device-2', 'device-3', 'device-4', 'invalid']);
@@ -154,7 +154,7 @@ test('planSources: interleaved devices of an uncached data set share one pass; d
   assert.equal(await drain(sources[1]!.records() as AsyncIterable<DatasetRow>, rnd), await filtered(adapter, 'device-2'));
   assert.is(passes.count, 2, 'its own pass (and the reference pass)');
   // a source released before it reads (an exhausted one) has no rows kept for it: were it read after all, it reads alone
-  const again = await planSources(adapter, 64, 0);
+  const again = await planSources(adapter, { cacheRows: 0 });
   again[2]!.release!();
   passes.count = 0;
   const [kept, released] = await Promise.all([drain(again[0]!.records() as AsyncIterable<DatasetRow>, rnd), drain(again[2]!.records() as AsyncIterable<DatasetRow>, rnd)]);
@@ -170,7 +170,7 @@ test('planSources: interleaved devices of an uncached data set share one pass; d
   const wsn = openDataset('wsn', { file });
   let wsnPasses = 0;
   const counted: DatasetAdapter = { ...wsn, rows: () => { wsnPasses++; return wsn.rows(); } };
-  const sorted = await planSources(counted, 64, 0);
+  const sorted = await planSources(counted, { cacheRows: 0 });
   await Promise.all(sorted.map((s) => drain(s.records() as AsyncIterable<DatasetRow>, rnd)));
   assert.is(wsnPasses, 1 + 3, 'planning, then a pass each (sharing would stream one mote after the other)');
 });

@@ -56,7 +56,11 @@ export async function startProducer(deps: ProducerDeps): Promise<ProducerService
   const clock = deps.clock ?? Date.now;
   const { registry, supervisionLog, system } = startServiceRuntime(service, journal, log);
   await ensureTopicsWarned(bus, dataTopics(config.topics, config.readingsPartitions, ['readings', 'deadLetters']), log);
-  const sources = await planSources(deps.adapter);
+  log.info(`dataset ${deps.adapter.name}: reading it once to count and digest each source's records`);
+  const planning = clock();
+  const sources = await planSources(deps.adapter, {
+    onProgress: (n) => log.info(`dataset ${deps.adapter.name}: ${n} records read (${Math.round(n / Math.max(0.001, (clock() - planning) / 1000))} rec/s)`),
+  });
   const total = sources.reduce((n, s) => n + s.total, 0);
   const reads = [...new Set(sources.filter((s) => s.id !== 'invalid').map((s) => s.reads))].join(', ');
   log.info(`dataset ${deps.adapter.name}: ${sources.length} sources, ${total} records (each source's records: ${reads}); rate ${rateText(config.producer.rate)} in total, ${rateText(config.producer.deviceRate)} per device, batches of ${config.producer.batchSize}`);

@@ -67,7 +67,22 @@ async function* fromArray<T>(xs: readonly T[]): AsyncIterable<T> {
  * and `cacheValues` feature values: 20,000 generated Edge-IIoTset rows hold 1.2 million, 67 MiB of heap as row
  * objects) are kept in memory from this pass, so the per-device sources do not parse the files again.
  */
-export async function planSources(adapter: DatasetAdapter, maxPerDeviceSources = 64, cacheRows = 200_000, cacheValues = 4_000_000): Promise<ProducerSource[]> {
+export interface PlanOptions {
+  /** more devices than this stream as one source, "all" (64) */
+  maxPerDeviceSources?: number;
+  /** records kept in memory at most (200,000; 0: none) */
+  cacheRows?: number;
+  /** feature values kept in memory at most (4,000,000) */
+  cacheValues?: number;
+  /** told every `PLAN_PROGRESS_EVERY` records read, with their count (a large file takes a while) */
+  onProgress?(records: number): void;
+}
+
+/** records between two progress calls of the planning pass */
+export const PLAN_PROGRESS_EVERY = 250_000;
+
+export async function planSources(adapter: DatasetAdapter, opts: PlanOptions = {}): Promise<ProducerSource[]> {
+  const { maxPerDeviceSources = 64, cacheRows = 200_000, cacheValues = 4_000_000, onProgress } = opts;
   const perDevice = new Map<string, number>();
   const digests = new Map<string, Hash>();
   const hashOf = (key: string): Hash => {
@@ -85,7 +100,9 @@ export async function planSources(adapter: DatasetAdapter, maxPerDeviceSources =
   let cache: Array<DatasetRow | BadRow> | null = [];
   let cachedValues = 0;
   let byDevice: Map<string, DatasetRow[]> | undefined;
+  let records = 0;
   for await (const r of adapter.rows()) {
+    if (++records % PLAN_PROGRESS_EVERY === 0) onProgress?.(records);
     const values = isBadRow(r) ? none : Object.values(r.features);
     const line = digestLine(r, values);
     if (isBadRow(r)) {
