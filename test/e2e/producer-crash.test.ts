@@ -60,7 +60,7 @@ test('SIGKILL mid-stream, restart: every WSN reading exactly once, per-mote orde
 });
 
 test('one Edge-IIoTset file split over devices row by row (one pass shared by the sources): SIGKILL, restart, every reading exactly once', async () => {
-  // 80,000 rows of ~60-95 features: past what the producer keeps in memory from its planning pass (4 million values),
+  // 80,000 rows of ~60-95 features: past what the producer keeps in memory from its planning pass (1.5 million values),
   // so its device sources read the file again, through one shared pass
   const file = path.join(tmp, 'one-file.csv');
   await writeEdgeCsv(file, { seed: 5, rows: 80_000, devices: 4, attackFraction: 0.2 });

@@ -72,7 +72,7 @@ export interface PlanOptions {
   maxPerDeviceSources?: number;
   /** records kept in memory at most (200,000; 0: none) */
   cacheRows?: number;
-  /** feature values kept in memory at most (4,000,000) */
+  /** feature values kept in memory at most (1,500,000) */
   cacheValues?: number;
   /** told every `PLAN_PROGRESS_EVERY` records read, with their count (a large file takes a while) */
   onProgress?(records: number): void;
@@ -82,7 +82,7 @@ export interface PlanOptions {
 export const PLAN_PROGRESS_EVERY = 250_000;
 
 export async function planSources(adapter: DatasetAdapter, opts: PlanOptions = {}): Promise<ProducerSource[]> {
-  const { maxPerDeviceSources = 64, cacheRows = 200_000, cacheValues = 4_000_000, onProgress } = opts;
+  const { maxPerDeviceSources = 64, cacheRows = 200_000, cacheValues = 1_500_000, onProgress } = opts;
   const perDevice = new Map<string, number>();
   const digests = new Map<string, Hash>();
   const hashOf = (key: string): Hash => {
