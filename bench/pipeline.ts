@@ -454,15 +454,11 @@ async function memoryChild(): Promise<MemoryResult> {
   // windows takes minutes, not hours (the weights a device holds have the same size either way)
   const window: Partial<Record<EnvName, string>> = process.env.TRAIN_WINDOW ? { TRAIN_WINDOW: process.env.TRAIN_WINDOW } : {};
   const prefix = `bench-mem-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}-`;
-  const config = MEMORY_PROFILE === 'local'
-    ? benchConfig(prefix, path.join(tmp, 'models'), { ...NO_TRAINING, ...window })
-    : (() => {
-        const decoded = loadConfig(window, {
-          ...NO_TRAINING, EMBEDDED_BUS_RETAIN: process.env.EMBEDDED_BUS_RETAIN || '1000', FLEAD_PROFILE: 'embedded', FLEAD_DATA_DIR: path.join(tmp, 'data'), MODELS_DIR: path.join(tmp, 'models'), LOG_LEVEL: 'warn',
-        });
-        if (isLeft(decoded)) throw new Error(decoded.left);
-        return decoded.right;
-      })();
+  // the embedded profile: its bus keeps EMBEDDED_BUS_RETAIN consumed messages a partition (1,000 unless set)
+  const embedded: Partial<Record<EnvName, string>> = {
+    EMBEDDED_BUS_RETAIN: process.env.EMBEDDED_BUS_RETAIN || '1000', FLEAD_PROFILE: 'embedded', FLEAD_DATA_DIR: path.join(tmp, 'data'),
+  };
+  const config = benchConfig(prefix, path.join(tmp, 'models'), { ...NO_TRAINING, ...window, ...(MEMORY_PROFILE === 'embedded' ? embedded : {}) });
   const infra = await openInfra(config, 'trainer');
   let trainer: TrainerService | undefined;
   try {

@@ -144,14 +144,14 @@ export async function planSources(adapter: DatasetAdapter, opts: PlanOptions = {
     }
   }
   const sources: ProducerSource[] = [];
-  let shared: SharedPass | null = null;
-  if (perDevice.size <= maxPerDeviceSources) {
+  const whole = adapter;
+  // devices that interleave row by row share one pass (a quarter of the rows or more start another device's run),
+  // and the bad rows' source joins it (it would pass over the whole data for them otherwise)
+  const perDeviceSources = perDevice.size <= maxPerDeviceSources;
+  const pass = perDeviceSources && !byDevice && !whole.rowsOf && perDevice.size > 1 && switches * 4 >= good
+    ? new SharedPass(() => whole.rows(), [...perDevice.keys()], { badRows: bad > 0 }) : null;
+  if (perDeviceSources) {
     const ids = sourceIds([...perDevice.keys()]);
-    // devices that interleave row by row share one pass (a quarter of the rows or more start another device's run)
-    const whole = adapter;
-    // (the bad rows' source joins it: it would pass over the whole data for them otherwise)
-    const pass = !byDevice && !whole.rowsOf && perDevice.size > 1 && switches * 4 >= good ? new SharedPass(() => whole.rows(), [...perDevice.keys()], { badRows: bad > 0 }) : null;
-    shared = pass;
     for (const [device, total] of [...perDevice.entries()].sort(([a], [b]) => a.localeCompare(b, 'en', { numeric: true }))) {
       const own = byDevice?.get(device);
       const alone = () => filter(whole, (r) => !isBadRow(r) && r.deviceId === device);
@@ -162,12 +162,10 @@ export async function planSources(adapter: DatasetAdapter, opts: PlanOptions = {
     }
   } else {
     const total = [...perDevice.values()].reduce((a, b) => a + b, 0);
-    sources.push({ id: 'all', total, digest: all.digest('hex'), records: () => filter(adapter, (r) => !isBadRow(r)), reads: ALONE });
+    sources.push({ id: 'all', total, digest: all.digest('hex'), records: () => filter(whole, (r) => !isBadRow(r)), reads: ALONE });
   }
   if (bad > 0) {
-    const whole = adapter;
     const alone = () => filter(whole, isBadRow);
-    const pass = shared;
     sources.push({
       id: 'invalid', total: bad, digest: invalid.digest('hex'), records: pass ? () => pass.attachBadRows() ?? alone() : alone, reads: pass ? SHARED : ALONE,
       ...(pass ? { release: () => pass.releaseBadRows() } : {}),

@@ -168,7 +168,7 @@ export function edgeAdapterFromSources(
 
   const featureNames = (): string[] => [
     ...EDGE_NUMERIC_COLUMNS,
-    ...EDGE_ONE_HOT_COLUMNS.flatMap((c) => categories.get(c)!.map((v) => `${c}=${v}`)),
+    ...EDGE_ONE_HOT_COLUMNS.flatMap((c) => hotNames.get(c)!),
   ];
 
   /** One pass over `list`, counting into `counts`. */
